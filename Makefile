@@ -1,0 +1,65 @@
+# The two commands of this course repo:
+#   make demo   prepare the QuickDraw data and release the assignments (later: grade, leaderboard)
+#   make test   run the whole test suite
+# Both create the virtual environment in .venv on first use and reuse it afterwards.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(abspath $(VENV))/bin
+STAMP := $(VENV)/.installed
+SYSTEM_STAMP := $(VENV)/.system-packages
+# Debian packages the sandbox and the browser/database tests use: command -> package.
+SYSTEM_PACKAGES := bwrap:bubblewrap chromium:chromium pg_ctlcluster:postgresql
+# nbgrader calls `alembic` from PATH, so the venv's bin/ goes first.
+export PATH := $(BIN):$(PATH)
+
+.PHONY: demo test venv system-packages demo-data demo-release clean-data help
+
+help:
+	@echo "make demo   prepare the QuickDraw datasets and release the assignments"
+	@echo "make test   run the test suite (creates .venv on first use)"
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "Installing the course environment into $(VENV) (first run only, about 2 minutes)..."
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]' \
+		2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
+	@touch $@
+
+venv: $(STAMP)
+
+# Installs what is missing when we may (root with apt-get); otherwise says what to install.
+$(SYSTEM_STAMP): | $(STAMP)
+	@missing=""; for pair in $(SYSTEM_PACKAGES); do \
+		command -v "$${pair%%:*}" >/dev/null || missing="$$missing $${pair##*:}"; done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "Installing system packages:$$missing"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+		else \
+			echo "error: please install these system packages first:$$missing" >&2; exit 1; \
+		fi; \
+	fi
+	@touch $@
+
+system-packages: $(SYSTEM_STAMP)
+
+test: $(STAMP) $(SYSTEM_STAMP)
+	$(BIN)/python -m pytest
+
+# ---- make demo: each stage is its own target, run in order -------------------------
+demo: demo-data demo-release
+	@echo
+	@echo "Demo finished. Datasets: data/quickdraw/  Released assignments: assignments/"
+
+demo-data: $(STAMP)
+	@echo "== 1. QuickDraw datasets =="
+	$(BIN)/autograder data quickdraw prepare all
+
+demo-release: $(STAMP)
+	@echo "== 2. Release the assignments (solutions/ -> assignments/) =="
+	$(BIN)/autograder release --all
+
+clean-data:
+	rm -rf data/quickdraw/homework data/quickdraw/competition data/quickdraw/instructor

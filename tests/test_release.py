@@ -1,0 +1,94 @@
+"""`autograder release` drives nbgrader's generate-assignment step on this course layout."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder.cli import main
+from autograder.release import release_assignment
+
+REPO = Path(__file__).resolve().parent.parent
+
+SOLUTION_CODE = "def double(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION\n"
+TEST_CODE = (
+    "assert double(1) == 2\n"
+    "### BEGIN HIDDEN TESTS\n"
+    "assert double(21) == 42  # hidden-marker\n"
+    "### END HIDDEN TESTS\n"
+)
+
+
+def _cell(kind: str, source: str, **nbgrader) -> nbformat.NotebookNode:
+    make = nbformat.v4.new_code_cell if kind == "code" else nbformat.v4.new_markdown_cell
+    cell = make(source)
+    if nbgrader:
+        cell.metadata["nbgrader"] = {"schema_version": 3, "solution": False, "grade": False,
+                                     "locked": False, **nbgrader}
+    return cell
+
+
+@pytest.fixture
+def course(tmp_path: Path) -> Path:
+    """A course folder with this repo's nbgrader_config.py and one tiny assignment."""
+    shutil.copy(REPO / "nbgrader_config.py", tmp_path / "nbgrader_config.py")
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [
+        _cell("markdown", "# Tiny\nDo not edit this.", grade_id="intro", locked=True),
+        _cell("code", SOLUTION_CODE, grade_id="double", solution=True),
+        _cell("code", TEST_CODE, grade_id="test_double", grade=True, locked=True, points=2),
+        _cell("markdown", "Explain. YOUR WORDS\n### BEGIN SOLUTION\nBecause.\n### END SOLUTION",
+              grade_id="why", solution=True, grade=True, points=1),
+    ]
+    folder = tmp_path / "solutions" / "tiny"
+    folder.mkdir(parents=True)
+    nbformat.write(nb, folder / "tiny.ipynb")
+    (folder / "data.csv").write_text("a,b\n1,2\n")
+    return tmp_path
+
+
+def test_release_strips_solutions_and_hidden_tests(course: Path) -> None:
+    target = release_assignment("tiny", root=course)
+    assert target == course / "assignments" / "tiny"
+    released = nbformat.read(target / "tiny.ipynb", as_version=4)
+    text = "\n".join(cell.source for cell in released.cells)
+    assert "return 2 * x" not in text
+    assert "raise NotImplementedError()" in text
+    assert "hidden-marker" not in text and "BEGIN HIDDEN TESTS" not in text
+    assert "assert double(1) == 2" in text  # visible tests stay
+    assert "Because." not in text and "YOUR ANSWER HERE" in text
+    by_id = {c.metadata["nbgrader"]["grade_id"]: c for c in released.cells}
+    assert by_id["intro"].metadata["nbgrader"]["locked"] is True
+    assert "checksum" in by_id["test_double"].metadata["nbgrader"]
+    # Files beside the notebook are released with it; the gradebook knows the assignment.
+    assert (target / "data.csv").read_text() == "a,b\n1,2\n"
+    assert (course / "gradebook.db").is_file()
+
+
+def test_release_is_deterministic_and_removes_stale_files(course: Path, tmp_path: Path) -> None:
+    first = release_assignment("tiny", root=course)
+    (first / "stale.txt").write_text("left over")
+    before = (first / "tiny.ipynb").read_bytes()
+    again = release_assignment("tiny", root=course, out_dir=course / "assignments")
+    assert (again / "tiny.ipynb").read_bytes() == before
+    assert not (again / "stale.txt").exists()
+
+
+def test_release_cli_errors_are_one_line(course: Path, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("COURSE_ROOT", str(course))
+    assert main(["release", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == "error: unknown assignment 'nope'; available in solutions/: tiny"
+    assert main(["release"]) == 2
+    assert "--all" in capsys.readouterr().err
+
+
+def test_release_cli_all(course: Path, monkeypatch, capsys) -> None:
+    monkeypatch.setenv("COURSE_ROOT", str(course))
+    assert main(["release", "--all"]) == 0
+    assert "released tiny" in capsys.readouterr().out
+    assert (course / "assignments" / "tiny" / "tiny.ipynb").is_file()
