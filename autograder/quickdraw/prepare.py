@@ -1,0 +1,424 @@
+"""Write the course's QuickDraw datasets (layout in CONTRACT.md / data/quickdraw/README.md).
+
+Each dataset is built in a temporary folder beside its target and moved into place only
+when complete, so an interrupted run never leaves half a dataset. Every file is
+byte-identical for the same seed, spec and source data: PNGs carry no metadata, archives
+carry fixed timestamps, and MANIFEST.json records the parameters and every file's sha256.
+A dataset whose MANIFEST.json matches the requested parameters and whose files match
+their hashes is left alone ("up to date").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import re
+import secrets
+import shutil
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from tqdm import tqdm
+
+from autograder.errors import UserError
+from autograder.quickdraw.selection import allocate, seeded_rng, source_fingerprint
+from autograder.quickdraw.sources import Source
+from autograder.quickdraw.spec import DatasetSpec, Spec, load_spec
+
+FORMAT = 1
+MANIFEST = "MANIFEST.json"
+INSTRUCTOR = "instructor"
+# What may sit in the output folder besides the datasets (data/quickdraw/ in the repo).
+KNOWN_ENTRIES = {INSTRUCTOR, "cache", "README.md", "datasets.json", ".gitignore", ".gitkeep"}
+TEMP = re.compile(r"^\.[\w.]+\.tmp-(\d+)-[0-9a-f]+$")
+ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+
+
+@dataclass
+class SplitInfo:
+    """One split as written: how many images and in what form."""
+
+    name: str
+    count: int
+    kind: str  # "labeled", "unlabeled" (labels in instructor/) or "instructor" (whole split hidden)
+    public: int = 0
+
+
+@dataclass
+class Result:
+    """What ``prepare`` did for one dataset."""
+
+    name: str
+    path: Path
+    status: str  # "prepared" or "up to date"
+    classes: tuple[str, ...]
+    splits: list[SplitInfo] = field(default_factory=list)
+    instructor_files: list[str] = field(default_factory=list)
+
+
+def prepare_datasets(
+    names: list[str],
+    out_root: str | Path,
+    source: Source | str | Path,
+    seed: int | None = None,
+    spec: Spec | str | Path | None = None,
+    force: bool = False,
+    progress: bool | None = None,
+) -> list[Result]:
+    """Prepare the named datasets of ``spec`` (default data/quickdraw/datasets.json) under ``out_root``.
+
+    ``seed`` defaults to the spec's seed (2019). Raises UserError when the output folder
+    holds anything not made by this tool with the same parameters, unless ``force``.
+    """
+    spec = spec if isinstance(spec, Spec) else load_spec(spec)
+    seed = spec.seed if seed is None else seed
+    if not isinstance(source, Source):
+        source = Source(Path(source).resolve(), "given folder")
+    datasets = [spec.get(name) for name in names]
+    out_root = Path(out_root)
+    if out_root.exists() and not out_root.is_dir():
+        raise UserError(f"output {out_root} exists and is not a folder")
+    out_root.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temps(out_root)
+    if not force:
+        _refuse_foreign_entries(out_root, spec)
+
+    arrays = {name: source.load(name, progress=progress) for name in spec.all_classes()}
+    rows = allocate(spec, arrays, seed)
+    fingerprint = source_fingerprint(arrays)
+    plans = []
+    for dataset in datasets:
+        params = {
+            "format": FORMAT,
+            "dataset": dataset.name,
+            "seed": seed,
+            "spec": dataset.as_dict(),
+            "dedup_classes": spec.all_classes(),
+            "source": fingerprint,
+        }
+        state = _state(out_root, dataset, params)
+        if state not in ("current", "build") and not force:
+            raise UserError(
+                f"cannot prepare '{dataset.name}' in {out_root}: {state}; pass --force to replace "
+                f"it (--force replaces only {dataset.name}/ and its files in {INSTRUCTOR}/)"
+            )
+        plans.append((dataset, params, state))
+
+    results = []
+    for dataset, params, state in plans:
+        if state == "current":
+            results.append(_describe(dataset, out_root, "up to date"))
+            continue
+        tmp = out_root / f".{dataset.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
+        try:
+            _build(dataset, arrays, rows[dataset.name], seed, params, tmp, progress)
+            _commit(tmp, out_root, dataset, params)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        results.append(_describe(dataset, out_root, "prepared"))
+    return results
+
+
+def prepare_dataset(name: str, out_root, source, seed: int | None = None, **options) -> Result:
+    """Prepare one dataset (``homework`` or ``competition``); see :func:`prepare_datasets`."""
+    return prepare_datasets([name], out_root, source, seed, **options)[0]
+
+
+def prepare_all(out_root, source, seed: int | None = None, **options) -> list[Result]:
+    """Prepare every dataset of the spec; see :func:`prepare_datasets`."""
+    spec = options.pop("spec", None)
+    spec = spec if isinstance(spec, Spec) else load_spec(spec)
+    return prepare_datasets(spec.names(), out_root, source, seed, spec=spec, **options)
+
+
+# ---- building --------------------------------------------------------------------------
+
+
+def _build(dataset: DatasetSpec, arrays, rows, seed, params, tmp: Path, progress) -> None:
+    """Write the dataset folder and its instructor files into ``tmp``."""
+    folder, instructor = tmp / dataset.name, tmp / INSTRUCTOR
+    folder.mkdir(parents=True)
+    instructor.mkdir()
+    files = {"classes.txt": _write(folder / "classes.txt", "".join(c + "\n" for c in dataset.classes))}
+    secret: dict[str, str] = {}
+
+    members: dict[str, list[tuple[int, str, int]]] = {split: [] for split, _ in dataset.splits}
+    for label, name in enumerate(dataset.classes):
+        start = 0
+        for split, n in dataset.splits:
+            members[split] += [(label, name, int(i)) for i in rows[name][start : start + n]]
+            start += n
+
+    released = sum(n for s, n in dataset.splits if s not in dataset.instructor_only)
+    bar = tqdm(
+        total=released * len(dataset.classes),
+        desc=dataset.name,
+        unit="img",
+        disable=None if progress is None else not progress,
+    )
+    with bar:
+        for split, _ in dataset.splits:
+            rng = seeded_rng(seed, dataset.name, split)
+            items = [members[split][i] for i in rng.permutation(len(members[split]))]
+            labels = np.array([label for label, _, _ in items], dtype=np.int64)
+            images = np.stack([arrays[name][i] for _, name, i in items])
+            if split in dataset.instructor_only:
+                file = f"{dataset.name}_{split}.npz"
+                secret[file] = _write_npz(instructor / file, images=images, labels=labels)
+            elif split == dataset.hidden_labels:
+                ids = _opaque_ids(rng, len(items))
+                public = _public_mask(labels, dataset.public_fraction)
+                order = np.argsort(ids)
+                test_rows, label_rows = ["id,filename"], ["id,label,split"]
+                (folder / split).mkdir()
+                for k in order:
+                    png = f"{split}/{ids[k]}.png"
+                    files[png] = _write_png(folder / png, images[k])
+                    test_rows.append(f"{ids[k]},{png}")
+                    label_rows.append(f"{ids[k]},{labels[k]},{'public' if public[k] else 'private'}")
+                    bar.update()
+                files[f"{split}.csv"] = _write(folder / f"{split}.csv", _lines(test_rows))
+                sample = ["id,label"] + [f"{ids[k]},0" for k in order]
+                files["sample_submission.csv"] = _write(folder / "sample_submission.csv", _lines(sample))
+                file = f"{dataset.name}_labels.csv"
+                secret[file] = _write(instructor / file, _lines(label_rows))
+            else:
+                width = max(6, len(str(len(items) - 1)))
+                csv_rows = ["filename,label"]
+                (folder / split).mkdir()
+                for k in range(len(items)):
+                    png = f"{split}/{k:0{width}d}.png"
+                    files[png] = _write_png(folder / png, images[k])
+                    csv_rows.append(f"{png},{labels[k]}")
+                    bar.update()
+                files[f"{split}.csv"] = _write(folder / f"{split}.csv", _lines(csv_rows))
+
+    manifest = {**params, "files": dict(sorted(files.items()))}
+    _write(folder / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+    _write(instructor / MANIFEST, json.dumps(_instructor_entry(params, secret)))
+
+
+def _opaque_ids(rng: np.random.Generator, n: int) -> list[str]:
+    """``n`` distinct random ids like ``q04711`` (the number of digits grows with n)."""
+    digits = max(5, len(str(20 * n)))
+    return [f"q{k:0{digits}d}" for k in rng.choice(10**digits, size=n, replace=False)]
+
+
+def _public_mask(labels: np.ndarray, fraction: float) -> np.ndarray:
+    """Per class, the first ``round(fraction * count)`` (already shuffled) items are public."""
+    public = np.zeros(len(labels), dtype=bool)
+    for label in np.unique(labels):
+        where = np.flatnonzero(labels == label)
+        public[where[: int(round(fraction * len(where)))]] = True
+    return public
+
+
+def _lines(rows: list[str]) -> str:
+    return "".join(row + "\n" for row in rows)
+
+
+def _write(path: Path, text: str) -> str:
+    """Write UTF-8 text with \\n line ends; return its sha256."""
+    data = text.encode("utf-8")
+    path.write_bytes(data)
+    return hashlib.sha256(data).hexdigest()
+
+
+def _write_png(path: Path, image: np.ndarray) -> str:
+    """Write a 28x28 mode-"L" PNG without metadata at a fixed compression; return its sha256."""
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="PNG", compress_level=9)
+    data = buffer.getvalue()
+    path.write_bytes(data)
+    return hashlib.sha256(data).hexdigest()
+
+
+def _write_npz(path: Path, **arrays: np.ndarray) -> str:
+    """Like ``np.savez_compressed`` but with fixed zip timestamps; return the file's sha256."""
+    with zipfile.ZipFile(path, "w") as archive:
+        for key, array in arrays.items():
+            info = zipfile.ZipInfo(f"{key}.npy", date_time=ZIP_DATE)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            buffer = io.BytesIO()
+            np.lib.format.write_array(buffer, np.ascontiguousarray(array), allow_pickle=False)
+            archive.writestr(info, buffer.getvalue())
+    return _sha256(path)
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+# ---- state of an existing output -------------------------------------------------------
+
+
+def _params_id(params: dict) -> str:
+    return hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()
+
+
+def _instructor_entry(params: dict, files: dict[str, str]) -> dict:
+    return {"params_sha256": _params_id(params), "files": dict(sorted(files.items()))}
+
+
+def _expected_instructor_files(dataset: DatasetSpec) -> list[str]:
+    files = [f"{dataset.name}_{split}.npz" for split in dataset.instructor_only]
+    if dataset.hidden_labels:
+        files.append(f"{dataset.name}_labels.csv")
+    return sorted(files)
+
+
+def _read_json(path: Path):
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _state(out_root: Path, dataset: DatasetSpec, params: dict) -> str:
+    """"current", "build" (nothing in the way), or why the existing output may not be replaced."""
+    folder = _folder_state(out_root / dataset.name, params)
+    instructor = _instructor_state(out_root / INSTRUCTOR, dataset, params)
+    for state in (folder, instructor):
+        if state not in ("current", "absent"):
+            return state
+    return "current" if folder == instructor == "current" else "build"
+
+
+def _folder_state(folder: Path, params: dict) -> str:
+    """"absent", "current" or the reason the dataset folder is in the way."""
+    if not folder.exists() and not folder.is_symlink():
+        return "absent"
+    if not folder.is_dir() or folder.is_symlink():
+        return f"{folder} exists and is not a folder"
+    manifest = _read_json(folder / MANIFEST)
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
+        if not any(folder.iterdir()):
+            return "absent"
+        return f"{folder} holds other data (no {MANIFEST} from this tool)"
+    old = {key: manifest.get(key) for key in params}
+    if old != params:
+        changed = ", ".join(k for k in params if old[k] != params[k])
+        return f"{folder} was prepared with different parameters (changed: {changed})"
+    present = {
+        p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file() or p.is_symlink()
+    } - {MANIFEST}
+    expected = manifest["files"]
+    if extra := sorted(present - set(expected)):
+        return f"{folder} holds files not in its {MANIFEST} (e.g. {extra[0]})"
+    if missing := sorted(set(expected) - present):
+        return f"{folder} is missing {missing[0]}"
+    for name, digest in expected.items():
+        if _sha256(folder / name) != digest:
+            return f"{folder}/{name} was changed since it was prepared"
+    return "current"
+
+
+def _instructor_state(instructor: Path, dataset: DatasetSpec, params: dict) -> str:
+    """"absent", "current" or the reason the dataset's instructor files are in the way."""
+    expected = _expected_instructor_files(dataset)
+    if not expected:
+        return "current"
+    present = [name for name in expected if (instructor / name).exists()]
+    if not present:
+        return "absent"
+    manifest = _read_json(instructor / MANIFEST)
+    entry = manifest.get(dataset.name) if isinstance(manifest, dict) else None
+    if not isinstance(entry, dict):
+        return f"{instructor / present[0]} was not made by this tool"
+    if entry.get("params_sha256") != _params_id(params):
+        return f"{instructor / present[0]} was prepared with different parameters"
+    files = entry.get("files") or {}
+    for name in present:
+        if files.get(name) != _sha256(instructor / name):
+            return f"{instructor / name} was changed since it was prepared"
+    return "current" if len(present) == len(expected) else "absent"
+
+
+def _refuse_foreign_entries(out_root: Path, spec: Spec) -> None:
+    """Stop when the output folder holds things this tool did not make."""
+    allowed = KNOWN_ENTRIES | set(spec.names())
+    foreign = sorted(p.name for p in out_root.iterdir() if p.name not in allowed)
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
+        raise UserError(
+            f"output folder {out_root} holds other data ({shown}); choose an empty or new folder "
+            f"with --out, or pass --force to write there anyway (it replaces only the dataset "
+            f"folders {', '.join(spec.names())} and their files in {INSTRUCTOR}/)"
+        )
+
+
+def _remove_stale_temps(out_root: Path) -> None:
+    """Delete temporary folders/files left by prepare runs that were killed."""
+    for folder in (out_root, out_root / INSTRUCTOR):
+        if not folder.is_dir():
+            continue
+        for path in folder.iterdir():
+            match = TEMP.match(path.name)
+            if match and not _alive(int(match.group(1))):
+                if path.is_dir() and not path.is_symlink():
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    path.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+# ---- moving a finished build into place ------------------------------------------------
+
+
+def _commit(tmp: Path, out_root: Path, dataset: DatasetSpec, params: dict) -> None:
+    """Move the instructor files, then the dataset folder, from ``tmp`` into ``out_root``."""
+    instructor = out_root / INSTRUCTOR
+    instructor.mkdir(exist_ok=True)
+    entry = json.loads((tmp / INSTRUCTOR / MANIFEST).read_text())
+    manifest = _read_json(instructor / MANIFEST)
+    manifest = manifest if isinstance(manifest, dict) else {}
+    old_files = set((manifest.get(dataset.name) or {}).get("files") or {})
+    for name in entry["files"]:
+        os.replace(tmp / INSTRUCTOR / name, instructor / name)
+    for name in sorted(old_files - set(entry["files"])):
+        if name.startswith(f"{dataset.name}_"):
+            (instructor / name).unlink(missing_ok=True)
+    if entry["files"]:
+        manifest[dataset.name] = entry
+    else:
+        manifest.pop(dataset.name, None)
+    staged = instructor / f".{MANIFEST}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
+    staged.write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(staged, instructor / MANIFEST)
+
+    target = out_root / dataset.name
+    if target.exists() or target.is_symlink():
+        os.rename(target, tmp / "replaced")
+    os.rename(tmp / dataset.name, target)
+
+
+def _describe(dataset: DatasetSpec, out_root: Path, status: str) -> Result:
+    """Summarise a dataset for printing."""
+    n = len(dataset.classes)
+    splits = []
+    for split, per_class in dataset.splits:
+        if split in dataset.instructor_only:
+            kind = "instructor"
+        elif split == dataset.hidden_labels:
+            kind = "unlabeled"
+        else:
+            kind = "labeled"
+        public = n * int(round(dataset.public_fraction * per_class)) if kind == "unlabeled" else 0
+        splits.append(SplitInfo(split, per_class * n, kind, public))
+    instructor = [f"{INSTRUCTOR}/{f}" for f in _expected_instructor_files(dataset)]
+    return Result(dataset.name, out_root / dataset.name, status, dataset.classes, splits, instructor)

@@ -1,0 +1,80 @@
+"""Shared fixtures.
+
+``quickdraw_root``  (session) the real QuickDraw datasets, prepared once per test session from
+                    the offline source (../shared/quickdraw beside the repo, or $QUICKDRAW_SOURCE)
+                    into a pytest temp dir. Holds ``homework/``, ``competition/``, ``instructor/``
+                    in the layout of data/quickdraw/README.md. Treat it as read-only.
+``tiny_quickdraw``  a fake source (4 small classes, with planted duplicates) and a matching tiny
+                    spec, for fast tests of the data pipeline itself.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from autograder.quickdraw.prepare import prepare_all
+from autograder.quickdraw.sources import find_source
+
+
+@pytest.fixture(scope="session")
+def quickdraw_root(tmp_path_factory) -> Path:
+    """Root folder of the real prepared QuickDraw datasets (seed 2019, default spec)."""
+    root = tmp_path_factory.mktemp("quickdraw")
+    prepare_all(root, find_source(), progress=False)
+    return root
+
+
+TINY_SPEC = {
+    "seed": 7,
+    "datasets": {
+        "homework": {
+            "classes": ["ant", "bee", "cow"],
+            "take": "front",
+            "splits": {"train": 6, "valid": 3, "test": 3, "heldout": 2},
+            "instructor_only": ["heldout"],
+        },
+        "competition": {
+            "classes": ["ant", "bee", "dog"],
+            "take": "back",
+            "splits": {"train": 6, "valid": 2, "test": 6},
+            "hidden_labels": "test",
+            "public_fraction": 0.5,
+        },
+    },
+}
+
+
+def fake_drawings(seed: int, n: int) -> np.ndarray:
+    """``n`` random uint8 (28, 28) 'drawings': mostly 0 background, some ink up to 255."""
+    rng = np.random.default_rng(seed)
+    ink = rng.random((n, 28, 28)) < 0.3
+    images = np.where(ink, rng.integers(1, 256, (n, 28, 28)), 0).astype(np.uint8)
+    images[:, 14, 14] = 255
+    return images
+
+
+@pytest.fixture
+def tiny_quickdraw(tmp_path_factory) -> dict:
+    """A fake source folder and spec: ``{"source", "spec", "spec_path", "arrays"}``.
+
+    Classes ant/bee/cow/dog with 40 drawings each, stored in all accepted file layouts;
+    ant repeats one of its own drawings (2 copies) and bee shares one drawing with cow,
+    so 39 + 39 + 39 + 40 distinct, unambiguous drawings remain.
+    """
+    folder = tmp_path_factory.mktemp("tiny_quickdraw")
+    source = folder / "source"
+    source.mkdir()
+    arrays = {name: fake_drawings(i, 40) for i, name in enumerate(["ant", "bee", "cow", "dog"])}
+    arrays["ant"][5] = arrays["ant"][2]
+    arrays["bee"][7] = arrays["cow"][9]
+    np.savez_compressed(source / "ant.npz", images=arrays["ant"])
+    np.save(source / "bee.npy", arrays["bee"].reshape(40, 784))
+    np.save(source / "cow.npy", arrays["cow"].reshape(40, 1, 784))
+    np.save(source / "dog.npy", arrays["dog"])
+    spec_path = folder / "tiny_spec.json"
+    spec_path.write_text(json.dumps(TINY_SPEC))
+    return {"source": source, "spec": TINY_SPEC, "spec_path": spec_path, "arrays": arrays}
