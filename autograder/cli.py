@@ -17,6 +17,7 @@ from autograder.errors import UserError
 COMMAND_MODULES = [
     "autograder.quickdraw.cli",
     "autograder.release",
+    "autograder.leaderboard.cli",
 ]
 
 DESCRIPTION = """\

@@ -1,0 +1,421 @@
+"""``autograder leaderboard init|add-students|serve|submit|board|verify|close|export``.
+
+Without ``--url`` every command works on the local database (``--db``: a SQLite file or a
+SQLAlchemy URL; default ``$LEADERBOARD_DB``, else ``leaderboard.db`` in the course root).
+With ``--url`` (or ``$LEADERBOARD_URL``), ``submit`` and ``board`` talk to a running server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from autograder.errors import UserError
+from autograder.leaderboard import roster as roster_io
+from autograder.leaderboard.scoring import read_answer_key, read_classes
+from autograder.leaderboard.store import (
+    DEFAULT_DAILY_LIMIT,
+    DEFAULT_ETA,
+    DEFAULT_MAX_BYTES,
+    DEFAULT_MAX_NOTEBOOK_BYTES,
+    DEFAULT_TOLERANCE,
+    Leaderboard,
+    SubmissionRejected,
+    database_url,
+    iso,
+)
+from autograder.paths import course_root, quickdraw_dir
+
+DESCRIPTION = """\
+The QuickDraw competition leaderboard: students submit predictions for the unlabeled test
+images; the public board shows Ladder scores (Blum & Hardt 2015) on half of the images; the
+private board (the other half) is revealed when the competition closes.
+
+  init          create the competition from the instructor's labels (prints the instructor token)
+  add-students  create accounts from a roster CSV or nbgrader's gradebook (prints tokens)
+  serve         run the web app (submission page, live board, instructor view, JSON API)
+  submit        submit a predictions CSV (to the local database, or a server with --url)
+  board         print the public (or private) board
+  verify        re-run the top entries' notebooks in the sandbox and mark them (not) reproducible
+  close         close the competition and reveal the private board
+  export        write the final standings per student (CSV or JSON)
+
+The database is --db (a SQLite file or a SQLAlchemy URL such as
+postgresql://user@host/db), default $LEADERBOARD_DB, else leaderboard.db in the course root."""
+
+
+def _db_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--db", metavar="PATH|URL", default=os.environ.get("LEADERBOARD_DB"),
+        help="SQLite file or SQLAlchemy URL of the leaderboard database "
+             "(default: $LEADERBOARD_DB, else leaderboard.db in the course root)",
+    )
+
+
+def _url_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--url", default=os.environ.get("LEADERBOARD_URL"),
+        help="a running leaderboard server, e.g. http://127.0.0.1:8000 (default: $LEADERBOARD_URL; "
+             "without it the local database is used)",
+    )
+
+
+def _json_arg(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--json", action="store_true", help=f"print {what} as JSON")
+
+
+def _when(text: str) -> datetime:
+    """Parse an ISO 8601 time; naive times are UTC."""
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r} (e.g. 2025-12-01T23:59:00Z)") from None
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def _positive(kind):
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
+        return value
+    return parse
+
+
+def register(subparsers) -> None:
+    """Add ``leaderboard ...`` to the top-level parser."""
+    top = subparsers.add_parser(
+        "leaderboard", help="the competition leaderboard: init, students, web app, submit, board, verify",
+        description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    actions = top.add_subparsers(dest="leaderboard_command", metavar="ACTION")
+    actions.required = True
+    data = quickdraw_dir()
+
+    init = actions.add_parser(
+        "init", help="create the competition database from the instructor's labels",
+        description="Create the competition in the database: the hidden labels (id,label,split with "
+                    "split public/private), the classes and the rules. Prints the instructor token once.",
+    )
+    _db_arg(init)
+    init.add_argument("--labels", type=Path, default=data / "instructor" / "competition_labels.csv",
+                      help="instructor-only labels CSV (default: data/quickdraw/instructor/competition_labels.csv)")
+    init.add_argument("--classes", default=str(data / "competition" / "classes.txt"),
+                      help="classes.txt or a comma-separated list (default: data/quickdraw/competition/classes.txt)")
+    init.add_argument("--name", default="QuickDraw competition", help="title shown on the pages")
+    init.add_argument("--eta", type=_positive(float), default=DEFAULT_ETA,
+                      help=f"Ladder step: the public score moves only by beating the best by more than eta, "
+                           f"and is rounded to it (default {DEFAULT_ETA})")
+    init.add_argument("--daily-limit", type=_positive(int), default=DEFAULT_DAILY_LIMIT,
+                      help=f"accepted submissions per entrant per UTC day (default {DEFAULT_DAILY_LIMIT})")
+    init.add_argument("--max-bytes", type=_positive(int), default=DEFAULT_MAX_BYTES,
+                      help=f"largest predictions file accepted (default {DEFAULT_MAX_BYTES})")
+    init.add_argument("--max-notebook-bytes", type=_positive(int), default=DEFAULT_MAX_NOTEBOOK_BYTES,
+                      help=f"largest attached notebook accepted (default {DEFAULT_MAX_NOTEBOOK_BYTES})")
+    init.add_argument("--tolerance", type=float, default=DEFAULT_TOLERANCE,
+                      help=f"verify: largest accuracy difference still reproducible (default {DEFAULT_TOLERANCE})")
+    init.add_argument("--deadline", type=_when, help="close automatically at this time (ISO 8601, UTC if no zone)")
+    _json_arg(init, "the instructor token and settings")
+    init.set_defaults(func=cmd_init)
+
+    add = actions.add_parser(
+        "add-students", help="create student accounts and print their tokens",
+        description="Create an account (and a token) for each student of a roster CSV (header: id, and "
+                    "optionally display_name, email, team) or, without ROSTER, of nbgrader's gradebook. "
+                    "Students already known keep their token unless --reissue. Students with the same "
+                    "team share one board entry, daily limit and final selection. Tokens are printed "
+                    "once and stored only as hashes.",
+    )
+    add.add_argument("roster", nargs="?", type=Path, metavar="ROSTER.csv", help="roster CSV")
+    add.add_argument("--gradebook", metavar="PATH|URL",
+                     help="nbgrader gradebook to read students from (default: gradebook.db in the course root)")
+    add.add_argument("--reissue", action="store_true", help="issue new tokens to students already known")
+    _db_arg(add)
+    _json_arg(add, '[{"student", "token"}]')
+    add.set_defaults(func=cmd_add_students)
+
+    serve = actions.add_parser(
+        "serve", help="run the web app (uvicorn)",
+        description="Serve the submission page, the live board, the instructor view and the JSON API.",
+    )
+    _db_arg(serve)
+    serve.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve.add_argument("--refresh", type=_positive(float), default=5.0,
+                       help="seconds between live board updates (default 5)")
+    serve.set_defaults(func=cmd_serve)
+
+    submit = actions.add_parser(
+        "submit", help="submit a predictions CSV",
+        description="Submit predictions (CSV: header id,label, one row per test id) as the student "
+                    "owning --token, to a server (--url) or the local database. Exit status 1 when "
+                    "the file is rejected.",
+    )
+    submit.add_argument("file", type=Path, metavar="FILE", help="predictions CSV")
+    submit.add_argument("--token", default=os.environ.get("LEADERBOARD_TOKEN"),
+                        help="your token (default: $LEADERBOARD_TOKEN)")
+    submit.add_argument("--notebook", type=Path, help="the notebook that produced the predictions")
+    _url_arg(submit)
+    _db_arg(submit)
+    _json_arg(submit, '{"id", "status", "public_score", "message"}')
+    submit.set_defaults(func=cmd_submit)
+
+    board = actions.add_parser(
+        "board", help="print the public or private board",
+        description="Print the board. The private board is shown by the local database (the "
+                    "instructor's) or, with --url, after closing or with the instructor token.",
+    )
+    board.add_argument("--private", action="store_true", help="the private board (final submissions)")
+    board.add_argument("--token", default=os.environ.get("LEADERBOARD_TOKEN"),
+                       help="instructor token for the private board on a server before closing")
+    _url_arg(board)
+    _db_arg(board)
+    _json_arg(board, '[{"rank", "student", "score", "submitted_at"}]')
+    board.set_defaults(func=cmd_board)
+
+    verify = actions.add_parser(
+        "verify", help="re-run the top entries' notebooks and mark them (not) reproducible",
+        description="Walk down the board (private once closed, else public): re-run each entry's "
+                    "attached notebook in the grading sandbox with the competition data, validate the "
+                    "predictions.csv it writes and compare its accuracy with the submitted one. An entry "
+                    "that fails is marked not reproducible and the next one is checked, until --top "
+                    "entries are verified.",
+    )
+    verify.add_argument("--top", type=_positive(int), default=3, help="how many verified entries to find (default 3)")
+    verify.add_argument("--tolerance", type=float, help="largest accuracy difference accepted (default: the competition's)")
+    verify.add_argument("--board", choices=("public", "private"), help="which board to walk (default: private once closed)")
+    verify.add_argument("--competition-dir", type=Path, default=data / "competition",
+                        help="competition data given to the notebooks (default: data/quickdraw/competition)")
+    verify.add_argument("--timeout", type=_positive(float), default=1800.0,
+                        help="wall-time limit per notebook in seconds (default 1800)")
+    verify.add_argument("--force", action="store_true", help="re-run entries verified earlier")
+    _db_arg(verify)
+    _json_arg(verify, "one outcome per checked entry")
+    verify.set_defaults(func=cmd_verify)
+
+    close = actions.add_parser(
+        "close", help="close the competition and reveal the private board",
+        description="Stop accepting submissions and selections and show the private board to everyone.",
+    )
+    close.add_argument("--at", type=_when, help="close at this time instead of now (ISO 8601)")
+    _db_arg(close)
+    _json_arg(close, "the closing time")
+    close.set_defaults(func=cmd_close)
+
+    export = actions.add_parser(
+        "export", help="write the final standings per student",
+        description="One row per student: board entry, private rank and accuracy of the final "
+                    "submission, Ladder score, number of submissions and reproducibility status.",
+    )
+    export.add_argument("--out", type=Path, help="file to write (default: standard output)")
+    export.add_argument("--format", choices=("csv", "json"), default="csv", help="output format (default csv)")
+    _db_arg(export)
+    export.set_defaults(func=cmd_export)
+
+
+def open_leaderboard(args, create: bool = False) -> Leaderboard:
+    """The local database named by --db (or the default); it must hold a competition unless
+    ``create``."""
+    url = database_url(args.db)
+    if not create and url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).is_file():
+        raise UserError(f"no leaderboard database at {url[len('sqlite:///'):]}; run `autograder leaderboard init` "
+                        "or pass --db")
+    lb = Leaderboard(url)
+    if not create:
+        lb.settings()  # a clean error when the database holds no competition
+    return lb
+
+
+def _print_json(value) -> None:
+    json.dump(value, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+
+
+def cmd_init(args) -> int:
+    classes = read_classes(args.classes)
+    key = read_answer_key(args.labels, classes)
+    lb = open_leaderboard(args, create=True)
+    token = lb.initialize(
+        key, name=args.name, eta=args.eta, daily_limit=args.daily_limit, max_bytes=args.max_bytes,
+        max_notebook_bytes=args.max_notebook_bytes, tolerance=args.tolerance, closes_at=args.deadline,
+    )
+    settings = lb.settings()
+    if args.json:
+        _print_json({"db": lb.url, "instructor_token": token, "n_test": settings.n_test,
+                     "n_public": settings.n_public, "classes": list(classes), "eta": settings.eta,
+                     "daily_limit": settings.daily_limit, "closes_at": iso(settings.closes_at)})
+    else:
+        print(f"Competition created in {lb.url}: {settings.n_test} test images ({settings.n_public} public), "
+              f"{len(classes)} classes, eta {settings.eta}, {settings.daily_limit} submissions/day.")
+        print(f"Instructor token (shown once, keep it secret): {token}")
+    return 0
+
+
+def cmd_add_students(args) -> int:
+    if args.roster is not None:
+        entries = roster_io.read_roster_csv(args.roster)
+    else:
+        entries = roster_io.read_gradebook(args.gradebook or str(course_root() / "gradebook.db"))
+    issued = open_leaderboard(args).add_students(entries, reissue=args.reissue)
+    skipped = len(entries) - len(issued)
+    if args.json:
+        _print_json([{"student": student, "token": token} for student, token in issued])
+    else:
+        for student, token in issued:
+            print(f"{student}\t{token}")
+    if skipped:
+        print(f"{skipped} student(s) already had a token (use --reissue for new ones)", file=sys.stderr)
+    return 0
+
+
+def cmd_serve(args) -> int:
+    import uvicorn
+
+    from autograder.leaderboard.web import create_app
+
+    app = create_app(open_leaderboard(args), refresh_seconds=args.refresh)
+    print(f"Leaderboard at http://{args.host}:{args.port}/ (Ctrl-C stops it)", flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
+def _require_token(args) -> str:
+    if not args.token:
+        raise UserError("give your token with --token or $LEADERBOARD_TOKEN")
+    return args.token
+
+
+def cmd_submit(args) -> int:
+    token = _require_token(args)
+    for path in (args.file, args.notebook):
+        if path is not None and not path.is_file():
+            raise UserError(f"no such file: {path}")
+    if args.url:
+        from autograder.leaderboard.client import ApiClient
+
+        client = ApiClient(args.url, token)
+        try:
+            status, result = client.submit(args.file, args.notebook)
+        finally:
+            client.close()
+        if status == 401:
+            raise UserError(result.get("message", "unknown token"))
+    else:
+        lb = open_leaderboard(args)
+        who = lb.authenticate(token)
+        if who is None or who.is_instructor:
+            raise UserError("unknown student token")
+        notebook = args.notebook.read_bytes() if args.notebook else None
+        try:
+            outcome = lb.submit(who, args.file.read_bytes(), args.file.name, notebook,
+                                args.notebook.name if args.notebook else None)
+        except SubmissionRejected as exc:
+            result = {"id": None, "status": "rejected", "public_score": None, "message": str(exc)}
+        else:
+            result = {"id": outcome.id, "status": "accepted", "public_score": outcome.public_score,
+                      "message": outcome.message}
+    result = {name: result.get(name) for name in ("id", "status", "public_score", "message")}
+    if args.json:
+        _print_json(result)
+    elif result["status"] == "accepted":
+        print(f"accepted (submission {result['id']}): {result['message']}")
+    else:
+        print(f"rejected: {result['message']}")
+    return 0 if result["status"] == "accepted" else 1
+
+
+def cmd_board(args) -> int:
+    if args.url:
+        from autograder.leaderboard.client import ApiClient
+
+        client = ApiClient(args.url, args.token)
+        try:
+            rows = client.board(args.private)
+        finally:
+            client.close()
+    else:
+        rows = [row.as_json() for row in open_leaderboard(args).board(private=args.private)]
+    if args.json:
+        _print_json(rows)
+        return 0
+    if not rows:
+        print("No submissions yet.")
+        return 0
+    width = max(len(row["student"]) for row in rows)
+    print(f"{'rank':>4}  {'entrant':<{width}}  {'score':>7}  submitted (UTC)")
+    for row in rows:
+        score = f"{row['score']:.4f}" if args.private else f"{row['score']:.3f}"
+        print(f"{row['rank']:>4}  {row['student']:<{width}}  {score:>7}  {row['submitted_at']}")
+    return 0
+
+
+def cmd_verify(args) -> int:
+    from autograder.leaderboard.verify import sandbox_runner, verify_top
+
+    if not (args.competition_dir / "test.csv").is_file():
+        raise UserError(f"no competition data at {args.competition_dir} (run `autograder data quickdraw prepare "
+                        "competition` or pass --competition-dir)")
+    lb = open_leaderboard(args)
+    private = None if args.board is None else args.board == "private"
+    outcomes = verify_top(lb, args.top, sandbox_runner(timeout=args.timeout), args.competition_dir.resolve(),
+                          tolerance=args.tolerance, private=private, force=args.force)
+    if args.json:
+        _print_json([outcome.as_json() for outcome in outcomes])
+    else:
+        for outcome in outcomes:
+            print(f"#{outcome.rank} {outcome.student} (submission {outcome.submission_id}): "
+                  f"{outcome.status} - {outcome.detail}")
+        if not outcomes:
+            print("No entries to verify.")
+    return 0
+
+
+def cmd_close(args) -> int:
+    moment = open_leaderboard(args).close(args.at)
+    if args.json:
+        _print_json({"closes_at": iso(moment)})
+    else:
+        print(f"Competition closed at {iso(moment)}; the private board is now visible.")
+    return 0
+
+
+def _cell(value):
+    """Neutralise a spreadsheet formula in a (student-chosen) text cell."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def cmd_export(args) -> int:
+    lb = open_leaderboard(args)
+    ranks = {row.entrant_id: row.rank for row in lb.board(private=True)}
+    rows = [
+        {"student": stats["student"], "entrant": stats["entrant"], "team": stats["team"],
+         "private_rank": ranks.get(stats["entrant_id"]), "private_accuracy": stats["final_private_accuracy"],
+         "public_score": stats["public_score"], "final_submission": stats["final_submission"],
+         "submissions": stats["submissions"], "verify_status": stats["verify_status"]}
+        for stats in lb.student_stats()
+    ]
+    if args.format == "json":
+        text = json.dumps(rows, indent=2) + "\n"
+    else:
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]) if rows else ["student"], lineterminator="\n")
+        writer.writeheader()
+        writer.writerows({key: _cell(value) for key, value in row.items()} for row in rows)
+        text = buffer.getvalue()
+    if args.out:
+        args.out.write_text(text, encoding="utf-8")
+        print(f"wrote {len(rows)} students to {args.out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
