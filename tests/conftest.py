@@ -6,16 +6,21 @@
                     in the layout of data/quickdraw/README.md. Treat it as read-only.
 ``tiny_quickdraw``  a fake source (4 small classes, with planted duplicates) and a matching tiny
                     spec, for fast tests of the data pipeline itself.
+``run_cli``         run ``autograder ARGS...`` in-process (``autograder.cli.main``) with optional
+                    environment variables; returns ``.returncode``, ``.stdout``, ``.stderr``.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
+from autograder.cli import main
 from autograder.quickdraw.prepare import prepare_all
 from autograder.quickdraw.sources import find_source
 
@@ -78,3 +83,24 @@ def tiny_quickdraw(tmp_path_factory) -> dict:
     spec_path = folder / "tiny_spec.json"
     spec_path.write_text(json.dumps(TINY_SPEC))
     return {"source": source, "spec": TINY_SPEC, "spec_path": spec_path, "arrays": arrays}
+
+
+@pytest.fixture
+def run_cli(capsys, monkeypatch):
+    """Call the CLI in this process; QUICKDRAW_* variables from the outside are removed."""
+    for name in [n for n in os.environ if n.startswith("QUICKDRAW_")]:
+        monkeypatch.delenv(name)
+
+    def run(*args, env: dict | None = None) -> SimpleNamespace:
+        capsys.readouterr()
+        with monkeypatch.context() as patch:
+            for name, value in (env or {}).items():
+                patch.setenv(name, str(value))
+            try:
+                code = main([str(a) for a in args])
+            except SystemExit as exc:  # argparse: --help and usage errors
+                code = exc.code
+        captured = capsys.readouterr()
+        return SimpleNamespace(returncode=code, stdout=captured.out, stderr=captured.err)
+
+    return run

@@ -16,21 +16,13 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 
 
-def run(*args, env=None, cwd=None) -> subprocess.CompletedProcess:
-    """Run the CLI in a fresh interpreter with no QuickDraw variables from the outside."""
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("QUICKDRAW_")}
-    full_env.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "autograder", "data", "quickdraw", *map(str, args)],
-        capture_output=True,
-        text=True,
-        env=full_env,
-        cwd=cwd or REPO,
-        timeout=120,
-    )
+@pytest.fixture
+def run(run_cli):
+    """``run(ACTION, ...)`` = ``autograder data quickdraw ACTION ...`` in-process."""
+    return lambda *args, env=None: run_cli("data", "quickdraw", *args, env=env)
 
 
-def assert_one_line_error(proc: subprocess.CompletedProcess, *fragments: str) -> str:
+def assert_one_line_error(proc, *fragments: str) -> str:
     assert proc.returncode != 0
     assert "Traceback" not in proc.stderr
     lines = proc.stderr.strip().splitlines()
@@ -54,11 +46,18 @@ def tiny(tiny_quickdraw, tmp_path):
     return {"source": source, "spec": tiny_quickdraw["spec_path"], "out": tmp_path / "out"}
 
 
-def prepare(tiny, *extra, env=None):
-    return run("prepare", "all", "--source", tiny["source"], "--spec", tiny["spec"], "--out", tiny["out"], *extra, env=env)
+@pytest.fixture
+def prepare(run):
+    """``prepare(tiny, *extra)``: prepare all tiny datasets into tiny["out"]."""
+
+    def call(tiny, *extra, env=None):
+        return run("prepare", "all", "--source", tiny["source"], "--spec", tiny["spec"],
+                   "--out", tiny["out"], *extra, env=env)
+
+    return call
 
 
-def test_prepare_reports_counts_then_up_to_date(tiny):
+def test_prepare_reports_counts_then_up_to_date(tiny, prepare):
     first = prepare(tiny)
     assert first.returncode == 0, first.stderr
     text = " ".join(first.stdout.split())
@@ -72,7 +71,7 @@ def test_prepare_reports_counts_then_up_to_date(tiny):
     assert "homework: up to date" in second.stdout and "competition: up to date" in second.stdout
 
 
-def test_unknown_class_lists_the_available_ones(tiny, tmp_path):
+def test_unknown_class_lists_the_available_ones(tiny, tmp_path, prepare):
     spec = json.loads(tiny["spec"].read_text())
     spec["datasets"]["homework"]["classes"][2] = "zebra"
     tiny["spec"] = tmp_path / "zebra.json"
@@ -90,7 +89,7 @@ def test_unknown_class_lists_the_available_ones(tiny, tmp_path):
         ("ant.npz", {"pixels": np.zeros((40, 28, 28), np.uint8)}, ["ant.npz", "no 'images'"]),
     ],
 )
-def test_broken_source_file_is_named(tiny, file, content, fragments):
+def test_broken_source_file_is_named(tiny, file, content, fragments, prepare):
     path = tiny["source"] / file
     if isinstance(content, bytes):
         path.write_bytes(content)
@@ -101,10 +100,10 @@ def test_broken_source_file_is_named(tiny, file, content, fragments):
     else:
         path.write_bytes(path.read_bytes()[:300])
     assert_one_line_error(prepare(tiny), *fragments)
-    assert not tiny["out"].exists() or not any(tiny["out"].iterdir())
+    assert not tiny["out"].exists()
 
 
-def test_too_few_drawings(tiny, tmp_path):
+def test_too_few_drawings(tiny, tmp_path, prepare):
     spec = json.loads(tiny["spec"].read_text())
     spec["datasets"]["homework"]["splits"]["train"] = 30
     tiny["spec"] = tmp_path / "big.json"
@@ -112,7 +111,7 @@ def test_too_few_drawings(tiny, tmp_path):
     assert_one_line_error(prepare(tiny), "class 'ant' has only 39 distinct drawings", "1 duplicate dropped", "52 = 38 (homework) + 14 (competition)")
 
 
-def test_no_source_and_no_network_says_how_to_provide_one(tiny, tmp_path):
+def test_no_source_and_no_network_says_how_to_provide_one(tiny, tmp_path, run):
     course = tmp_path / "course" / "repo"  # no ../shared/quickdraw beside it
     course.mkdir(parents=True)
     env = {"COURSE_ROOT": str(course), "QUICKDRAW_BASE_URL": f"http://127.0.0.1:{free_port()}/"}
@@ -123,7 +122,7 @@ def test_no_source_and_no_network_says_how_to_provide_one(tiny, tmp_path):
     assert_one_line_error(missing, "nowhere: no such folder", "QUICKDRAW_SOURCE")
 
 
-def test_source_resolution_order(tiny, tmp_path):
+def test_source_resolution_order(tiny, tmp_path, run):
     course = tmp_path / "course" / "repo"
     course.mkdir(parents=True)
     shared = tmp_path / "course" / "shared" / "quickdraw"
@@ -139,7 +138,7 @@ def test_source_resolution_order(tiny, tmp_path):
     assert "dog 40 drawings" in " ".join(from_env.stdout.split())
 
 
-def test_output_with_other_data_is_refused_and_force_keeps_it(tiny):
+def test_output_with_other_data_is_refused_and_force_keeps_it(tiny, prepare):
     tiny["out"].mkdir()
     (tiny["out"] / "thesis.tex").write_text("not ours")
     assert_one_line_error(prepare(tiny), "holds other data (thesis.tex)", "--force")
@@ -150,7 +149,7 @@ def test_output_with_other_data_is_refused_and_force_keeps_it(tiny):
     assert (tiny["out"] / "homework" / "MANIFEST.json").is_file()
 
 
-def test_different_parameters_need_force(tiny):
+def test_different_parameters_need_force(tiny, prepare):
     assert prepare(tiny).returncode == 0
     before = (tiny["out"] / "homework" / "train.csv").read_text()
     assert_one_line_error(prepare(tiny, "--seed", "8"), "different parameters (changed: seed)", "--force")
@@ -160,7 +159,7 @@ def test_different_parameters_need_force(tiny):
     assert (tiny["out"] / "homework" / "train.csv").read_text() != before
 
 
-def test_unknown_dataset_and_bad_spec(tiny, tmp_path):
+def test_unknown_dataset_and_bad_spec(tiny, tmp_path, run):
     proc = run("prepare", "everything", "--source", tiny["source"], "--spec", tiny["spec"])
     assert_one_line_error(proc, "no dataset 'everything'", "homework, competition, all")
     broken = tmp_path / "broken.json"
@@ -169,8 +168,25 @@ def test_unknown_dataset_and_bad_spec(tiny, tmp_path):
     assert_one_line_error(proc, str(broken), "classes")
 
 
-def test_help_describes_every_action():
+def test_help_describes_every_action(run):
     for action in ("prepare", "download", "list"):
         proc = run(action, "--help")
-        assert proc.returncode == 0 and "--" in proc.stdout
+        assert proc.returncode == 0 and "--cache DIR" in proc.stdout
     assert "CC BY 4.0" in run("--help").stdout
+
+
+def test_console_command_prints_one_line_without_traceback(tiny):
+    """The real entry point (python -m autograder) in a fresh process."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QUICKDRAW_")}
+
+    def console(*args):
+        return subprocess.run(
+            [sys.executable, "-m", "autograder", "data", "quickdraw", *map(str, args)],
+            capture_output=True, text=True, env=env, cwd=REPO, timeout=120,
+        )
+
+    ok = console("list", "--source", tiny["source"])
+    assert ok.returncode == 0 and "ant" in ok.stdout and ok.stderr == ""
+    (tiny["source"] / "cow.npy").write_bytes(b"not numpy at all")
+    proc = console("prepare", "homework", "--source", tiny["source"], "--spec", tiny["spec"], "--out", tiny["out"])
+    assert_one_line_error(proc, "cow.npy", "corrupt")

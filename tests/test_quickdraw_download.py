@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import io
 import os
-import subprocess
-import sys
 import threading
 import urllib.parse
 from collections import Counter
@@ -17,9 +15,6 @@ import pytest
 
 from autograder.errors import UserError
 from autograder.quickdraw.download import download_class
-
-REPO = Path(__file__).resolve().parent.parent
-
 
 def npy_bytes(array: np.ndarray) -> bytes:
     buffer = io.BytesIO()
@@ -77,20 +72,17 @@ def bucket():
     thread.join()
 
 
-def run(*args, env=None):
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("QUICKDRAW_")}
-    full_env.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "autograder", "data", "quickdraw", *map(str, args)],
-        capture_output=True, text=True, env=full_env, cwd=REPO, timeout=120,
-    )
+@pytest.fixture
+def run(run_cli):
+    """``run(ACTION, ...)`` = ``autograder data quickdraw ACTION ...`` in-process."""
+    return lambda *args, env=None: run_cli("data", "quickdraw", *args, env=env)
 
 
 def leftovers(cache: Path) -> list[str]:
     return sorted(os.listdir(cache)) if cache.exists() else []
 
 
-def test_download_checks_caches_and_quotes_names(bucket, tmp_path):
+def test_download_checks_caches_and_quotes_names(bucket, tmp_path, run):
     cache = tmp_path / "cache"
     before = Bucket.requests.copy()
     proc = run("download", "cat", "hot dog", "--cache", cache, env={"QUICKDRAW_BASE_URL": bucket})
@@ -114,7 +106,7 @@ def test_download_checks_caches_and_quotes_names(bucket, tmp_path):
         ("unicorn pony", ["unknown class 'unicorn pony'", "HTTP 404", "categories.txt"]),
     ],
 )
-def test_bad_downloads_leave_no_file(bucket, tmp_path, name, fragments):
+def test_bad_downloads_leave_no_file(bucket, tmp_path, name, fragments, run):
     cache = tmp_path / "cache"
     proc = run("download", name, "--cache", cache, "--base-url", bucket)
     assert proc.returncode != 0 and "Traceback" not in proc.stderr
@@ -137,7 +129,7 @@ def test_invalid_cached_file_is_fetched_again_with_progress(bucket, tmp_path, ca
     assert leftovers(cache) == ["cat.npy"]
 
 
-def test_prepare_downloads_missing_classes(bucket, tiny_quickdraw, tmp_path):
+def test_prepare_downloads_missing_classes(bucket, tiny_quickdraw, tmp_path, run):
     for name, images in tiny_quickdraw["arrays"].items():
         Bucket.routes[name] = npy_bytes(images.reshape(len(images), 784))
     course = tmp_path / "course" / "repo"  # no ../shared/quickdraw: falls back to the cache

@@ -83,10 +83,10 @@ def prepare_datasets(
     out_root = Path(out_root)
     if out_root.exists() and not out_root.is_dir():
         raise UserError(f"output {out_root} exists and is not a folder")
-    out_root.mkdir(parents=True, exist_ok=True)
-    _remove_stale_temps(out_root)
-    if not force:
-        _refuse_foreign_entries(out_root, spec)
+    if out_root.is_dir():
+        _remove_stale_temps(out_root)
+        if not force:
+            _refuse_foreign_entries(out_root, spec)
 
     arrays = {name: source.load(name, progress=progress) for name in spec.all_classes()}
     rows = allocate(spec, arrays, seed)
@@ -109,6 +109,7 @@ def prepare_datasets(
             )
         plans.append((dataset, params, state))
 
+    out_root.mkdir(parents=True, exist_ok=True)
     results = []
     for dataset, params, state in plans:
         if state == "current":
@@ -117,7 +118,7 @@ def prepare_datasets(
         tmp = out_root / f".{dataset.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
         try:
             _build(dataset, arrays, rows[dataset.name], seed, params, tmp, progress)
-            _commit(tmp, out_root, dataset, params)
+            _commit(tmp, out_root, dataset)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         results.append(_describe(dataset, out_root, "prepared"))
@@ -380,7 +381,7 @@ def _alive(pid: int) -> bool:
 # ---- moving a finished build into place ------------------------------------------------
 
 
-def _commit(tmp: Path, out_root: Path, dataset: DatasetSpec, params: dict) -> None:
+def _commit(tmp: Path, out_root: Path, dataset: DatasetSpec) -> None:
     """Move the instructor files, then the dataset folder, from ``tmp`` into ``out_root``."""
     instructor = out_root / INSTRUCTOR
     instructor.mkdir(exist_ok=True)
