@@ -87,7 +87,8 @@ def verify_top(
     """Check board entries from the top until ``top`` are verified; return every outcome.
 
     ``private`` picks the board (default: the private one once the competition closed, else
-    the public one). Entries verified earlier count without a re-run unless ``force``.
+    the public one). Entries decided by an earlier run keep their status without a re-run
+    unless ``force``.
     """
     tolerance = lb.settings().tolerance if tolerance is None else tolerance
     if private is None:
@@ -99,10 +100,10 @@ def verify_top(
         for row in rows:
             if verified >= top:
                 break
-            if row.verify_status == "verified" and not force:
+            if row.verify_status != "unverified" and not force:  # decided by an earlier run
                 stored, _, _ = lb.submission_for_verify(row.submission_id)
                 submitted = lb.answer_key().score(np.frombuffer(stored, dtype=np.uint8)).overall
-                status, detail, again = "verified", "verified earlier", None
+                status, detail, again = row.verify_status, f"{row.verify_status.replace('_', ' ')} earlier", None
             else:
                 status, detail, submitted, again = check_submission(
                     lb, row.submission_id, runner, competition_dir, tolerance

@@ -79,7 +79,7 @@ class _Guard:
 
 
 def _too_large(limit: int) -> JSONResponse:
-    message = f"the upload is larger than the server accepts ({limit:,} bytes)"
+    message = f"the upload is larger than the server's limit of {limit:,} bytes"
     return JSONResponse(_rejected(message), status_code=413, headers=dict((k.decode(), v.decode()) for k, v in SECURITY_HEADERS))
 
 

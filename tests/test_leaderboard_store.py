@@ -1,0 +1,304 @@
+"""The competition rules on the database: Ladder board, daily limit, ties, final selection,
+private board, teams, tokens, atomic writes, roster and reproducibility verification.
+
+Tests taking ``db_url`` also run against a real PostgreSQL server in
+test_leaderboard_postgres.py.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from sqlalchemy import func, select, text
+from test_leaderboard_support import Clock, csv_bytes, make_board, sqlite_url, synthetic_key
+
+from autograder.errors import UserError
+from autograder.leaderboard import store as store_module
+from autograder.leaderboard.models import DailyCount, Submission
+from autograder.leaderboard.roster import RosterEntry, read_gradebook, read_roster_csv
+from autograder.leaderboard.store import NotFound, SubmissionRejected
+from autograder.leaderboard.verify import RunFailed, verify_top
+
+KEY = synthetic_key(n=400)
+NOTEBOOK = json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}).encode()
+
+
+@pytest.fixture
+def db_url(tmp_path):
+    return sqlite_url(tmp_path)
+
+
+def with_accuracy(public: float, private: float, seed: int = 0) -> np.ndarray:
+    """Predictions with exactly the given accuracy on each half."""
+    rng = np.random.default_rng(seed)
+    predictions = KEY.labels.copy()
+    for half, accuracy in ((KEY.public, public), (~KEY.public, private)):
+        rows = np.flatnonzero(half)
+        wrong = rng.choice(rows, size=round(len(rows) * (1 - accuracy)), replace=False)
+        predictions[wrong] = (predictions[wrong] + 1) % KEY.n_classes
+    return predictions
+
+
+def counts(lb) -> tuple[int, int]:
+    with lb.engine.connect() as conn:
+        return (conn.execute(select(func.count()).select_from(Submission)).scalar_one(),
+                conn.execute(select(func.coalesce(func.sum(DailyCount.count), 0))).scalar_one())
+
+
+def test_submission_scores_and_ladder_board(db_url):
+    lb, tokens, _ = make_board(db_url, KEY, clock=Clock(), daily_limit=50, eta=0.01)
+    alice = lb.authenticate(tokens["alice"])
+    first = lb.submit(alice, csv_bytes(KEY, with_accuracy(0.60, 0.58)))
+    assert first.moved and first.public_score == 0.6
+    row = lb.board()[0]
+    assert (row.rank, row.student, row.score, row.submission_id) == (1, "alice", 0.6, first.id)
+    # +0.5 %: within eta, the board repeats the old best and the stored raw score stays hidden
+    second = lb.submit(alice, csv_bytes(KEY, with_accuracy(0.605, 0.7)))
+    assert not second.moved and second.public_score == 0.6 and "did not beat your best" in second.message
+    third = lb.submit(alice, csv_bytes(KEY, with_accuracy(0.66, 0.5)))
+    assert third.moved and third.public_score == 0.66
+    assert [row["public_score"] for row in lb.history(alice)] == [0.66, 0.6, 0.6]
+    assert "private" not in json.dumps(lb.history(alice))  # students never see private scores
+    assert lb.board()[0].score == 0.66 and lb.board()[0].submission_id == third.id
+    private = lb.board(private=True)[0]
+    assert private.submission_id == third.id and private.score == pytest.approx(0.5)
+
+
+def test_daily_limit_is_per_utc_day_and_rejections_do_not_count(db_url):
+    clock = Clock()
+    clock.now = clock.now.replace(hour=23, minute=59, second=50)
+    lb, tokens, _ = make_board(db_url, KEY, clock=clock, daily_limit=2)
+    bob = lb.authenticate(tokens["bob"])
+    for bad in (b"id,label\n", b"nonsense", csv_bytes(KEY, KEY.labels)[:-40]):
+        with pytest.raises(SubmissionRejected) as info:
+            lb.submit(bob, bad)
+        assert info.value.reason == "invalid"
+    assert counts(lb) == (0, 0)
+    lb.submit(bob, csv_bytes(KEY, KEY.labels))
+    assert lb.submit(bob, csv_bytes(KEY, KEY.labels)).remaining_today == 0
+    with pytest.raises(SubmissionRejected, match="daily limit reached") as info:
+        lb.submit(bob, csv_bytes(KEY, KEY.labels))
+    assert info.value.reason == "limit" and counts(lb) == (2, 2)
+    assert lb.remaining_today(lb.authenticate(tokens["alice"])) == 2  # per entrant
+    clock.advance(seconds=11)  # past midnight UTC
+    assert lb.submit(bob, csv_bytes(KEY, KEY.labels)).remaining_today == 1
+    assert counts(lb) == (3, 3)
+
+
+def test_ties_go_to_the_earliest_submission(db_url):
+    lb, tokens, _ = make_board(db_url, KEY, clock=Clock(), students=("alice", "bob", "carol"))
+    same = csv_bytes(KEY, with_accuracy(0.7, 0.7))
+    for name in ("carol", "alice", "bob"):
+        lb.submit(lb.authenticate(tokens[name]), same)
+    assert [row.student for row in lb.board()] == ["carol", "alice", "bob"]
+    assert [row.student for row in lb.board(private=True)] == ["carol", "alice", "bob"]
+    assert [row.rank for row in lb.board()] == [1, 2, 3]
+    lb.submit(lb.authenticate(tokens["bob"]), csv_bytes(KEY, with_accuracy(0.8, 0.6)))
+    assert [row.student for row in lb.board()] == ["bob", "carol", "alice"]
+    assert [row.student for row in lb.board(private=True)] == ["carol", "alice", "bob"]
+
+
+def test_final_selection_defaults_to_best_public_and_students_may_pick(db_url):
+    lb, tokens, _ = make_board(db_url, KEY, clock=Clock())
+    alice = lb.authenticate(tokens["alice"])
+    overfit = lb.submit(alice, csv_bytes(KEY, with_accuracy(0.9, 0.55)))
+    robust = lb.submit(alice, csv_bytes(KEY, with_accuracy(0.8, 0.8)))
+    assert lb.board(private=True)[0].submission_id == overfit.id  # default: best public
+    lb.select_final(alice, robust.id)
+    assert lb.board(private=True)[0].score == pytest.approx(0.8)
+    assert [row["selected"] for row in lb.history(alice)] == [True, False]
+    bob = lb.authenticate(tokens["bob"])
+    theirs = lb.submit(bob, csv_bytes(KEY, KEY.labels))
+    with pytest.raises(NotFound):
+        lb.select_final(alice, theirs.id)  # another student's submission
+    lb.select_final(alice, None)
+    assert lb.board(private=True)[1].submission_id == overfit.id
+    lb.close()
+    with pytest.raises(SubmissionRejected, match="closed"):
+        lb.select_final(alice, robust.id)
+
+
+def test_closing_stops_submissions_deadline_included(db_url):
+    clock = Clock()
+    lb, tokens, _ = make_board(db_url, KEY, clock=clock, closes_at=clock.now.replace(hour=18))
+    carol = lb.authenticate(tokens["carol"])
+    lb.submit(carol, csv_bytes(KEY, KEY.labels))
+    assert not lb.is_closed()
+    clock.advance(hours=6)
+    assert lb.is_closed()
+    with pytest.raises(SubmissionRejected, match="closed") as info:
+        lb.submit(carol, csv_bytes(KEY, KEY.labels))
+    assert info.value.reason == "closed" and counts(lb) == (1, 1)
+
+
+def test_teams_share_one_entry_limit_and_selection(db_url):
+    roster = [RosterEntry("dana", team="Ravens"), RosterEntry("eli", team="Ravens"), RosterEntry("fay")]
+    lb, tokens, _ = make_board(db_url, KEY, students=roster, clock=Clock(), daily_limit=2)
+    dana, eli = lb.authenticate(tokens["dana"]), lb.authenticate(tokens["eli"])
+    assert dana.entrant_id == eli.entrant_id and dana.name == "Ravens"
+    lb.submit(dana, csv_bytes(KEY, with_accuracy(0.6, 0.6)))
+    lb.submit(eli, csv_bytes(KEY, with_accuracy(0.7, 0.7)))
+    with pytest.raises(SubmissionRejected, match="daily limit"):
+        lb.submit(dana, csv_bytes(KEY, KEY.labels))
+    assert [(row.student, row.score) for row in lb.board()] == [("Ravens", 0.699)]
+    assert [row["by"] for row in lb.history(dana)] == ["eli", "dana"]
+    with pytest.raises(SubmissionRejected, match="team"):
+        lb.set_display_name(eli, "Crows")
+
+
+def test_tokens_are_hashed_at_rest_and_reissue_replaces_them(db_url, tmp_path):
+    lb, tokens, instructor = make_board(db_url, KEY)
+    assert lb.authenticate(instructor).is_instructor
+    assert lb.authenticate(tokens["alice"]).student_id == "alice"
+    for bad in (None, "", "lbs_nope", tokens["alice"][:-1], tokens["alice"] + " ", "x" * 10_000):
+        assert lb.authenticate(bad) is None
+    with lb.engine.connect() as conn:
+        dump = json.dumps([list(map(str, row)) for table in ("lb_student", "lb_competition", "lb_entrant")
+                           for row in conn.execute(text(f"SELECT * FROM {table}"))])
+    for token in (*tokens.values(), instructor):
+        assert token not in dump and token[4:] not in dump
+    assert lb.add_students([RosterEntry("alice")]) == []  # known: keeps the token
+    [(student, fresh)] = lb.add_students([RosterEntry("alice")], reissue=True)
+    assert student == "alice" and fresh != tokens["alice"]
+    assert lb.authenticate(tokens["alice"]) is None and lb.authenticate(fresh).student_id == "alice"
+
+
+def test_a_failure_mid_transaction_writes_nothing(db_url, monkeypatch):
+    lb, tokens, _ = make_board(db_url, KEY, clock=Clock())
+    alice = lb.authenticate(tokens["alice"])
+
+    def explode(*args):
+        raise RuntimeError("crash after the quota was taken")
+
+    monkeypatch.setattr(store_module, "ladder_step", explode)
+    with pytest.raises(RuntimeError):
+        lb.submit(alice, csv_bytes(KEY, KEY.labels))
+    assert counts(lb) == (0, 0) and lb.board() == []
+    monkeypatch.undo()
+    result = lb.submit(alice, csv_bytes(KEY, KEY.labels))
+    assert counts(lb) == (1, 1) and lb.history(alice)[0]["number"] == 1 and result.remaining_today == 4
+
+
+def test_display_names(db_url):
+    lb, tokens, _ = make_board(db_url, KEY)
+    alice = lb.authenticate(tokens["alice"])
+    assert lb.set_display_name(alice, "  <script>alert(1)</script> ") == "<script>alert(1)</script>"
+    for bad in ("", " ", "x" * 41, "a\u202eb", "tab\there", "new\nline"):
+        with pytest.raises(SubmissionRejected):
+            lb.set_display_name(alice, bad)
+    with pytest.raises(SubmissionRejected, match="taken") as info:
+        lb.set_display_name(alice, "bob")
+    assert info.value.reason == "conflict"
+
+
+def test_uninitialised_and_double_init(db_url):
+    from autograder.leaderboard.store import Leaderboard
+
+    with pytest.raises(UserError, match="holds no competition"):
+        Leaderboard(db_url).settings()
+    make_board(db_url, KEY)
+    with pytest.raises(UserError, match="already holds a competition"):
+        Leaderboard(db_url).initialize(KEY)
+
+
+def test_roster_csv_and_nbgrader_gradebook(tmp_path):
+    roster = tmp_path / "roster.csv"
+    roster.write_text("\ufeffid,first_name,last_name,email,team,display_name\n"
+                      "s1,Ada,Lovelace,ada@example.org,,Countess\n s2 ,Alan,Turing,,Bletchley,\n")
+    assert read_roster_csv(roster) == [
+        RosterEntry("s1", "Countess", "ada@example.org", None), RosterEntry("s2", None, None, "Bletchley")]
+    (tmp_path / "bad.csv").write_text("name\nx\n")
+    with pytest.raises(UserError, match="`id` column"):
+        read_roster_csv(tmp_path / "bad.csv")
+
+    from nbgrader.api import Base as GradebookBase
+    from nbgrader.api import Gradebook
+    from sqlalchemy import create_engine
+
+    url = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    engine = create_engine(url)  # nbgrader's own schema; skips its slow `alembic heads` stamp
+    GradebookBase.metadata.create_all(engine)
+    engine.dispose()
+    with Gradebook(url) as gradebook:
+        gradebook.add_student("jdoe", first_name="Jane", last_name="Doe", email="jane@example.org")
+        gradebook.add_student("rroe")
+    entries = read_gradebook(str(tmp_path / "gradebook.db"))
+    assert sorted(entries, key=lambda e: e.student_id) == [
+        RosterEntry("jdoe", None, "jane@example.org"), RosterEntry("rroe")]
+
+
+# ---- reproducibility verification (the notebook runner is injected) ----------------------
+class FakeRunner:
+    """Plays the sandbox: returns the bytes a notebook 'writes', per notebook content."""
+
+    def __init__(self, outputs: dict[bytes, bytes | Exception]):
+        self.outputs = outputs
+        self.calls: list[bytes] = []
+
+    def __call__(self, notebook: bytes, competition_dir):
+        self.calls.append(notebook)
+        outcome = self.outputs[notebook]
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+
+def notebook(tag: str) -> bytes:
+    return json.dumps({"cells": [{"cell_type": "code", "source": tag}], "nbformat": 4}).encode()
+
+
+def test_verify_walks_down_until_top_k_reproduce(db_url, tmp_path):
+    students = ("ann", "ben", "cid", "dee", "eve")
+    lb, tokens, _ = make_board(db_url, KEY, students=students, clock=Clock())
+    predictions = {name: with_accuracy(0.9 - 0.05 * i, 0.9 - 0.05 * i, seed=i) for i, name in enumerate(students)}
+    drift = predictions["cid"].copy()
+    drift[:2] = (drift[:2] + 1) % 5  # a re-run that differs by 2 of 400 images: within tolerance
+    outputs = {
+        notebook("ann"): RunFailed("cell 3 raised FileNotFoundError"),
+        notebook("ben"): csv_bytes(KEY, with_accuracy(0.6, 0.6, seed=9)),  # far from what was submitted
+        notebook("cid"): csv_bytes(KEY, drift),
+        notebook("eve"): csv_bytes(KEY, predictions["eve"]),
+    }
+    for name in students:
+        attached = notebook(name) if name != "dee" else None
+        lb.submit(lb.authenticate(tokens[name]), csv_bytes(KEY, predictions[name]), notebook=attached,
+                  notebook_name=f"{name}.ipynb" if attached else None)
+    runner = FakeRunner(outputs)
+    outcomes = verify_top(lb, 2, runner, tmp_path, tolerance=0.01, private=True, progress=False)
+    assert [(o.student, o.status) for o in outcomes] == [
+        ("ann", "not_reproducible"), ("ben", "not_reproducible"), ("cid", "verified"),
+        ("dee", "not_reproducible"), ("eve", "verified")]
+    assert "cell 3 raised" in outcomes[0].detail and "no notebook" in outcomes[3].detail
+    assert outcomes[1].rerun_accuracy == pytest.approx(0.6) and outcomes[2].rerun_accuracy == pytest.approx(0.795)
+    assert {row.student: row.verify_status for row in lb.board(private=True)} == {
+        "ann": "not_reproducible", "ben": "not_reproducible", "cid": "verified", "dee": "not_reproducible",
+        "eve": "verified"}
+    # a second run keeps earlier decisions without re-running; --force re-runs
+    again = verify_top(lb, 1, runner, tmp_path, private=True, progress=False)
+    assert [(o.student, o.detail) for o in again] == [
+        ("ann", "not reproducible earlier"), ("ben", "not reproducible earlier"), ("cid", "verified earlier")]
+    assert len(runner.calls) == 4
+    verify_top(lb, 1, runner, tmp_path, private=True, force=True, progress=False)
+    assert len(runner.calls) == 7
+
+
+def test_verify_rejects_an_invalid_rerun_file(db_url, tmp_path):
+    lb, tokens, _ = make_board(db_url, KEY, clock=Clock())
+    lb.submit(lb.authenticate(tokens["alice"]), csv_bytes(KEY, KEY.labels), notebook=notebook("a"))
+    runner = FakeRunner({notebook("a"): b"id,label\nq1,3\n"})
+    [outcome] = verify_top(lb, 1, runner, tmp_path, progress=False)
+    assert outcome.status == "not_reproducible" and "invalid predictions.csv" in outcome.detail
+
+
+def test_attached_notebook_is_checked(db_url):
+    lb, tokens, _ = make_board(db_url, KEY, max_notebook_bytes=1000)
+    alice = lb.authenticate(tokens["alice"])
+    for bad, reason in ((b"{not json", "invalid"), (b'{"cells": 3}', "invalid"), (b"x" * 1001, "too_large")):
+        with pytest.raises(SubmissionRejected) as info:
+            lb.submit(alice, csv_bytes(KEY, KEY.labels), notebook=bad)
+        assert info.value.reason == reason
+    assert counts(lb) == (0, 0)
+    lb.submit(alice, csv_bytes(KEY, KEY.labels), notebook=NOTEBOOK)
+    assert lb.submission_for_verify(lb.board()[0].submission_id)[1] == NOTEBOOK
