@@ -86,8 +86,9 @@ def make_engine(url: str) -> Engine:
     on SQLite, so a writer waits for the lock up front instead of failing half-way.
     """
     if not url.startswith("sqlite"):
-        return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
-    engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
+        return create_engine(url, pool_size=10, max_overflow=30, pool_pre_ping=True)
+    engine = create_engine(url, pool_size=10, max_overflow=30,
+                           connect_args={"timeout": 60, "check_same_thread": False})
 
     @event.listens_for(engine, "connect")
     def _configure(dbapi_connection, _record):
@@ -172,6 +173,10 @@ class BoardRow:
 
     def as_json(self) -> dict:
         return {"rank": self.rank, "student": self.student, "score": self.score, "submitted_at": iso(self.submitted_at)}
+
+
+def _closed(closes_at: datetime | None, now: datetime) -> bool:
+    return closes_at is not None and now >= closes_at
 
 
 def clean_name(name: str) -> str:
@@ -304,11 +309,9 @@ class Leaderboard:
                 )
         return self._key
 
-    def is_closed(self, closes_at: datetime | None = None, now: datetime | None = None) -> bool:
+    def is_closed(self) -> bool:
         """Whether the competition has closed (private board visible, no more submissions)."""
-        if closes_at is None:
-            closes_at = self.settings().closes_at
-        return closes_at is not None and (now or self.clock()) >= closes_at
+        return _closed(self.settings().closes_at, self.clock())
 
     def close(self, at: datetime | None = None) -> datetime:
         """Close the competition now (or at ``at``); return the closing time."""
@@ -420,7 +423,7 @@ class Leaderboard:
                 select(Entrant).where(Entrant.id == who.entrant_id).with_for_update()
             ).scalar_one()
             now = self.clock()  # taken under the lock: ids and times agree
-            if self.is_closed(competition.closes_at, now):
+            if _closed(competition.closes_at, now):
                 raise SubmissionRejected("the competition is closed", "closed")
             day = now.date().isoformat()
             session.execute(
@@ -492,7 +495,7 @@ class Leaderboard:
     def select_final(self, who: Principal, submission_id: int | None) -> None:
         """Choose the submission for the private board (None: back to the best public one)."""
         with self._write() as session:
-            if self.is_closed(self._competition(session).closes_at):
+            if _closed(self._competition(session).closes_at, self.clock()):
                 raise SubmissionRejected("the competition is closed; the selection is final", "closed")
             entrant = session.get(Entrant, who.entrant_id, with_for_update=True)
             if submission_id is not None:

@@ -291,7 +291,7 @@ def create_app(lb: Leaderboard, refresh_seconds: float = 5.0) -> FastAPI:
         return {"name": current.name, "classes": list(current.classes), "eta": current.eta,
                 "daily_limit": current.daily_limit, "max_bytes": current.max_bytes, "n_test": current.n_test,
                 "n_public": current.n_public, "closes_at": iso(current.closes_at),
-                "closed": lb.is_closed(current.closes_at)}
+                "closed": lb.is_closed()}
 
     @app.get("/api/board")
     def api_board(request: Request, private: bool = False):
