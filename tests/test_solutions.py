@@ -1,0 +1,323 @@
+"""The reference solutions in solutions/: well-formed nbgrader sources that run and meet their bars.
+
+Every solution notebook is executed top to bottom (nbclient, a fresh kernel, in a scratch copy of
+its folder) on the real QuickDraw data of the ``quickdraw_root`` fixture. After the last cell a
+probe cell, added by the test and never part of the notebook, prints the notebook's key numbers
+as JSON; the tests assert the graded bars on those numbers.
+
+``API`` below is the graded interface of each assignment (CONTRACT.md): the hidden checks call
+these names with these signatures, so the notebooks must define exactly them.
+"""
+
+from __future__ import annotations
+
+import ast
+import csv
+import json
+import os
+import re
+import shutil
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from nbgrader.nbgraderformat import MetadataValidator
+
+REPO = Path(__file__).resolve().parent.parent
+SOLUTIONS = REPO / "solutions"
+NAMES = ("xor", "mlp_scratch", "quickdraw_loader", "activations", "competition")
+GRADED = NAMES[:-1]
+
+# name -> signature as written in the notebook (methods: "Class.method")
+API = {
+    "xor": {
+        "make_xor_data": "n_per_corner=50, noise=0.15, seed=0",
+        "XORNet.__init__": "self, hidden=8, activation='relu'",
+        "XORNet.forward": "self, x",
+        "train_xor": "model, X, y, epochs=100, lr=0.05, seed=0, batch_size=20",
+        "accuracy": "model, X, y",
+    },
+    "mlp_scratch": {
+        "sigmoid": "z",
+        "init_params": "n_in, n_hidden, n_out, seed=0, scale=0.1",
+        "forward": "params, X",
+        "mse_loss": "Y_hat, Y",
+        "backward": "params, X, Y",
+        "numerical_gradient": "params, X, Y, eps=1e-05",
+        "relative_error": "a, b",
+        "sgd_step": "params, grads, lr",
+        "train_step": "params, X, Y, lr",
+        "softmax": "Z",
+        "cross_entropy": "Y_hat, Y",
+        "backward_softmax_ce": "params, X, Y",
+        "init_zeros": "n_in, n_hidden, n_out",
+        "hidden_unit_spread": "params",
+    },
+    "quickdraw_loader": {
+        "QuickDrawDataset.__init__": "self, root, split",
+        "QuickDrawDataset.__getitem__": "self, index",
+        "InMemoryQuickDrawDataset.__init__": "self, root, split",
+        "InMemoryQuickDrawDataset.__getitem__": "self, index",
+        "make_loaders": "root, batch_size=64, seed=0",
+        "QuickDrawMLP.__init__": "self, n_classes=3",
+        "train_model": "model, train_loader, valid_loader, epochs=10, lr=0.001, seed=0",
+        "evaluate": "model, loader",
+        "predict": "model, images",
+    },
+    "activations": {
+        "sigmoid": "z", "sigmoid_grad": "z", "tanh": "z", "tanh_grad": "z",
+        "relu": "z", "relu_grad": "z",
+        "leaky_relu": "z, slope=0.01", "leaky_relu_grad": "z, slope=0.01",
+        "elu": "z, alpha=1.0", "elu_grad": "z, alpha=1.0",
+        "PReLU.__init__": "self, init=0.25", "PReLU.forward": "self, z",
+        "prelu_grad": "z, alpha",
+    },
+}
+
+# Python evaluated in the kernel after the last cell; must produce a JSON-serialisable dict.
+PROBES = {
+    "xor": """{
+        "relu_accuracy": accuracy(relu_model, X, y),
+        "linear_accuracy": accuracy(linear_model, X, y),
+        "n_points": len(X),
+    }""",
+    "mlp_scratch": """{
+        "train_accuracy": train_accuracy_mse,
+        "valid_accuracy": valid_accuracy_mse,
+        "valid_accuracy_ce": history_ce["valid_accuracy"][-1],
+        "wrong_start_mse": history_mse_wrong["valid_accuracy"],
+        "wrong_start_ce": history_ce_wrong["valid_accuracy"],
+        "gradient_errors": {k: relative_error(analytic[k], numeric[k]) for k in analytic},
+    }""",
+    "quickdraw_loader": """{
+        "valid_accuracy": valid_accuracy,
+        "test_accuracy": test_accuracy,
+        "heldout_accuracy": float((predict(model, np.load(HELDOUT)["images"]) == np.load(HELDOUT)["labels"]).mean()),
+        "speedup": speedup,
+        "per_item_rate": per_item_rate,
+        "in_memory_rate": in_memory_rate,
+    }""",
+    "activations": """{
+        name: float((fn(_z) - autograd_derivative(ref, _z)).abs().max())
+        for _z in [torch.linspace(-30, 30, 6001, dtype=torch.float64)]
+        for name, fn, ref in [
+            ("sigmoid_grad", sigmoid_grad, torch.sigmoid), ("tanh_grad", tanh_grad, torch.tanh),
+            ("relu_grad", relu_grad, F.relu), ("leaky_relu_grad", leaky_relu_grad, F.leaky_relu),
+            ("elu_grad", elu_grad, F.elu),
+        ]
+    }""",
+    "competition": """{"baseline_valid_accuracy": baseline_valid_accuracy}""",
+}
+PROBE_MARK = "PROBE-METRICS "
+
+
+def solution_path(name: str) -> Path:
+    return SOLUTIONS / name / f"{name}.ipynb"
+
+
+def nbgrader_meta(cell) -> dict:
+    return cell.metadata.get("nbgrader", {})
+
+
+def defined_signatures(cells) -> dict[str, tuple[str, str | None]]:
+    """Functions and class methods defined at the top of code cells: name -> (signature, docstring)."""
+    found = {}
+    for cell in cells:
+        if cell.cell_type != "code":
+            continue
+        for node in ast.parse(cell.source).body:
+            if isinstance(node, ast.FunctionDef):
+                found[node.name] = (ast.unparse(node.args), ast.get_docstring(node))
+            elif isinstance(node, ast.ClassDef):
+                found[node.name] = ("<class>", ast.get_docstring(node))
+                for item in node.body:
+                    if isinstance(item, ast.FunctionDef):
+                        found[f"{node.name}.{item.name}"] = (ast.unparse(item.args), ast.get_docstring(item))
+    return found
+
+
+def execute_notebook(notebook: Path, workdir: Path, env: dict[str, str], *,
+                     allow_errors: bool = False, probe: str | None = None,
+                     keep: tuple[str, ...] | None = None) -> SimpleNamespace:
+    """Copy the notebook's folder to ``workdir`` and run the notebook there in a fresh kernel.
+
+    ``keep``: the only files copied besides the notebook (default: all of them).
+    ``probe``: an expression evaluated after the last cell; its JSON value is returned as
+    ``.metrics``. Returns the executed notebook (``.nb``), ``.workdir``, ``.seconds``.
+    """
+    shutil.copytree(notebook.parent, workdir,
+                    ignore=lambda folder, names: [n for n in names if keep is not None
+                                                  and n != notebook.name and n not in keep])
+    nb = nbformat.read(workdir / notebook.name, as_version=4)
+    if probe is not None:
+        nb.cells.append(nbformat.v4.new_code_cell(
+            f"import json as _json\nprint({PROBE_MARK!r} + _json.dumps({probe}))"))
+    client = NotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=allow_errors,
+                            resources={"metadata": {"path": str(workdir)}})
+    start = time.perf_counter()
+    client.execute(env={**os.environ, **env})
+    seconds = time.perf_counter() - start
+    metrics = None
+    if probe is not None:
+        text = "".join(o.get("text", "") for o in nb.cells.pop().outputs if o.output_type == "stream")
+        metrics = json.loads(text.split(PROBE_MARK, 1)[1])
+    return SimpleNamespace(nb=nb, workdir=workdir, seconds=seconds, metrics=metrics)
+
+
+def data_env(quickdraw_root: Path) -> dict[str, str]:
+    return {"QUICKDRAW_HOMEWORK": str(quickdraw_root / "homework"),
+            "QUICKDRAW_COMPETITION": str(quickdraw_root / "competition")}
+
+
+@pytest.fixture(scope="module")
+def solution_run(quickdraw_root, tmp_path_factory):
+    """run(name, attempt=0): the executed solution notebook, run once per (name, attempt)."""
+    cache: dict[tuple[str, int], SimpleNamespace] = {}
+
+    def run(name: str, attempt: int = 0) -> SimpleNamespace:
+        if (name, attempt) not in cache:
+            probe = PROBES[name]
+            env = data_env(quickdraw_root)
+            if name == "quickdraw_loader":
+                probe = probe.replace("HELDOUT", repr(str(quickdraw_root / "instructor" / "homework_heldout.npz")))
+            workdir = tmp_path_factory.mktemp(f"{name}-{attempt}") / name
+            # xor starts without its data file, so the notebook writes it with the reference function
+            cache[name, attempt] = execute_notebook(solution_path(name), workdir, env, probe=probe,
+                                                    keep=() if name == "xor" else None)
+            print(f"\n{name}: ran in {cache[name, attempt].seconds:.1f} s, metrics {cache[name, attempt].metrics}")
+        return cache[name, attempt]
+
+    return run
+
+
+# ---- static checks: the nbgrader source format --------------------------------------------------
+
+@pytest.mark.parametrize("name", NAMES)
+def test_source_notebook_is_valid_nbgrader_v3(name):
+    nb = nbformat.read(solution_path(name), as_version=4)
+    nbformat.validate(nb)
+    MetadataValidator().validate_nb(nb)
+    for cell in nb.cells:
+        meta = nbgrader_meta(cell)
+        if meta:
+            assert meta["schema_version"] == 3, cell.source[:80]
+        assert cell.cell_type != "code" or not cell.outputs, "source notebooks are committed without outputs"
+        if meta.get("solution") and cell.cell_type == "code":
+            assert cell.source.count("### BEGIN SOLUTION") == cell.source.count("### END SOLUTION") >= 1, meta["grade_id"]
+        if "BEGIN SOLUTION" in cell.source:
+            assert meta.get("solution"), "solution region outside a solution cell"
+        if "BEGIN HIDDEN TESTS" in cell.source:
+            assert meta.get("grade") and cell.cell_type == "code", "hidden tests outside a test cell"
+    assert nb.metadata["kernelspec"]["name"] == "python3"
+
+
+@pytest.mark.parametrize("name", GRADED)
+def test_points_table_matches_the_grade_cells(name):
+    nb = nbformat.read(solution_path(name), as_version=4)
+    graded = {nbgrader_meta(c)["grade_id"]: nbgrader_meta(c)["points"]
+              for c in nb.cells if nbgrader_meta(c).get("grade") or nbgrader_meta(c).get("task")}
+    header = nb.cells[0].source
+    rows = dict(re.findall(r"^\|.*\| `([\w-]+)` \| (\d+) \|$", header, flags=re.M))
+    assert {k: int(v) for k, v in rows.items()} == graded
+    total = re.search(r"\*\*Total\*\*.*\*\*(\d+)\*\*", header)
+    assert total and int(total.group(1)) == sum(graded.values())
+    kinds = {nbgrader_meta(c)["grade_id"]: c.cell_type for c in nb.cells if nbgrader_meta(c).get("grade")}
+    assert "markdown" in kinds.values() and "code" in kinds.values(), "autograded and written parts"
+
+
+@pytest.mark.parametrize("name", GRADED)
+def test_graded_api_is_defined_with_the_contract_signatures(name):
+    nb = nbformat.read(solution_path(name), as_version=4)
+    solution_defs = defined_signatures(c for c in nb.cells if nbgrader_meta(c).get("solution"))
+    for api_name, signature in API[name].items():
+        assert api_name in solution_defs, f"{name}: {api_name} is not defined in a solution cell"
+        assert solution_defs[api_name][0] == signature, (api_name, solution_defs[api_name][0])
+        owner = api_name.split(".")[0]
+        assert solution_defs[owner][1], f"{owner} needs a docstring"
+
+
+# ---- executed notebooks: the graded bars ---------------------------------------------------------
+
+def errors_and_test_stderr(nb) -> tuple[list[str], list[str]]:
+    """Error names of all cells, and grade ids of test cells that wrote to stderr (nbgrader scores those 0)."""
+    errors, noisy = [], []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            if out.output_type == "error":
+                errors.append(f"{out.ename}: {out.evalue}")
+            if out.output_type == "stream" and out.name == "stderr" and nbgrader_meta(cell).get("grade"):
+                noisy.append(nbgrader_meta(cell)["grade_id"])
+    return errors, noisy
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_solution_runs_top_to_bottom(solution_run, name):
+    run = solution_run(name)
+    assert errors_and_test_stderr(run.nb) == ([], [])
+    assert run.seconds < 180, f"{name} took {run.seconds:.0f} s; the budget is 3 minutes"
+
+
+def test_xor_bars_and_data_file(solution_run):
+    run = solution_run("xor")
+    assert run.metrics["relu_accuracy"] >= 0.95
+    assert run.metrics["linear_accuracy"] <= 0.77
+    assert run.metrics["n_points"] == 200
+    # the committed data file is exactly what the reference make_xor_data(seed=0) writes
+    assert (run.workdir / "xor_data.csv").read_bytes() == (SOLUTIONS / "xor" / "xor_data.csv").read_bytes()
+
+
+def test_mlp_scratch_bars(solution_run):
+    m = solution_run("mlp_scratch").metrics
+    assert max(m["gradient_errors"].values()) <= 1e-6, m["gradient_errors"]
+    assert m["valid_accuracy"] >= 0.90 and m["valid_accuracy_ce"] >= 0.90
+    assert m["train_accuracy"] >= m["valid_accuracy"] - 0.02
+    # what the written answer describes: from the confidently wrong start sigmoid+MSE is stuck at
+    # chance after the first epoch while softmax+CE has already recovered
+    assert m["wrong_start_mse"][0] <= 0.4 and m["wrong_start_ce"][0] >= 0.9
+    assert m["wrong_start_mse"][-1] >= 0.9
+
+
+def test_quickdraw_loader_bars(solution_run):
+    m = solution_run("quickdraw_loader").metrics
+    assert m["valid_accuracy"] >= 0.92 and m["test_accuracy"] >= 0.92
+    # the grader's path: predict() on held-out raw drawings the notebook never saw
+    assert m["heldout_accuracy"] >= 0.92
+
+
+def test_activations_match_autograd(solution_run):
+    m = solution_run("activations").metrics
+    assert set(m) == {"sigmoid_grad", "tanh_grad", "relu_grad", "leaky_relu_grad", "elu_grad"}
+    assert max(m.values()) <= 1e-12, m
+
+
+def read_predictions(path: Path) -> list[list[str]]:
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.reader(f))
+
+
+def test_competition_writes_valid_reproducible_predictions(solution_run, quickdraw_root):
+    run = solution_run("competition")
+    rows = read_predictions(run.workdir / "predictions.csv")
+    assert rows[0] == ["id", "label"]
+    competition = quickdraw_root / "competition"
+    with open(competition / "test.csv", newline="") as f:
+        test_ids = [row["id"] for row in csv.DictReader(f)]
+    n_classes = len((competition / "classes.txt").read_text().split())
+    assert sorted(r[0] for r in rows[1:]) == sorted(test_ids)
+    assert all(re.fullmatch(r"\d+", r[1]) and int(r[1]) < n_classes for r in rows[1:])
+    # scored with the hidden labels, the baseline does about as well as on validation
+    with open(quickdraw_root / "instructor" / "competition_labels.csv", newline="") as f:
+        truth = {row["id"]: int(row["label"]) for row in csv.DictReader(f)}
+    test_accuracy = sum(truth[i] == int(label) for i, label in rows[1:]) / len(truth)
+    valid_accuracy = run.metrics["baseline_valid_accuracy"]
+    assert valid_accuracy >= 0.8 and abs(test_accuracy - valid_accuracy) < 0.05, (test_accuracy, valid_accuracy)
+    # the validation accuracy the notebook states in its text is the one it measures
+    text = "\n".join(c.source for c in run.nb.cells if c.cell_type == "markdown")
+    stated = re.search(r"baseline reaches about \*\*(\d+) %\*\*", text)
+    assert stated and abs(int(stated.group(1)) / 100 - valid_accuracy) <= 0.02, (stated, valid_accuracy)
+    # a second run from scratch writes the same file, byte for byte
+    again = solution_run("competition", attempt=1)
+    assert (again.workdir / "predictions.csv").read_bytes() == (run.workdir / "predictions.csv").read_bytes()
