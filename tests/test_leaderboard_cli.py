@@ -1,0 +1,125 @@
+"""``autograder leaderboard ...`` on the local database, with the real prepared competition."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from autograder.cli import main
+
+ACTIONS = ["init", "add-students", "serve", "submit", "board", "verify", "close", "export"]
+
+
+def run(capsys, *argv) -> tuple[int, str, str]:
+    code = main(["leaderboard", *map(str, argv)])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_full_flow_on_the_prepared_competition(quickdraw_root, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("LEADERBOARD_DB", str(tmp_path / "lb.db"))
+    competition, labels = quickdraw_root / "competition", quickdraw_root / "instructor" / "competition_labels.csv"
+    code, out, _ = run(capsys, "init", "--labels", labels, "--classes", competition / "classes.txt",
+                       "--daily-limit", 3, "--json")
+    init = json.loads(out)
+    assert code == 0 and init["n_test"] == 2000 and init["n_public"] == 1000 and init["eta"] == 0.003
+    assert init["classes"] == ["apple", "bicycle", "cat", "eye", "fish"]
+    roster = tmp_path / "roster.csv"
+    roster.write_text("id,display_name,team\nada,,\ngrace,Amazing Grace,\nalan,,Enigma\njoan,,Enigma\n")
+    code, out, _ = run(capsys, "add-students", roster, "--json")
+    tokens = {row["student"]: row["token"] for row in json.loads(out)}
+    assert code == 0 and sorted(tokens) == ["ada", "alan", "grace", "joan"]
+    code, out, err = run(capsys, "add-students", roster, "--json")
+    assert json.loads(out) == [] and "4 student(s) already had a token" in err
+
+    # the starter's sample submission is valid as it is; a perfect one scores the top step
+    code, out, _ = run(capsys, "submit", competition / "sample_submission.csv", "--token", tokens["ada"], "--json")
+    sample = json.loads(out)
+    assert code == 0 and sample["status"] == "accepted" and 0 <= sample["public_score"] <= 1
+    with open(labels, newline="") as handle:
+        truth = [(row["id"], row["label"]) for row in csv.DictReader(handle)]
+    perfect = tmp_path / "perfect.csv"
+    perfect.write_text("id,label\n" + "".join(f"{key},{label}\n" for key, label in reversed(truth)))
+    code, out, _ = run(capsys, "submit", perfect, "--token", tokens["grace"], "--json")
+    assert json.loads(out)["public_score"] == 0.999  # 1.0 rounded to the eta grid
+    noisy = tmp_path / "noisy.csv"
+    rng = np.random.default_rng(0)
+    noisy.write_text("id,label\n" + "".join(
+        f"{key},{label if rng.random() < 0.8 else (int(label) + 1) % 5}\n" for key, label in truth))
+    assert run(capsys, "submit", noisy, "--token", tokens["joan"], "--json")[0] == 0
+    bad = tmp_path / "bad.csv"
+    bad.write_text("id,label\n" + "".join(f"{key},{label}\n" for key, label in truth[:-1]))
+    code, out, _ = run(capsys, "submit", bad, "--token", tokens["alan"], "--json")
+    assert code == 1 and json.loads(out)["message"].startswith("1 of 2000 test ids are missing")
+
+    code, out, _ = run(capsys, "board", "--json")
+    board = json.loads(out)
+    assert [row["student"] for row in board] == ["Amazing Grace", "Enigma", "ada"]
+    assert all(set(row) == {"rank", "student", "score", "submitted_at"} for row in board)
+    code, out, _ = run(capsys, "board")
+    assert "Amazing Grace" in out and "0.999" in out
+    code, out, _ = run(capsys, "close", "--json")
+    assert code == 0 and json.loads(out)["closes_at"].endswith("Z")
+    code, out, err = run(capsys, "submit", perfect, "--token", tokens["ada"], "--json")
+    assert code == 1 and json.loads(out)["message"] == "the competition is closed"
+    code, out, _ = run(capsys, "board", "--private", "--json")
+    private = json.loads(out)
+    assert private[0] == {**private[0], "rank": 1, "student": "Amazing Grace", "score": 1.0}
+    assert 0.75 < private[1]["score"] < 0.85
+    exported = tmp_path / "standings.csv"
+    assert run(capsys, "export", "--out", exported)[0] == 0
+    rows = {row["student"]: row for row in csv.DictReader(exported.open())}
+    assert rows["alan"]["private_rank"] == rows["joan"]["private_rank"] == "2"
+    assert rows["grace"]["private_accuracy"] == "1.0" and rows["ada"]["submissions"] == "1"
+    code, out, _ = run(capsys, "export", "--format", "json")
+    assert len(json.loads(out)) == 4
+
+
+def test_add_students_from_the_nbgrader_gradebook(tmp_path, capsys, monkeypatch):
+    from nbgrader.api import Base, Gradebook
+    from sqlalchemy import create_engine
+
+    from test_leaderboard_support import synthetic_key, write_labels_csv
+
+    monkeypatch.setenv("LEADERBOARD_DB", str(tmp_path / "lb.db"))
+    labels = write_labels_csv(synthetic_key(n=40), tmp_path / "labels.csv")
+    assert run(capsys, "init", "--labels", labels, "--classes", "apple,bicycle,cat,eye,fish")[0] == 0
+    gradebook = tmp_path / "gradebook.db"
+    engine = create_engine(f"sqlite:///{gradebook}")
+    Base.metadata.create_all(engine)  # nbgrader's schema, without its slow alembic stamp
+    engine.dispose()
+    with Gradebook(f"sqlite:///{gradebook}") as book:
+        for student in ("s1", "s2", "s3"):
+            book.add_student(student)
+    code, out, _ = run(capsys, "add-students", "--gradebook", gradebook, "--json")
+    assert code == 0 and [row["student"] for row in json.loads(out)] == ["s1", "s2", "s3"]
+    code, out, _ = run(capsys, "add-students", "--gradebook", gradebook, "--reissue")
+    assert code == 0 and len(out.splitlines()) == 3
+
+
+@pytest.mark.parametrize("action", ACTIONS)
+def test_every_action_has_help(action, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["leaderboard", action, "--help"])
+    out = capsys.readouterr().out
+    assert info.value.code == 0 and out.startswith(f"usage: autograder leaderboard {action}")
+
+
+def test_errors_are_one_clean_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("LEADERBOARD_DB", str(tmp_path / "missing.db"))
+    cases = [
+        (["board"], "no leaderboard database at"),
+        (["init", "--labels", tmp_path / "nope.csv", "--classes", "a,b"], "no answer key at"),
+        (["submit", tmp_path / "nope.csv", "--token", "t"], "no such file"),
+        (["submit", tmp_path / "nope.csv"], "give your token"),
+        (["add-students", tmp_path / "roster.csv"], "no roster file"),
+        (["verify", "--competition-dir", tmp_path], "no competition data"),
+    ]
+    for argv, message in cases:
+        code, out, err = run(capsys, *argv)
+        assert code == 2 and err.startswith("error: ") and message in err and "Traceback" not in err, (argv, err)
+        assert len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "missing.db").exists()
