@@ -1,0 +1,187 @@
+"""Turn one graded submission into nbgrader's autograded notebook and its gradebook rows.
+
+The trusted verdicts are written into the autograder test cells' outputs in the form nbgrader's
+``determine_grade`` reads (a numeric ``execute_result`` with the points earned; an ``error``
+output only when the trusted checks gave the cell 0), and then nbgrader's own preprocessors do
+the rest, in-process: ``OverwriteCells`` restores tampered locked and test cells and points
+metadata from the gradebook (so a student cannot change a cell's maximum), ``SaveAutoGrades``
+records the grades (manually graded answers keep ``needs_manual_grade``), and
+``AssignLatePenalties`` applies the course's late policy. What the student's kernel printed in
+a test cell is kept as plain output and can never change a score.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import warnings
+from pathlib import Path
+
+import nbformat
+from nbformat.notebooknode import NotebookNode
+
+from autograder.classroom.course import Course, private_dir
+
+REPORT_HEADER = "Autograder (trusted checks):\n"
+OUTCOME_MARK = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "timeout": "TIMEOUT"}
+
+
+def _points(value: float) -> str:
+    return f"{value:g}"
+
+
+def cell_scores(result: dict, max_points: dict[str, float]) -> dict[str, tuple[float, list[dict]]]:
+    """grade_id -> (points earned, the checks that scored it), clipped to the gradebook's maximum.
+
+    A test cell no check scored earns 0 (a trusted verdict is required for every point).
+    """
+    checks_by_cell: dict[str, list[dict]] = {cell: [] for cell in max_points}
+    for check in result.get("checks") or []:
+        if check.get("cell") in checks_by_cell:
+            checks_by_cell[check["cell"]].append(check)
+    scores = {}
+    for cell, limit in max_points.items():
+        checks = checks_by_cell[cell]
+        earned = sum(float(c.get("points") or 0.0) for c in checks) if result.get("status") == "graded" else 0.0
+        scores[cell] = (min(max(earned, 0.0), float(limit)), checks)
+    return scores
+
+
+def _report_lines(checks: list[dict], result: dict) -> list[str]:
+    if result.get("status") != "graded":
+        reason = result.get("error") or result.get("message") or "the submission could not be graded"
+        return [f"not graded: {reason}"]
+    if not checks:
+        return ["no check of the grader scored this cell"]
+    lines = []
+    for check in checks:
+        mark = OUTCOME_MARK.get(check.get("outcome"), str(check.get("outcome")).upper())
+        line = (f"{mark:7} {check.get('name')}  "
+                f"{_points(float(check.get('points') or 0))}/{_points(float(check.get('max_points') or 0))}")
+        if check.get("message") and check.get("outcome") != "passed":
+            line += f"  {check['message']}"
+        lines.append(line)
+    return lines
+
+
+def _student_outputs(outputs: list) -> list[NotebookNode]:
+    """The student's own run of a test cell, made unable to influence ``determine_grade``:
+    stderr and errors become plain stdout text (no traceback), results become display data."""
+    kept = []
+    for output in outputs or []:
+        kind = output.get("output_type")
+        if kind == "stream":
+            kept.append(nbformat.v4.new_output("stream", name="stdout", text=output.get("text", "")))
+        elif kind == "error":
+            text = f"[your notebook's run of this cell] {output.get('ename', '')}: {output.get('evalue', '')}\n"
+            kept.append(nbformat.v4.new_output("stream", name="stdout", text=text))
+        elif kind in ("execute_result", "display_data"):
+            kept.append(nbformat.v4.new_output("display_data", data=output.get("data", {}),
+                                               metadata=output.get("metadata", {})))
+    return kept
+
+
+def verdict_outputs(earned: float, limit: float, lines: list[str]) -> list[NotebookNode]:
+    """Outputs that make nbgrader's ``determine_grade`` return exactly ``earned``."""
+    report = nbformat.v4.new_output("stream", name="stdout",
+                                    text=REPORT_HEADER + "".join(f"  {x}\n" for x in lines))
+    if earned > 0:
+        verdict = nbformat.v4.new_output("execute_result", data={"text/plain": repr(float(earned))},
+                                         execution_count=None)
+    else:
+        verdict = nbformat.v4.new_output("error", ename="AutograderVerdict",
+                                         evalue=f"0 of {_points(limit)} points",
+                                         traceback=[f"AutograderVerdict: 0 of {_points(limit)} points"])
+    return [report, verdict]
+
+
+def student_outputs_of(cell) -> list:
+    """A test cell's outputs in an autograded notebook without the two the grader put first."""
+    outputs = list(cell.get("outputs") or [])
+    first = outputs[0] if outputs else {}
+    if first.get("output_type") == "stream" and str(first.get("text", "")).startswith(REPORT_HEADER):
+        return outputs[2:]
+    return outputs
+
+
+def _resources(course: Course, assignment: str, notebook: str, student: str) -> dict:
+    return {"nbgrader": {"db_url": course.db_url, "assignment": assignment, "notebook": notebook,
+                         "student": student}, "metadata": {"path": ""}}
+
+
+def _run(preprocessors, nb, resources, config):
+    for cls, kwargs in preprocessors:
+        nb, resources = cls(config=config, **kwargs).preprocess(nb, resources)
+    return nb, resources
+
+
+def load_notebook(text: str | None, fallback: Path) -> NotebookNode:
+    """The executed notebook (JSON text) or, when there is none, a copy of the released one."""
+    if text:
+        try:
+            nb = nbformat.reads(text, as_version=4)
+            if isinstance(nb.get("cells"), list):
+                return nb
+        except Exception:  # noqa: BLE001 - anything unreadable falls back to the released notebook
+            pass
+    nb = nbformat.read(fallback, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = []
+    return nb
+
+
+def record_autograded(course: Course, assignment: str, student: str, notebook: str, result: dict,
+                      executed: str | None, timestamp: str | None = None) -> Path:
+    """Write ``autograded/<student>/<assignment>/<notebook>.ipynb`` and its grades in the gradebook.
+
+    ``executed`` is the notebook JSON the sandbox produced (None when the submission could not
+    be read: the released notebook stands in, every test cell at 0).
+    """
+    from nbgrader.api import Gradebook
+    from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, DeduplicateIds,
+                                        LimitOutput, OverwriteCells, OverwriteKernelspec,
+                                        SaveAutoGrades)
+    from nbgrader import utils
+    from sqlalchemy.exc import SAWarning
+
+    released = course.released_notebooks(assignment)[notebook]
+    nb = load_notebook(executed, released)
+    with Gradebook(course.db_url, course.coursedir.course_id) as gb, warnings.catch_warnings():
+        # nbgrader's own update_or_create_submission trips an SQLAlchemy autoflush warning
+        warnings.simplefilter("ignore", SAWarning)
+        gb.update_or_create_student(student)
+        if timestamp:
+            gb.update_or_create_submission(assignment, student, timestamp=timestamp)
+        else:
+            gb.update_or_create_submission(assignment, student)
+        source = gb.find_notebook(notebook, assignment)
+        max_points = {cell.name: float(cell.max_score) for cell in source.grade_cells
+                      if cell.cell_type == "code" and not _is_solution(source, cell.name)}
+    config = copy.deepcopy(course.config)
+    resources = _resources(course, assignment, notebook, student)
+    nb, resources = _run([(DeduplicateIds, {}), (OverwriteKernelspec, {}),
+                          (OverwriteCells, {"add_missing_cells": True}), (CheckCellMetadata, {})],
+                         nb, resources, config)
+    scores = cell_scores(result, max_points)
+    for cell in nb.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if cell.cell_type != "code" or grade_id not in scores or not utils.is_grade(cell) or utils.is_solution(cell):
+            continue
+        earned, checks = scores[grade_id]
+        cell.outputs = verdict_outputs(earned, max_points[grade_id], _report_lines(checks, result)) \
+            + _student_outputs(cell.get("outputs"))
+    nb, resources = _run([(LimitOutput, {}), (SaveAutoGrades, {}), (AssignLatePenalties, {}),
+                          (CheckCellMetadata, {})], nb, resources, config)
+    private_dir(course.root / course.coursedir.autograded_directory)
+    folder = course.folder("autograded_directory", student, assignment)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{notebook}.ipynb"
+    tmp = target.with_suffix(".ipynb.tmp")
+    tmp.write_text(json.dumps(nb, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    tmp.replace(target)
+    return target
+
+
+def _is_solution(notebook, name: str) -> bool:
+    return any(cell.name == name for cell in notebook.solution_cells)

@@ -1,0 +1,201 @@
+"""Grade a class: every submission in its own sandbox, in parallel, recorded exactly once.
+
+:func:`grade_batch` is what ``autograder grade`` calls. It prepares the gradebook, skips the
+submissions already graded completely (unless ``force``), runs :func:`~autograder.classroom.task.grade_task`
+for the rest - on a local pool of worker processes (all cores by default) or on an existing
+Dask cluster (``scheduler``) - and, in this coordinating process only, records each result as
+it arrives (autograded notebook, nbgrader grades, then our completion row). A submission that
+crashes, times out or is not a notebook at all ends as that submission's error result only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import os
+import secrets
+import sys
+import time
+import uuid
+from collections import Counter
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+
+from tqdm import tqdm
+
+from autograder.classroom.autograded import record_autograded
+from autograder.classroom.course import Course, Submission
+from autograder.classroom.gradebook import ResultStore, prepare_gradebook
+from autograder.classroom.legacy import error_result
+from autograder.classroom.task import grade_task, make_payload
+
+CRASHED = "the grading worker process died while grading this submission"
+
+
+@dataclass
+class BatchReport:
+    """What one batch did."""
+
+    run_id: str
+    seed: object
+    results: list[dict] = field(default_factory=list)
+    skipped: int = 0
+    graded: int = 0
+    not_recorded: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    workers: Counter = field(default_factory=Counter)  # worker -> submissions it graded
+
+    def summary(self) -> str:
+        """A few lines for the end of a run."""
+        statuses = Counter(r["status"] for r in self.results)
+        scored = [r for r in self.results if r.get("max_score")]
+        mean = (sum(r["score"] / r["max_score"] for r in scored) / len(scored) * 100) if scored else 0.0
+        rate = self.graded / self.seconds * 60 if self.seconds > 0 and self.graded else 0.0
+        lines = [f"{len(self.results)} submissions: {self.graded} graded now, {self.skipped} already graded "
+                 f"(skipped; --force regrades), {statuses.get('error', 0)} not gradable; "
+                 f"mean score {mean:.1f}%; {self.seconds:.1f} s ({rate:.1f} notebooks/min); seed {self.seed}"]
+        for result in self.results:
+            if result["status"] == "error":
+                lines.append(f"  error  {result['student']}/{result['notebook']}: {result.get('error', '')}")
+        for key in self.not_recorded:
+            lines.append(f"  NOT RECORDED (rerun to retry)  {key}")
+        return "\n".join(lines)
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _read(submission: Submission) -> bytes:
+    try:
+        return submission.path.read_bytes()
+    except OSError as exc:
+        return f"unreadable submission file: {exc.strerror}".encode()
+
+
+def default_workers() -> int:
+    """All cores this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["autograder.classroom.task"])
+    return ProcessPoolExecutor(max_workers=workers, mp_context=context)
+
+
+def _crashed(payload: dict, message: str = CRASHED) -> dict:
+    return {"result": error_result(payload["student"], payload["notebook"], message),
+            "executed": None, "seconds": 0.0, "worker": "crashed"}
+
+
+def run_local(payloads: list[dict], workers: int, task=grade_task):
+    """Yield (payload, ``task(payload)``) as local worker processes finish them.
+
+    At most ``workers`` submissions are in flight. A worker process that dies takes only its
+    own submission down: the ones in flight at that moment are regraded one at a time in a
+    fresh single-worker pool (so the one that kills its worker again is identified and gets an
+    error result), the others continue in a fresh pool.
+    """
+    queue = list(reversed(payloads))
+    suspects: list[dict] = []
+    while queue:
+        pool = _pool(workers)
+        futures: dict = {}
+        try:
+            while queue or futures:
+                while queue and len(futures) < workers:
+                    payload = queue.pop()
+                    futures[pool.submit(task, payload)] = payload
+                done, _ = wait(futures, return_when=FIRST_COMPLETED)
+                broken = False
+                for future in done:
+                    payload = futures.pop(future)
+                    error = future.exception()
+                    if isinstance(error, BrokenProcessPool):
+                        suspects.append(payload)
+                        broken = True
+                    elif error is not None:
+                        yield payload, _crashed(payload, f"internal grading error: {type(error).__name__}: {error}")
+                    else:
+                        yield payload, future.result()
+                if broken:
+                    suspects.extend(futures.values())
+                    break
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+    for payload in suspects:
+        single = _pool(1)
+        try:
+            yield payload, single.submit(task, payload).result()
+        except BrokenProcessPool:
+            yield payload, _crashed(payload)
+        finally:
+            single.shutdown(wait=True, cancel_futures=True)
+
+
+def grade_batch(assignment: str, submissions: list[Submission], workers: int | None = None,
+                scheduler: str | None = None, force: bool = False, seed=None, progress: bool = True,
+                course: Course | None = None, options: dict | None = None) -> BatchReport:
+    """Grade ``submissions`` of ``assignment`` and record them in the gradebook.
+
+    ``workers`` local processes (default: all cores), or the Dask cluster at ``scheduler``
+    (``tcp://host:port``). Already graded submissions are skipped unless ``force``. ``seed``
+    (default: a random one, reported) is passed to every submission's checks.
+    """
+    start = time.monotonic()
+    course = course or Course()
+    prepare_gradebook(course, assignment)
+    store = ResultStore(course.db_url)
+    done = store.graded(assignment)
+    seed = secrets.randbelow(2**31) if seed is None else seed
+    report = BatchReport(run_id=uuid.uuid4().hex, seed=seed)
+    by_key, payloads = {}, []
+    for sub in submissions:
+        key = (sub.student, sub.notebook)
+        if key in by_key:
+            continue
+        by_key[key] = sub
+        if key in done and not force:
+            stored = store.result(assignment, *key) or {}
+            report.results.append({**stored, "skipped": True})
+            report.skipped += 1
+            continue
+        data = _read(sub)
+        payload = make_payload(assignment, sub.student, sub.notebook, data, seed, course.root, options=options)
+        payload["sha256"] = _sha256(data)
+        payloads.append(payload)
+    bar = tqdm(total=len(payloads), unit="nb", desc=f"grading {assignment}", disable=not progress,
+               file=sys.stderr, dynamic_ncols=True)
+    try:
+        if scheduler:
+            from autograder.classroom.dask_runner import run_dask
+
+            outputs = run_dask(payloads, scheduler)
+        else:
+            outputs = run_local(payloads, workers or default_workers())
+        for payload, output in outputs:
+            result = output["result"]
+            report.workers[output.get("worker", "?")] += 1
+            sub = by_key[(payload["student"], payload["notebook"])]
+            try:
+                record_autograded(course, assignment, sub.student, sub.notebook, result, output.get("executed"),
+                                  sub.timestamp)
+                store.save(assignment, result, payload["sha256"], report.run_id)
+            except Exception as exc:  # noqa: BLE001 - keep going; the rerun retries this one
+                report.not_recorded.append(f"{sub.student}/{sub.notebook}: {type(exc).__name__}: {exc}")
+            else:
+                report.graded += 1
+            report.results.append(result)
+            bar.set_postfix_str(f"{sub.student} {result['score']:g}/{result['max_score']:g}", refresh=False)
+            bar.update(1)
+    finally:
+        bar.close()
+        store.dispose()
+    report.results.sort(key=lambda r: (r["student"], r["notebook"]))
+    report.seconds = time.monotonic() - start
+    return report

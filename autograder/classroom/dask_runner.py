@@ -1,0 +1,54 @@
+"""Run the per-submission grading task on an existing Dask cluster.
+
+Each submission becomes one task (:func:`~autograder.classroom.task.grade_task`) holding the
+notebook's bytes; workers send back plain result dicts and the executed notebook's JSON. The
+gradebook is never touched on the workers: the caller records results as they arrive. Workers
+need this package, the course's released notebooks and hidden checks, and the sandbox
+(bubblewrap) - i.e. the course repository checked out on every grading machine.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from autograder.classroom.legacy import error_result
+from autograder.classroom.task import grade_task
+from autograder.errors import UserError
+
+
+def connect(scheduler: str, timeout: float = 20.0):
+    """A Dask client for ``scheduler`` (``tcp://host:port``); a clear error when it is unreachable."""
+    from distributed import Client
+
+    try:
+        return Client(scheduler, timeout=timeout, set_as_default=False)
+    except (OSError, TimeoutError) as exc:
+        raise UserError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
+
+
+def run_dask(payloads: list[dict], scheduler: str):
+    """Yield (payload, task output) as the cluster's workers finish them."""
+    from distributed import as_completed
+
+    if not payloads:
+        return
+    client = connect(scheduler)
+    try:
+        if not client.scheduler_info().get("workers"):
+            client.wait_for_workers(1, timeout=60)
+        futures = {}
+        for payload in payloads:
+            key = f"grade-{payload['assignment']}-{payload['student']}-{payload['notebook']}-{uuid.uuid4().hex}"
+            futures[client.submit(grade_task, payload, key=key, pure=False, retries=0)] = payload
+        for future in as_completed(list(futures), loop=client.loop):
+            payload = futures[future]
+            try:
+                output = future.result()
+            except Exception as exc:  # noqa: BLE001 - e.g. KilledWorker: this submission only
+                output = {"result": error_result(payload["student"], payload["notebook"],
+                                                 f"the Dask task failed: {type(exc).__name__}: {exc}"),
+                          "executed": None, "seconds": 0.0, "worker": "failed"}
+            future.release()
+            yield payload, output
+    finally:
+        client.close()

@@ -1,0 +1,73 @@
+"""The per-submission grading task: the same function runs in a local worker process or on a
+Dask worker of another machine.
+
+Its input is plain data (the notebook's bytes, never a path of the coordinating machine) and
+its output too: ``{"result": <issue 4 result dict>, "executed": <notebook JSON or None>,
+"seconds": float, "worker": str}``. It never raises for anything a submission does; only the
+coordinating process writes the gradebook.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+import traceback
+from pathlib import Path
+
+from autograder.classroom.legacy import error_result
+from autograder.classroom.redact import check_files
+
+
+def make_payload(assignment: str, student: str, notebook: str, data: bytes, seed=None,
+                 course_root: Path | None = None, db_url: str | None = None, options: dict | None = None) -> dict:
+    """Everything one grading task needs, as plain picklable data."""
+    return {"assignment": assignment, "student": student, "notebook": notebook, "data": bytes(data),
+            "seed": seed, "course_root": str(course_root) if course_root else None,
+            "options": dict(options or {})}
+
+
+def _course(payload: dict):
+    from autograder.classroom.course import Course
+
+    root = payload.get("course_root")
+    # On another machine the coordinator's path may not exist: use this machine's course.
+    return Course(Path(root) if root and Path(root, "nbgrader_config.py").is_file() else None)
+
+
+def uses_checks(assignment: str) -> bool:
+    """True when ``assignment`` has hidden checks (trusted engine), False for nbgrader-style tests."""
+    return bool(check_files(assignment))
+
+
+def _limits(options: dict):
+    from autograder.sandbox.limits import Limits
+
+    changes = {k: v for k, v in (options.get("limits") or {}).items() if k in Limits.__dataclass_fields__}
+    return Limits().with_(**changes)
+
+
+def grade_task(payload: dict) -> dict:
+    """Grade one submission from its payload (see :func:`make_payload`)."""
+    start = time.monotonic()
+    student, notebook = payload["student"], payload["notebook"]
+    options = payload.get("options") or {}
+    try:
+        course = _course(payload)
+        if uses_checks(payload["assignment"]):
+            from autograder.classroom.engine import grade_with_checks
+
+            result, executed = grade_with_checks(course, payload["assignment"], student, notebook,
+                                                 payload["data"], payload.get("seed"), options)
+        else:
+            from autograder.classroom.legacy import grade_legacy
+
+            result, executed = grade_legacy(course, payload["assignment"], student, notebook, payload["data"],
+                                            payload.get("seed"), _limits(options),
+                                            secure=not options.get("insecure", False))
+    except Exception as exc:  # noqa: BLE001 - a grader fault fails this submission, not the batch
+        detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
+        result, executed = error_result(student, notebook, f"internal grading error: {detail}"), None
+    result.setdefault("seed", payload.get("seed"))
+    return {"result": result, "executed": executed, "seconds": time.monotonic() - start,
+            "worker": f"{socket.gethostname()}:{os.getpid()}"}

@@ -1,0 +1,97 @@
+"""`autograder feedback`: one HTML per student with outputs, checks, points and total - and no
+hidden source anywhere, even for a student who tries to print it."""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+from test_classroom_support import ASSIGNMENT, HIDDEN_MARK, REPO, graded_class
+
+from autograder.classroom.course import Course
+from autograder.classroom.feedback import write_feedback
+from autograder.classroom.redact import REDACTED, hidden_blocks
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory):
+    graded = graded_class(tmp_path_factory)
+    out = tmp_path_factory.mktemp("feedback")
+    paths = write_feedback(Course(graded.root), ASSIGNMENT, out=out)
+    return graded, {p.parent.parent.name: p for p in paths}
+
+
+def visible_text(path: Path) -> str:
+    """What a reader of the HTML sees (tags removed, entities decoded)."""
+    body = path.read_text(encoding="utf-8").split("</style>", 1)[1]
+    return html.unescape(re.sub(r"<[^>]+>", "", body))
+
+
+def instructor_only_lines(course_root: Path) -> set[str]:
+    """Every line of every hidden check file of the repo, and every line in a hidden-test block
+    of the repo's and the test course's reference notebooks."""
+    lines = set()
+    for path in (REPO / "autograder" / "checks").rglob("*"):
+        if path.is_file() and path.suffix == ".py":
+            lines |= {x.strip() for x in path.read_text().splitlines()}
+    for root in (REPO, course_root):
+        for nb_path in (root / "solutions").glob("*/*.ipynb"):
+            for cell in nbformat.read(nb_path, as_version=4).cells:
+                lines |= {x.strip() for x in hidden_blocks(cell.source)}
+    return {line for line in lines if len(line) >= 4}
+
+
+def _sources(path: Path) -> set[str]:
+    text = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells)
+    return {x.strip() for x in text.splitlines()}
+
+
+def test_one_report_per_student_with_checks_points_and_total(reports):
+    graded, paths = reports
+    assert set(paths) == set(graded.expected)
+    partly = visible_text(paths["partly"])
+    assert "Total 3 / 9" in partly
+    assert "test_mean: 0 / 3 points" in partly and "test_partial: 1 / 2 points" in partly
+    assert "partial credit: 1 of 2" in partly and "failed" in partly
+    assert "why: 0 / 2 points" in partly and "No response." in partly
+    correct = visible_text(paths["correct"])
+    assert "Total 7 / 9" in correct and "to be graded" in correct
+    assert "test_add: 2 / 2 points" in correct and "passed" in correct
+    blank = visible_text(paths["blank"])
+    assert "NotImplementedError" in blank and "Total 0 / 9" in blank
+    leaker = visible_text(paths["leaker"])
+    assert "ValueError: one element" in leaker  # the student's own error is shown...
+    assert REDACTED in leaker  # ...but the history print that quoted hidden tests is cut
+
+
+def test_no_hidden_source_in_any_report(reports):
+    graded, paths = reports
+    secret = instructor_only_lines(graded.root)
+    assert any(HIDDEN_MARK in line for line in secret)
+    released = _sources(graded.root / "assignments" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+    for student, path in paths.items():
+        text = visible_text(path)
+        assert "assert add(1, 2) == 3, 'add(1, 2) should be 3'" in text  # visible tests are there
+        own = _sources(graded.submissions[student])
+        leaks = [line for line in secret - released - own if line in text]
+        assert not leaks, f"{student}: {leaks}"
+        assert HIDDEN_MARK not in path.read_text()
+
+
+def test_feedback_cli_writes_into_nbgrader_feedback_folder(reports, run_cli, tmp_path):
+    import shutil
+
+    graded, _ = reports
+    course = tmp_path / "course"
+    shutil.copytree(graded.root, course)
+    done = run_cli("feedback", ASSIGNMENT, "--student", "partly", env={"COURSE_ROOT": str(course)})
+    assert done.returncode == 0, done.stderr
+    assert "wrote 1 feedback report" in done.stdout
+    assert (course / "feedback" / "partly" / ASSIGNMENT / f"{ASSIGNMENT}.html").is_file()
+    missing = run_cli("feedback", ASSIGNMENT, "--student", "nobody", env={"COURSE_ROOT": str(course)})
+    assert missing.returncode != 0 and missing.stderr.startswith("error: ")
+    unknown = run_cli("feedback", "nope", env={"COURSE_ROOT": str(course)})
+    assert unknown.returncode != 0 and "error: " in unknown.stderr and "Traceback" not in unknown.stderr
