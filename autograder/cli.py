@@ -18,7 +18,6 @@ COMMAND_MODULES = [
     "autograder.quickdraw.cli",
     "autograder.release",
     "autograder.leaderboard.cli",
-    "autograder.grading.cli",
     "autograder.classroom.feedback",
     "autograder.classroom.export",
 ]
