@@ -77,14 +77,14 @@ API = {
     },
 }
 
-# Python evaluated in the kernel after the last cell; must produce a JSON-serialisable dict.
+# Python run in the kernel after the last cell; it sets `_metrics`, a JSON-serialisable dict.
 PROBES = {
-    "xor": """{
+    "xor": """_metrics = {
         "relu_accuracy": accuracy(relu_model, X, y),
         "linear_accuracy": accuracy(linear_model, X, y),
         "n_points": len(X),
     }""",
-    "mlp_scratch": """{
+    "mlp_scratch": """_metrics = {
         "train_accuracy": train_accuracy_mse,
         "valid_accuracy": valid_accuracy_mse,
         "valid_accuracy_ce": history_ce["valid_accuracy"][-1],
@@ -92,24 +92,26 @@ PROBES = {
         "wrong_start_ce": history_ce_wrong["valid_accuracy"],
         "gradient_errors": {k: relative_error(analytic[k], numeric[k]) for k in analytic},
     }""",
-    "quickdraw_loader": """{
+    # the grader's path: predict() on the instructor's held-out raw drawings
+    "quickdraw_loader": """_heldout = np.load(HOMEWORK.parent / "instructor" / "homework_heldout.npz")
+_metrics = {
         "valid_accuracy": valid_accuracy,
         "test_accuracy": test_accuracy,
-        "heldout_accuracy": float((predict(model, np.load(HELDOUT)["images"]) == np.load(HELDOUT)["labels"]).mean()),
+        "heldout_accuracy": float(np.mean(predict(model, _heldout["images"]) == _heldout["labels"])),
         "speedup": speedup,
         "per_item_rate": per_item_rate,
         "in_memory_rate": in_memory_rate,
     }""",
-    "activations": """{
+    "activations": """_z = torch.linspace(-30, 30, 6001, dtype=torch.float64)
+_metrics = {
         name: float((fn(_z) - autograd_derivative(ref, _z)).abs().max())
-        for _z in [torch.linspace(-30, 30, 6001, dtype=torch.float64)]
         for name, fn, ref in [
             ("sigmoid_grad", sigmoid_grad, torch.sigmoid), ("tanh_grad", tanh_grad, torch.tanh),
             ("relu_grad", relu_grad, F.relu), ("leaky_relu_grad", leaky_relu_grad, F.leaky_relu),
             ("elu_grad", elu_grad, F.elu),
         ]
     }""",
-    "competition": """{"baseline_valid_accuracy": baseline_valid_accuracy}""",
+    "competition": """_metrics = {"baseline_valid_accuracy": baseline_valid_accuracy}""",
 }
 PROBE_MARK = "PROBE-METRICS "
 
@@ -141,20 +143,19 @@ def defined_signatures(cells) -> dict[str, tuple[str, str | None]]:
 
 def execute_notebook(notebook: Path, workdir: Path, env: dict[str, str], *,
                      allow_errors: bool = False, probe: str | None = None,
-                     keep: tuple[str, ...] | None = None) -> SimpleNamespace:
+                     with_files: bool = True) -> SimpleNamespace:
     """Copy the notebook's folder to ``workdir`` and run the notebook there in a fresh kernel.
 
-    ``keep``: the only files copied besides the notebook (default: all of them).
-    ``probe``: an expression evaluated after the last cell; its JSON value is returned as
-    ``.metrics``. Returns the executed notebook (``.nb``), ``.workdir``, ``.seconds``.
+    ``with_files=False`` copies the notebook alone, without the files beside it. ``probe``: code
+    run after the last cell that sets ``_metrics``, returned as ``.metrics``. Also returns the
+    executed notebook (``.nb``, without the probe cell), ``.workdir`` and ``.seconds``.
     """
-    shutil.copytree(notebook.parent, workdir,
-                    ignore=lambda folder, names: [n for n in names if keep is not None
-                                                  and n != notebook.name and n not in keep])
+    shutil.copytree(notebook.parent, workdir, ignore=lambda folder, names: (
+        [] if with_files else [n for n in names if n != notebook.name]))
     nb = nbformat.read(workdir / notebook.name, as_version=4)
     if probe is not None:
         nb.cells.append(nbformat.v4.new_code_cell(
-            f"import json as _json\nprint({PROBE_MARK!r} + _json.dumps({probe}))"))
+            f"{probe}\nimport json as _json\nprint({PROBE_MARK!r} + _json.dumps(_metrics))"))
     client = NotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=allow_errors,
                             resources={"metadata": {"path": str(workdir)}})
     start = time.perf_counter()
@@ -179,14 +180,10 @@ def solution_run(quickdraw_root, tmp_path_factory):
 
     def run(name: str, attempt: int = 0) -> SimpleNamespace:
         if (name, attempt) not in cache:
-            probe = PROBES[name]
-            env = data_env(quickdraw_root)
-            if name == "quickdraw_loader":
-                probe = probe.replace("HELDOUT", repr(str(quickdraw_root / "instructor" / "homework_heldout.npz")))
             workdir = tmp_path_factory.mktemp(f"{name}-{attempt}") / name
             # xor starts without its data file, so the notebook writes it with the reference function
-            cache[name, attempt] = execute_notebook(solution_path(name), workdir, env, probe=probe,
-                                                    keep=() if name == "xor" else None)
+            cache[name, attempt] = execute_notebook(solution_path(name), workdir, data_env(quickdraw_root),
+                                                    probe=PROBES[name], with_files=name != "xor")
             print(f"\n{name}: ran in {cache[name, attempt].seconds:.1f} s, metrics {cache[name, attempt].metrics}")
         return cache[name, attempt]
 
