@@ -88,9 +88,9 @@ def _pool(workers: int) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(max_workers=workers, mp_context=context)
 
 
-def _crashed(payload: dict, message: str = CRASHED) -> dict:
+def _crashed(payload: dict, message: str = CRASHED, fault: bool = False) -> dict:
     return {"result": error_result(payload["student"], payload["notebook"], message),
-            "executed": None, "seconds": 0.0, "worker": "crashed"}
+            "executed": None, "seconds": 0.0, "worker": "crashed", "grader_fault": fault}
 
 
 def run_local(payloads: list[dict], workers: int, task=grade_task):
@@ -120,7 +120,7 @@ def run_local(payloads: list[dict], workers: int, task=grade_task):
                         suspects.append(payload)
                         broken = True
                     elif error is not None:
-                        yield payload, _crashed(payload, f"internal grading error: {type(error).__name__}: {error}")
+                        yield payload, _crashed(payload, f"internal grading error: {type(error).__name__}: {error}", True)
                     else:
                         yield payload, future.result()
                 if broken:
@@ -182,6 +182,11 @@ def grade_batch(assignment: str, submissions: list[Submission], workers: int | N
             result = output["result"]
             report.workers[output.get("worker", "?")] += 1
             sub = by_key[(payload["student"], payload["notebook"])]
+            if output.get("grader_fault"):
+                report.not_recorded.append(f"{sub.student}/{sub.notebook}: {result.get('error')}")
+                report.results.append(result)
+                bar.update(1)
+                continue
             try:
                 record_autograded(course, assignment, sub.student, sub.notebook, result, output.get("executed"),
                                   sub.timestamp)

@@ -3,8 +3,9 @@ Dask worker of another machine.
 
 Its input is plain data (the notebook's bytes, never a path of the coordinating machine) and
 its output too: ``{"result": <issue 4 result dict>, "executed": <notebook JSON or None>,
-"seconds": float, "worker": str}``. It never raises for anything a submission does; only the
-coordinating process writes the gradebook.
+"seconds": float, "worker": str}``. It never raises: a fault of the grader itself (broken
+checks, unreleased assignment) comes back with ``grader_fault`` set, and is not recorded as the
+student's grade. Only the coordinating process writes the gradebook.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import traceback
 from pathlib import Path
 
 from autograder.classroom.legacy import error_result
-from autograder.classroom.redact import check_files
 
 
 def make_payload(assignment: str, student: str, notebook: str, data: bytes, seed=None,
@@ -35,11 +35,6 @@ def _course(payload: dict):
     return Course(Path(root) if root and Path(root, "nbgrader_config.py").is_file() else None)
 
 
-def uses_checks(assignment: str) -> bool:
-    """True when ``assignment`` has hidden checks (trusted engine), False for nbgrader-style tests."""
-    return bool(check_files(assignment))
-
-
 def _limits(options: dict):
     from autograder.sandbox.limits import Limits
 
@@ -54,9 +49,9 @@ def grade_task(payload: dict) -> dict:
     options = payload.get("options") or {}
     try:
         course = _course(payload)
-        if uses_checks(payload["assignment"]):
-            from autograder.classroom.engine import grade_with_checks
+        from autograder.classroom.engine import grade_with_checks, has_checks
 
+        if has_checks(payload["assignment"]):
             result, executed = grade_with_checks(course, payload["assignment"], student, notebook,
                                                  payload["data"], payload.get("seed"), options)
         else:
@@ -65,9 +60,12 @@ def grade_task(payload: dict) -> dict:
             result, executed = grade_legacy(course, payload["assignment"], student, notebook, payload["data"],
                                             payload.get("seed"), _limits(options),
                                             secure=not options.get("insecure", False))
-    except Exception as exc:  # noqa: BLE001 - a grader fault fails this submission, not the batch
+    except Exception as exc:  # noqa: BLE001 - a fault of the grader, not of the submission
         detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
         result, executed = error_result(student, notebook, f"internal grading error: {detail}"), None
+        fault = True
+    else:
+        fault = False
     result.setdefault("seed", payload.get("seed"))
     return {"result": result, "executed": executed, "seconds": time.monotonic() - start,
-            "worker": f"{socket.gethostname()}:{os.getpid()}"}
+            "worker": f"{socket.gethostname()}:{os.getpid()}", "grader_fault": fault}
