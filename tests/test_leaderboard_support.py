@@ -127,13 +127,13 @@ def postgres_server():
 class Server:
     """``autograder leaderboard serve`` in a subprocess on a free port of 127.0.0.1."""
 
-    def __init__(self, db: str, refresh: float = 0.5):
+    def __init__(self, db: str, refresh: float = 0.5, workers: int = 1):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "LEADERBOARD_DB": "", "LEADERBOARD_URL": ""}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "autograder", "leaderboard", "serve", "--db", db, "--port", str(self.port),
-             "--refresh", str(refresh)],
+             "--refresh", str(refresh), "--workers", str(workers)],
             cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
         )
         deadline = time.monotonic() + 30
@@ -263,7 +263,7 @@ def malformed_uploads(key: AnswerKey, valid_token: str, max_bytes: int, notebook
         if kind == "bad_token":
             token = draw(st.one_of(st.just(""), st.text(st.characters(min_codepoint=33, max_codepoint=126),
                                                         max_size=60), st.just(valid_token[:-1])))
-            headers = {"Authorization": f"Bearer {token}"} if draw(st.booleans()) else {}
+            headers = {"Authorization": f"Bearer {token}".strip()} if draw(st.booleans()) else {}
             return upload("\n".join(lines), headers=headers), 401, "token"
         raise AssertionError(kind)
 

@@ -152,6 +152,8 @@ def register(subparsers) -> None:
     serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     serve.add_argument("--refresh", type=_positive(float), default=5.0,
                        help="seconds between live board updates (default 5)")
+    serve.add_argument("--workers", type=_positive(int), default=1,
+                       help="server processes (default 1; more use more cores, all on the same database)")
     serve.set_defaults(func=cmd_serve)
 
     submit = actions.add_parser(
@@ -280,11 +282,13 @@ def cmd_add_students(args) -> int:
 def cmd_serve(args) -> int:
     import uvicorn
 
-    from autograder.leaderboard.web import create_app
-
-    app = create_app(open_leaderboard(args), refresh_seconds=args.refresh)
+    lb = open_leaderboard(args)  # fails cleanly here when there is no competition
+    lb.dispose()
+    os.environ["LEADERBOARD_DB"] = lb.url  # each worker process builds its app from these
+    os.environ["LEADERBOARD_REFRESH"] = str(args.refresh)
     print(f"Leaderboard at http://{args.host}:{args.port}/ (Ctrl-C stops it)", flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    uvicorn.run("autograder.leaderboard.web:app_from_environment", factory=True, host=args.host, port=args.port,
+                workers=args.workers, log_level="warning", access_log=False)
     return 0
 
 

@@ -14,13 +14,14 @@ import json
 import secrets
 import unicodedata
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+import threading
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import Engine, create_engine, event, func, select, update
+from sqlalchemy import Engine, bindparam, create_engine, event, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
@@ -83,7 +84,8 @@ def make_engine(url: str) -> Engine:
     """An engine for ``url``; SQLite gets WAL, a busy timeout and immediate write transactions.
 
     Connections from ``engine.execution_options(write=True)`` start with ``BEGIN IMMEDIATE``
-    on SQLite, so a writer waits for the lock up front instead of failing half-way.
+    on SQLite, so a writer waits for the lock up front instead of failing half-way; reads
+    run in autocommit (a single SELECT needs no transaction of its own).
     """
     if not url.startswith("sqlite"):
         return create_engine(url, pool_size=10, max_overflow=30, pool_pre_ping=True)
@@ -100,8 +102,9 @@ def make_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin(connection):
-        immediate = connection.get_execution_options().get("write", False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        if connection.get_execution_options().get("write", False):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # reads stay in autocommit: each SELECT sees one consistent snapshot of its own
 
     return engine
 
@@ -175,6 +178,28 @@ class BoardRow:
         return {"rank": self.rank, "student": self.student, "score": self.score, "submitted_at": iso(self.submitted_at)}
 
 
+_COMPETITION, _ENTRANT = Competition.__table__, Entrant.__table__
+_SUBMISSION, _DAILY = Submission.__table__, DailyCount.__table__
+_STUDENT_BY_TOKEN = (select(Student.id, Student.student_id, Student.entrant_id, Entrant.name)
+                     .join(Entrant, Entrant.id == Student.entrant_id).where(Student.token_hash == bindparam("digest")))
+_INSTRUCTOR_BY_TOKEN = select(_COMPETITION.c.id).where(_COMPETITION.c.instructor_token_hash == bindparam("digest"))
+_CLOSES_AT = select(_COMPETITION.c.closes_at).where(_COMPETITION.c.id == 1)
+_LOCK_ENTRANT = (select(_ENTRANT.c.best_score, _ENTRANT.c.n_submissions)
+                 .where(_ENTRANT.c.id == bindparam("entrant")).with_for_update())
+_INSERT_SUBMISSION = insert(_SUBMISSION).returning(_SUBMISSION.c.id)
+_COUNT_ENTRANT = (update(_ENTRANT).where(_ENTRANT.c.id == bindparam("entrant"))
+                  .values(n_submissions=_ENTRANT.c.n_submissions + 1))
+_MOVE_ENTRANT = _COUNT_ENTRANT.values(best_score=bindparam("best"), best_submission_id=bindparam("submission"))
+# INSERT ... ON CONFLICT DO UPDATE SET count = count + 1 WHERE count < :limit RETURNING count
+_QUOTA = {
+    name: dialect_insert(_DAILY).on_conflict_do_update(
+        index_elements=[_DAILY.c.entrant_id, _DAILY.c.day], set_={"count": _DAILY.c.count + 1},
+        where=_DAILY.c.count < bindparam("limit"),
+    ).returning(_DAILY.c.count)
+    for name, dialect_insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+}
+
+
 def _closed(closes_at: datetime | None, now: datetime) -> bool:
     return closes_at is not None and now >= closes_at
 
@@ -208,6 +233,9 @@ class Leaderboard:
         self.url = url
         self.engine = make_engine(url)
         self._writer = self.engine.execution_options(write=True)
+        # SQLite has one writer at a time and its busy handler waits by sleeping; threads of
+        # this process queue on a lock instead (other processes still meet the busy timeout).
+        self._write_lock = threading.Lock() if self.engine.dialect.name == "sqlite" else nullcontext()
         self.clock = clock
         self._key: AnswerKey | None = None
         self._settings: Settings | None = None
@@ -219,16 +247,14 @@ class Leaderboard:
     # ---- sessions -----------------------------------------------------------------------
     @contextmanager
     def _read(self) -> Iterator[Session]:
+        """An ORM session for the rare reads of whole objects (hot reads use Core connections)."""
         with Session(self.engine) as session, session.begin():
             yield session
 
     @contextmanager
     def _write(self) -> Iterator[Session]:
-        with Session(self._writer, expire_on_commit=False) as session, session.begin():
+        with self._write_lock, Session(self._writer, expire_on_commit=False) as session, session.begin():
             yield session
-
-    def _insert(self, session: Session):
-        return pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
 
     # ---- set-up -------------------------------------------------------------------------
     def initialize(
@@ -284,17 +310,22 @@ class Leaderboard:
 
     def settings(self) -> Settings:
         """The competition's rules, with the closing time read fresh from the database."""
-        with self._read() as session:
-            competition = self._competition(session)
-            closes_at = competition.closes_at
-            if self._settings is None:
-                key = self.answer_key()
+        fixed = self._fixed_settings()
+        with self.engine.connect() as conn:
+            return replace(fixed, closes_at=conn.execute(_CLOSES_AT).scalar_one())
+
+    def _fixed_settings(self) -> Settings:
+        """The rules that never change after init (closes_at left None), read once."""
+        if self._settings is None:
+            key = self.answer_key()
+            with self._read() as session:
+                competition = self._competition(session)
                 self._settings = Settings(
                     competition.name, key.classes, competition.eta, competition.daily_limit,
                     competition.max_bytes, competition.max_notebook_bytes, competition.tolerance,
                     None, len(key.ids), int(key.public.sum()),
                 )
-        return replace(self._settings, closes_at=closes_at)
+        return self._settings
 
     def answer_key(self) -> AnswerKey:
         """The hidden labels (read once, they never change)."""
@@ -367,17 +398,11 @@ class Leaderboard:
         if not token or len(token) > 200:
             return None
         digest = hash_token(token)
-        with self._read() as session:
-            row = session.execute(
-                select(Student.id, Student.student_id, Student.entrant_id, Entrant.name)
-                .join(Entrant, Entrant.id == Student.entrant_id)
-                .where(Student.token_hash == digest)
-            ).first()
+        with self.engine.connect() as conn:
+            row = conn.execute(_STUDENT_BY_TOKEN, {"digest": digest}).first()
             if row is not None:
                 return Principal(False, row.id, row.student_id, row.entrant_id, row.name)
-            instructor = session.execute(
-                select(Competition.id).where(Competition.instructor_token_hash == digest)
-            ).first()
+            instructor = conn.execute(_INSTRUCTOR_BY_TOKEN, {"digest": digest}).first()
         return Principal(True, name="instructor") if instructor else None
 
     def set_display_name(self, who: Principal, name: str) -> str:
@@ -408,7 +433,7 @@ class Leaderboard:
         """Validate, score and store one submission; raise :class:`SubmissionRejected` if refused."""
         if who.is_instructor or who.entrant_id is None:
             raise SubmissionRejected("only students submit", "forbidden")
-        settings = self.settings()
+        settings = self._fixed_settings()
         key = self.answer_key()
         try:
             predictions = parse_predictions(data, key.test_ids, key.n_classes, settings.max_bytes)
@@ -417,58 +442,48 @@ class Leaderboard:
         if notebook is not None:
             _check_notebook(notebook, settings.max_notebook_bytes)
         scores = key.score(predictions)
-        with self._write() as session:
-            competition = self._competition(session)
-            entrant = session.execute(
-                select(Entrant).where(Entrant.id == who.entrant_id).with_for_update()
-            ).scalar_one()
+        limit = settings.daily_limit
+        with self._write_lock, self._writer.begin() as conn:  # prepared Core statements on the hot path
+            closes_at = conn.execute(_CLOSES_AT).scalar_one()
+            entrant = conn.execute(_LOCK_ENTRANT, {"entrant": who.entrant_id}).one()
             now = self.clock()  # taken under the lock: ids and times agree
-            if _closed(competition.closes_at, now):
+            if _closed(closes_at, now):
                 raise SubmissionRejected("the competition is closed", "closed")
-            day = now.date().isoformat()
-            session.execute(
-                self._insert(session)(DailyCount)
-                .values(entrant_id=entrant.id, day=day, count=0)
-                .on_conflict_do_nothing()
-            )
-            taken = session.execute(
-                update(DailyCount)
-                .where(DailyCount.entrant_id == entrant.id, DailyCount.day == day,
-                       DailyCount.count < competition.daily_limit)
-                .values(count=DailyCount.count + 1)
-                .returning(DailyCount.count)
+            taken = conn.execute(  # one unit of today's quota, or no row when it is used up
+                _QUOTA[conn.dialect.name],
+                {"entrant_id": who.entrant_id, "day": now.date().isoformat(), "count": 1, "limit": limit},
             ).scalar_one_or_none()
             if taken is None:
                 raise SubmissionRejected(
-                    f"daily limit reached: {competition.daily_limit} submissions per UTC day; "
-                    "try again after midnight UTC", "limit")
-            reported, moved = ladder_step(entrant.best_score, scores.public, competition.eta)
-            submission = Submission(
-                entrant_id=entrant.id, student_pk=who.student_pk, seq=entrant.n_submissions + 1,
-                created_at=now, filename=(filename or "predictions.csv")[:255],
-                sha256=hashlib.sha256(data).hexdigest(), n_bytes=len(data),
-                predictions=predictions.tobytes(), public_score=scores.public, private_score=scores.private,
-                overall_score=scores.overall, reported_score=reported, moved=moved,
-                notebook=notebook, notebook_name=(notebook_name or None) and notebook_name[:255],
-            )
-            session.add(submission)
-            session.flush()
-            entrant.n_submissions += 1
+                    f"daily limit reached: {limit} submissions per UTC day; try again after midnight UTC", "limit")
+            reported, moved = ladder_step(entrant.best_score, scores.public, settings.eta)
+            submission_id = conn.execute(_INSERT_SUBMISSION, {
+                "entrant_id": who.entrant_id, "student_pk": who.student_pk, "seq": entrant.n_submissions + 1,
+                "created_at": now, "filename": (filename or "predictions.csv")[:255],
+                "sha256": hashlib.sha256(data).hexdigest(), "n_bytes": len(data),
+                "predictions": predictions.tobytes(), "public_score": scores.public,
+                "private_score": scores.private, "overall_score": scores.overall, "reported_score": reported,
+                "moved": moved, "notebook": notebook,
+                "notebook_name": (notebook_name or None) and notebook_name[:255], "verify_status": "unverified",
+            }).scalar_one()
             if moved:
-                entrant.best_score = reported
-                entrant.best_submission_id = submission.id
+                conn.execute(_MOVE_ENTRANT, {"entrant": who.entrant_id, "best": reported, "submission": submission_id})
+            else:
+                conn.execute(_COUNT_ENTRANT, {"entrant": who.entrant_id})
         if moved:
             message = f"public score {reported:.3f}: a new best, the board moved"
         else:
             message = (f"public score {reported:.3f} (unchanged): this submission did not beat your best "
-                       f"by more than {competition.eta:g}")
-        return SubmitResult(submission.id, reported, moved, now, competition.daily_limit - taken, message)
+                       f"by more than {settings.eta:g}")
+        return SubmitResult(submission_id, reported, moved, now, limit - taken, message)
 
     def history(self, who: Principal) -> list[dict]:
         """The caller's entrant's submissions, newest first, as the student may see them."""
-        with self._read() as session:
-            selected = session.get(Entrant, who.entrant_id).selected_submission_id
-            rows = session.execute(
+        with self.engine.connect() as conn:
+            selected = conn.execute(
+                select(Entrant.selected_submission_id).where(Entrant.id == who.entrant_id)
+            ).scalar_one()
+            rows = conn.execute(
                 select(Submission.id, Submission.seq, Submission.created_at, Submission.filename,
                        Submission.reported_score, Submission.moved, Student.student_id,
                        Submission.notebook_name)
@@ -486,11 +501,11 @@ class Leaderboard:
     def remaining_today(self, who: Principal) -> int:
         """How many more submissions the caller's entrant may make this UTC day."""
         day = self.clock().date().isoformat()
-        with self._read() as session:
-            used = session.execute(
+        with self.engine.connect() as conn:
+            used = conn.execute(
                 select(DailyCount.count).where(DailyCount.entrant_id == who.entrant_id, DailyCount.day == day)
             ).scalar_one_or_none()
-        return max(0, self.settings().daily_limit - (used or 0))
+        return max(0, self._fixed_settings().daily_limit - (used or 0))
 
     def select_final(self, who: Principal, submission_id: int | None) -> None:
         """Choose the submission for the private board (None: back to the best public one)."""
@@ -516,8 +531,8 @@ class Leaderboard:
         if private:
             chosen = func.coalesce(Entrant.selected_submission_id, Entrant.best_submission_id)
             score = Submission.private_score
-        with self._read() as session:
-            rows = session.execute(
+        with self.engine.connect() as conn:
+            rows = conn.execute(
                 select(Entrant.name, score.label("score"), Submission.created_at, Entrant.id.label("entrant_id"),
                        Submission.id.label("submission_id"), Submission.verify_status)
                 .join(Submission, Submission.id == chosen)
@@ -531,9 +546,9 @@ class Leaderboard:
     def student_stats(self) -> list[dict]:
         """Per student: entrant, submissions in total and today, scores (instructor view)."""
         day = self.clock().date().isoformat()
-        with self._read() as session:
+        with self.engine.connect() as conn:
             chosen = func.coalesce(Entrant.selected_submission_id, Entrant.best_submission_id)
-            rows = session.execute(
+            rows = conn.execute(
                 select(Student.student_id, Entrant.id.label("entrant_id"), Entrant.name, Entrant.is_team, Entrant.n_submissions,
                        Entrant.best_score, DailyCount.count.label("today"), Submission.id.label("final_id"),
                        Submission.public_score, Submission.private_score, Submission.verify_status,
@@ -555,8 +570,8 @@ class Leaderboard:
     # ---- verification -------------------------------------------------------------------
     def submission_for_verify(self, submission_id: int) -> tuple[bytes, bytes | None, str]:
         """(stored predictions, attached notebook or None, current verify status)."""
-        with self._read() as session:
-            row = session.execute(
+        with self.engine.connect() as conn:
+            row = conn.execute(
                 select(Submission.predictions, Submission.notebook, Submission.verify_status)
                 .where(Submission.id == submission_id)
             ).one()

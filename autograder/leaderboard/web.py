@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 from decimal import Decimal
 from pathlib import Path
 
@@ -85,6 +86,11 @@ def _too_large(limit: int) -> JSONResponse:
 
 def _rejected(message: str) -> dict:
     return {"id": None, "status": "rejected", "public_score": None, "message": message}
+
+
+def _unknown_student() -> JSONResponse:
+    return JSONResponse(_rejected("missing or unknown student token (send Authorization: Bearer <token>)"), 401,
+                        headers={"WWW-Authenticate": "Bearer"})
 
 
 def csrf_value(token: str) -> str:
@@ -301,22 +307,30 @@ def create_app(lb: Leaderboard, refresh_seconds: float = 5.0) -> FastAPI:
                 return JSONResponse({"detail": "the private board is hidden until the competition closes"}, 403)
         return [row.as_json() for row in lb.board(private=private)]
 
+    def authenticated_submit(token: str | None, fields: dict):
+        """Authenticate and submit in one trip to the thread pool (the hot path)."""
+        who = lb.authenticate(token)
+        if who is None or who.is_instructor:
+            return None
+        return lb.submit(who, fields["file"], fields["filename"], fields.get("notebook"), fields.get("notebook_name"))
+
     @app.post("/api/submissions")
     async def api_submit(request: Request):
-        who = await run_in_threadpool(api_principal, request)
-        if who is None or who.is_instructor:
-            return JSONResponse(_rejected("missing or unknown student token (send Authorization: Bearer <token>)"),
-                                401, headers={"WWW-Authenticate": "Bearer"})
+        token = _bearer(request)
         if request.headers.get("content-type", "").split(";")[0].strip().lower() == "text/csv":
             fields = {"file": await request.body(), "filename": request.headers.get("x-filename", "predictions.csv")}
         else:
             fields, error = await read_upload(request)
             if error is not None:
+                if await run_in_threadpool(api_principal, request) is None:
+                    return _unknown_student()
                 return JSONResponse(_rejected(error), 400)
         try:
-            result = await store_submission(who, fields)
+            result = await run_in_threadpool(authenticated_submit, token, fields)
         except SubmissionRejected as exc:
             return JSONResponse(_rejected(str(exc)), STATUS[exc.reason])
+        if result is None:
+            return _unknown_student()
         return JSONResponse(
             {"id": result.id, "status": "accepted", "public_score": result.public_score, "message": result.message,
              "moved": result.moved, "submitted_at": iso(result.submitted_at),
@@ -378,6 +392,14 @@ def create_app(lb: Leaderboard, refresh_seconds: float = 5.0) -> FastAPI:
         return lb.student_stats()
 
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app for ``$LEADERBOARD_DB`` (used by ``serve --workers N``: each worker builds its own)."""
+    from autograder.leaderboard.store import database_url
+
+    return create_app(Leaderboard(database_url(os.environ["LEADERBOARD_DB"])),
+                      refresh_seconds=float(os.environ.get("LEADERBOARD_REFRESH", "5")))
 
 
 async def _json_body(request: Request):
