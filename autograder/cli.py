@@ -18,6 +18,7 @@ COMMAND_MODULES = [
     "autograder.quickdraw.cli",
     "autograder.release",
     "autograder.leaderboard.cli",
+    "autograder.grading.cli",
     "autograder.classroom.feedback",
     "autograder.classroom.export",
 ]

@@ -1,0 +1,1 @@
+"""Hidden checks, one folder per assignment (never released, never inside a sandbox)."""

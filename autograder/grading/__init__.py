@@ -1,0 +1,1 @@
+"""Grading one submission: sandboxed run, trusted hidden checks, results (``autograder grade``)."""

@@ -1,0 +1,81 @@
+"""``autograder grade ASSIGNMENT [NOTEBOOK_OR_DIR ...] [--seed S] [--json FILE]``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+from pathlib import Path
+
+from autograder import paths
+from autograder.errors import UserError
+from autograder.grading.assignments import get_assignment
+from autograder.grading.grader import grade_many, released_notebook
+from autograder.grading.results import GradingRun
+from autograder.grading.submissions import find_submissions
+from autograder.sandbox.probe import require_sandbox
+
+DESCRIPTION = """\
+Grade submitted notebooks of ASSIGNMENT. Each notebook runs once in its own sandbox (no
+network, limits on time/memory/processes, an unprivileged user, nothing of the course visible);
+then the hidden checks in autograder/checks/ASSIGNMENT/ call into it and score each autograder
+test cell. A path may be a notebook (the student is taken from nbgrader's
+submitted/<student>/ASSIGNMENT/ layout, else from the file name) or a folder of notebooks;
+without paths, nbgrader's submitted/ folder is graded. Regrading with the printed --seed
+reproduces every score."""
+
+
+def register(subparsers) -> None:
+    """Add the ``grade`` subcommand."""
+    parser = subparsers.add_parser(
+        "grade", help="grade notebooks in a sandbox with the hidden checks", description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("assignment", metavar="ASSIGNMENT", help="assignment name, e.g. xor")
+    parser.add_argument("paths", metavar="NOTEBOOK_OR_DIR", nargs="*", type=Path,
+                        help="notebooks or folders of notebooks (default: submitted/)")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="seed of the checks' random inputs (default: a new random seed, printed)")
+    parser.add_argument("--json", metavar="FILE", type=Path, default=None,
+                        help="also write the results as JSON to FILE")
+    parser.add_argument("--data", metavar="DIR", type=Path, default=None,
+                        help="prepared QuickDraw root holding homework/ and instructor/ (default: data/quickdraw)")
+    parser.add_argument("--insecure-no-sandbox", action="store_true",
+                        help="run student code WITHOUT the sandbox (only for trusted notebooks)")
+    parser.set_defaults(func=handle)
+
+
+def format_table(run: GradingRun) -> str:
+    """The human-readable summary printed on stdout."""
+    rows = [("student", "status", "score", "max", "checks passed")]
+    for sub in run.submissions:
+        passed = sum(c.outcome == "passed" for c in sub.checks)
+        rows.append((sub.student, sub.status, f"{sub.score:g}", f"{sub.max_score:g}", f"{passed}/{len(sub.checks)}"))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    for sub in run.submissions:
+        if sub.error:
+            lines.append(f"{sub.student}: {sub.error}")
+    return "\n".join(lines)
+
+
+def handle(args) -> int:
+    """Grade the submissions and report."""
+    spec = get_assignment(args.assignment)
+    root = paths.course_root()
+    released_notebook(spec, root)  # fail early when the assignment is not released
+    submissions = find_submissions(args.assignment, args.paths, root)
+    secure = require_sandbox(insecure=args.insecure_no_sandbox)
+    seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
+    run = grade_many(spec, submissions, seed, course_root=root, data_root=args.data, secure=secure)
+    print(f"assignment {args.assignment}, seed {seed} (regrade with --seed {seed})")
+    print(format_table(run))
+    if args.json is not None:
+        tmp = args.json.with_name(args.json.name + ".tmp")
+        try:
+            tmp.write_text(json.dumps(run.to_json(), indent=2))
+            os.replace(tmp, args.json)
+        except OSError as exc:
+            raise UserError(f"cannot write {args.json}: {exc.strerror}") from None
+    return 0

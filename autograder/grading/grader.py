@@ -1,0 +1,167 @@
+"""Grade one submission: run its notebook once in a sandbox, then the hidden checks against it.
+
+:func:`grade_submission` takes the notebook's bytes (not a path, so the same call works in a
+worker process or on another machine) and never raises for anything the submission does: an
+unreadable file, a crash, a timeout all end as that submission's result. It raises only for
+problems of the grader itself (unknown assignment, unreleased assignment, broken checks).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+from tqdm import tqdm
+
+from autograder import paths
+from autograder.errors import UserError
+from autograder.grading.assignments import AssignmentSpec, get_assignment
+from autograder.grading.notebook import NotebookError, read_submission, restore_locked_cells
+from autograder.grading.plugin import CheckContext, run_checks
+from autograder.grading.reference import load_reference
+from autograder.grading.results import GradingRun, SubmissionResult
+from autograder.proxy.client import StudentProxy
+from autograder.proxy.errors import CallTimeout, ProxyError, SandboxGone
+from autograder.sandbox.execute import execute_notebook
+from autograder.sandbox.kernel import KernelDied, SandboxKernel
+from autograder.sandbox.limits import Limits
+from autograder.sandbox.probe import require_sandbox
+
+
+@dataclass
+class Graded:
+    """A graded submission and its executed notebook (None when it never ran)."""
+
+    result: SubmissionResult
+    executed: object | None
+
+
+def prelude(seed: int, spec: AssignmentSpec) -> str:
+    """Code run before the first cell: seed the global generators, so that a notebook that never
+    seeds them still trains the same way when regraded with the same seed."""
+    lines = ["import random as _ag_random", f"_ag_random.seed({seed})",
+             "import numpy as _ag_np", f"_ag_np.random.seed({seed % 2**32})"]
+    if spec.uses_torch:
+        lines += ["import torch as _ag_torch", f"_ag_torch.manual_seed({seed})", "del _ag_torch"]
+    lines.append("del _ag_random, _ag_np")
+    return "\n".join(lines)
+
+
+def released_notebook(spec: AssignmentSpec, root: Path):
+    """The released notebook (the source of truth for locked and test cells)."""
+    path = spec.release_notebook(root)
+    if not path.is_file():
+        raise UserError(f"assignment {spec.name!r} is not released ({path} is missing); "
+                        f"run `autograder release {spec.name}` first")
+    return nbformat.read(path, as_version=4)
+
+
+def grade_submission(
+    assignment: "str | AssignmentSpec",
+    data: bytes,
+    student: str,
+    notebook: str,
+    seed: int,
+    *,
+    course_root: Path | None = None,
+    data_root: Path | None = None,
+    secure: bool = True,
+    limits: Limits | None = None,
+) -> Graded:
+    """Grade the notebook ``data`` of ``student`` for ``assignment`` with ``seed``.
+
+    ``secure=False`` runs without the sandbox: only for the CLI's ``--insecure-no-sandbox``.
+    """
+    start = time.monotonic()
+    if secure:
+        require_sandbox()
+    spec = get_assignment(assignment)
+    root = Path(course_root or paths.course_root())
+    data_root = Path(data_root or paths.quickdraw_dir())
+    released = released_notebook(spec, root)
+    context = CheckContext(seed=seed, reference=load_reference(spec.solution_notebook(root)),
+                           data_root=data_root)
+    timings: dict[str, float] = {}
+    status, error, executed = "graded", None, None
+    try:
+        nb = restore_locked_cells(read_submission(data), released)
+    except NotebookError as exc:
+        status, error = "error", f"the submission cannot be graded: {exc}"
+        context.unavailable = ProxyError(error)
+        nb = None
+    kernel = proxy = None
+    try:
+        if nb is not None:
+            mounts = spec.mounts(root, data_root)
+            try:
+                kernel = SandboxKernel(limits or spec.limits, mounts, env=spec.env(), secure=secure)
+            except KernelDied as exc:
+                status, error = "error", f"the sandbox did not start: {exc}"
+                context.unavailable = ProxyError(error)
+            else:
+                timings["start"] = kernel.timings["start"]
+                report = execute_notebook(kernel, nb, prelude=prelude(seed, spec))
+                executed = nb
+                timings["execute"] = report.seconds
+                context.student, context.unavailable = _connect(kernel, report)
+        checks_start = time.monotonic()
+        checks = run_checks(spec.checks_dir, context)
+        timings["checks"] = time.monotonic() - checks_start
+    finally:
+        if context.student is not None:
+            context.student.close()
+        if kernel is not None:
+            kernel.close()
+    timings["total"] = time.monotonic() - start
+    result = SubmissionResult(
+        student=student, notebook=notebook, status=status,
+        score=round(sum(c.points for c in checks), 6), max_score=sum(c.max_points for c in checks),
+        checks=checks, error=error, timings=timings)
+    return Graded(result, executed)
+
+
+def _connect(kernel: SandboxKernel, report) -> tuple[StudentProxy | None, ProxyError | None]:
+    """A started proxy, or the reason why the checks cannot reach the notebook."""
+    if not kernel.alive():
+        if report.status == "timeout":
+            return None, CallTimeout(report.error or "the notebook ran out of time")
+        return None, SandboxGone(report.error or "the notebook's kernel died")
+    proxy = StudentProxy(kernel)
+    try:
+        proxy.start()
+    except ProxyError as exc:
+        proxy.close()
+        return None, exc
+    return proxy, None
+
+
+def grade_many(assignment: "str | AssignmentSpec", submissions, seed: int, *, course_root: Path | None = None,
+               data_root: Path | None = None, secure: bool = True, progress: bool = True,
+               on_graded=None) -> GradingRun:
+    """Grade ``submissions`` (``Submission`` objects) one after another with one seed.
+
+    A file that cannot be read ends as that submission's error result; nothing a submission does
+    stops the batch. ``on_graded(submission, graded)`` is called after each one.
+    """
+    spec = get_assignment(assignment)
+    run = GradingRun(spec.name, seed)
+    for submission in tqdm(submissions, desc=f"grading {spec.name}", unit="notebook", file=sys.stderr,
+                           disable=None if progress else True):
+        try:
+            data = Path(submission.path).read_bytes()
+        except OSError as exc:
+            data = b""
+            unreadable = f"the submission cannot be graded: cannot read the file ({exc.strerror})"
+        else:
+            unreadable = None
+        graded = grade_submission(spec, data, submission.student, str(submission.path), seed,
+                                  course_root=course_root, data_root=data_root, secure=secure)
+        if unreadable:
+            graded.result.error = unreadable
+        run.submissions.append(graded.result)
+        if on_graded is not None:
+            on_graded(submission, graded)
+    return run

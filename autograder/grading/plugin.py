@@ -1,0 +1,136 @@
+"""Run an assignment's hidden checks with pytest, in this (trusted) process, and score them.
+
+Fixtures for the checks: ``student`` (the proxy into the sandbox), ``reference`` (the reference
+solution's definitions), ``rng`` (a numpy Generator seeded from the run's seed and the check's
+name, so a regrade with the same seed draws the same inputs), ``credit`` (partial credit) and
+``grading`` (the run's context: seed, data folders). Each check carries ``@check(cell, points)``.
+
+A verdict comes only from what the check itself decides: nothing the student prints or writes to
+stderr is looked at, and messages are built from exception messages, never from tracebacks.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from autograder.grading.assignments import CHECKS_ROOT
+from autograder.grading.expect import Credit
+from autograder.grading.results import CheckResult
+from autograder.proxy.errors import CallTimeout, ProxyError, StudentError
+
+MESSAGE_LIMIT = 600
+
+
+@dataclass
+class CheckContext:
+    """What the fixtures hand to the checks."""
+
+    seed: int
+    reference: object
+    student: object | None = None  # a started StudentProxy, or None when unavailable
+    unavailable: ProxyError | None = None  # why there is no student (raised by the fixture)
+    data_root: Path | None = None  # prepared QuickDraw root (homework/, instructor/)
+
+
+def _message(exc: BaseException) -> tuple[str, str]:
+    """(outcome, message) for an exception raised by a check or its fixtures."""
+    if isinstance(exc, CallTimeout):
+        return "timeout", str(exc)
+    if isinstance(exc, StudentError):
+        if exc.type_name == "NameError":
+            return "error", exc.message
+        return "error", f"your code raised {exc}"
+    if isinstance(exc, ProxyError):
+        return "error", str(exc)
+    if isinstance(exc, AssertionError):
+        return "failed", str(exc) or "the answer is not correct"
+    return "failed", f"unexpected result ({type(exc).__name__}: {exc})"
+
+
+class GradingPlugin:
+    """A pytest plugin object: fixtures plus a report hook collecting one result per check."""
+
+    def __init__(self, context: CheckContext):
+        self.context = context
+        self.results: dict[str, CheckResult] = {}
+        self.credits: dict[str, Credit] = {}
+        self.problems: list[str] = []
+
+    @pytest.fixture(scope="session")
+    def student(self):
+        """The student's notebook namespace (through the proxy)."""
+        if self.context.student is None:
+            raise self.context.unavailable or ProxyError("the notebook did not run")
+        return self.context.student
+
+    @pytest.fixture(scope="session")
+    def reference(self):
+        """The reference solution's definitions."""
+        return self.context.reference
+
+    @pytest.fixture(scope="session")
+    def grading(self):
+        """The run's context (seed, data folders)."""
+        return self.context
+
+    @pytest.fixture
+    def rng(self, request):
+        """A generator seeded by the run's seed and this check's name."""
+        return np.random.default_rng([self.context.seed, zlib.crc32(request.node.name.encode())])
+
+    @pytest.fixture
+    def credit(self, request):
+        """Partial credit for this check."""
+        return self.credits.setdefault(request.node.nodeid, Credit())
+
+    def pytest_collection_modifyitems(self, items):
+        for item in items:
+            marker = item.get_closest_marker("grade")
+            if marker is None or set(marker.kwargs) != {"cell", "points"}:
+                self.problems.append(f"{item.nodeid} has no @check(cell, points)")
+
+    def pytest_collectreport(self, report):
+        if report.failed:
+            self.problems.append(f"cannot collect {report.nodeid}: {report.longreprtext[-300:]}")
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        outcome = yield
+        report = outcome.get_result()
+        if call.when == "teardown" or (call.when == "setup" and not report.failed):
+            return
+        marker = item.get_closest_marker("grade")
+        if marker is None:
+            return
+        cell, points = marker.kwargs["cell"], float(marker.kwargs["points"])
+        credit = self.credits.get(item.nodeid)
+        if call.excinfo is None:
+            fraction = 1.0 if credit is None or credit.fraction is None else credit.fraction
+            result_outcome = "passed" if fraction == 1.0 else "failed"
+            message = "" if fraction == 1.0 else credit.message
+        else:
+            result_outcome, message = _message(call.excinfo.value)
+            fraction = credit.fraction if credit is not None and credit.fraction is not None else 0.0
+            if credit is not None and credit.fraction is not None and credit.message:
+                message = f"{credit.message}; {message}"
+        self.results[item.nodeid] = CheckResult(
+            name=item.name, cell=cell, points=round(points * fraction, 6), max_points=points,
+            outcome=result_outcome, message=message[:MESSAGE_LIMIT])
+
+
+def run_checks(checks_dir: Path, context: CheckContext) -> list[CheckResult]:
+    """Run every check in ``checks_dir``; raise RuntimeError when the checks themselves are broken."""
+    plugin = GradingPlugin(context)
+    args = [str(checks_dir), "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:randomly",
+            "--assert=plain", "--rootdir", str(checks_dir), "-c", str(CHECKS_ROOT / "pytest.ini"),
+            "-W", "ignore"]
+    code = pytest.main(args, plugins=[plugin])
+    if plugin.problems or code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) or not plugin.results:
+        detail = "; ".join(plugin.problems) or f"pytest exit code {int(code)}"
+        raise RuntimeError(f"the hidden checks in {checks_dir} are broken: {detail}")
+    return list(plugin.results.values())

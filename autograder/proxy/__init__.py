@@ -1,0 +1,1 @@
+"""The student proxy: trusted checks call into the sandboxed kernel and get data back."""

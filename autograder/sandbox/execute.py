@@ -1,0 +1,205 @@
+"""Run a notebook's code cells once in a sandboxed kernel, with per-cell and per-notebook deadlines.
+
+Outputs are recorded into the cells with nbclient's own message handling (so the executed
+notebook looks exactly like an nbclient run), but the loop is ours: every kernel message is
+untrusted, the total output kept is capped, a cell over its deadline is interrupted (and the
+sandbox killed if the kernel ignores the interrupt), and a dead kernel ends the run. The kernel
+stays alive afterwards so that the checks can call into it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionComplete
+
+from autograder.sandbox.kernel import KernelDied, SandboxKernel
+
+IOPUB_GRACE = 0.5  # seconds iopub may lag behind the shell reply
+DROPPED = "\n[the grader dropped output of this cell: a message exceeded the size limit]\n"
+TRUNCATED = "\n[the grader dropped further output of this notebook: output limit reached]\n"
+
+
+@dataclass
+class ExecutionReport:
+    """What happened when the notebook ran."""
+
+    status: str = "ok"  # ok | timeout | died
+    error: str | None = None
+    cells_run: int = 0
+    cell_errors: int = 0
+    seconds: float = 0.0
+    timed_out_cells: list[int] = field(default_factory=list)
+
+
+class _Recorder(NotebookClient):
+    """nbclient's output bookkeeping with a cap on the bytes of output kept."""
+
+    def __init__(self, nb, output_limit: int):
+        super().__init__(nb, store_widget_state=False, record_timing=False)
+        self.reset_execution_trackers()
+        self.clear_before_next_output = False
+        self.comm_open_handlers = {}
+        self.output_limit = output_limit
+        self.output_bytes = 0
+        self.truncated = False
+
+    def output(self, outs, msg, display_id, cell_index):
+        size = len(json.dumps(msg.get("content", {}), default=str))
+        if self.output_bytes + size > self.output_limit:
+            if not self.truncated:
+                self.truncated = True
+                outs.append(nbformat.v4.new_output("stream", name="stderr", text=TRUNCATED))
+            return None
+        self.output_bytes += size
+        return super().output(outs, msg, display_id, cell_index)
+
+
+def _error_output(ename: str, evalue: str):
+    return nbformat.v4.new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
+
+
+class _Run:
+    """Executes code in the kernel and records outputs, trusting no message's content.
+
+    Completion is the shell channel's execute_reply (reliable) or iopub's idle status; after the
+    reply, iopub gets ``IOPUB_GRACE`` seconds to deliver the last outputs. (An iopub message over
+    the size cap is dropped by ZMQ, possibly with the idle status after it.)
+    """
+
+    def __init__(self, kernel: SandboxKernel, nb, client):
+        self.kernel, self.nb, self.client = kernel, nb, client
+        self.recorder = _Recorder(nb, kernel.limits.output_bytes)
+
+    def _shell_reply(self, msg_id: str):
+        try:
+            reply = self.client.get_shell_msg(timeout=0)
+        except Exception:  # queue.Empty or an undecodable message
+            return None
+        return reply if reply.get("parent_header", {}).get("msg_id") == msg_id else None
+
+    def wait(self, msg_id: str, cell, index: int, deadline: float) -> tuple[str, dict | None]:
+        """Record outputs until ``msg_id`` completes: ('ok'|'timeout'|'died', execute_reply or None)."""
+        reply, reply_time = None, None
+        while True:
+            now = time.monotonic()
+            if reply_time is not None and now > reply_time + IOPUB_GRACE:
+                self._recover_iopub()
+                if cell is not None:
+                    cell.outputs.append(nbformat.v4.new_output("stream", name="stderr", text=DROPPED))
+                return "ok", reply
+            if now >= deadline:
+                return "timeout", reply
+            try:
+                msg = self.client.get_iopub_msg(timeout=0.05)
+            except Exception:  # queue.Empty, or a message that does not decode
+                msg = None
+            if msg is not None:
+                if msg.get("parent_header", {}).get("msg_id") != msg_id:
+                    continue
+                if msg.get("msg_type") == "status" and msg.get("content", {}).get("execution_state") == "idle":
+                    return "ok", reply or self._late_reply(msg_id)
+                if cell is not None:
+                    try:
+                        self.recorder.process_message(msg, cell, index)
+                    except CellExecutionComplete:
+                        return "ok", reply or self._late_reply(msg_id)
+                    except Exception:  # malformed content from the kernel: ignore the message
+                        pass
+                continue
+            if reply is None:
+                reply = self._shell_reply(msg_id)
+                if reply is not None:
+                    reply_time = time.monotonic()
+                    continue
+            if not self.kernel.alive():
+                return "died", reply
+
+    def _recover_iopub(self) -> None:
+        """The idle status never came after the reply: iopub is likely cut off; reconnect it."""
+        try:
+            self.kernel.reconnect_iopub(self.client)
+        except KernelDied:
+            pass  # the next wait notices the dead kernel
+
+    def _late_reply(self, msg_id: str) -> dict | None:
+        """The execute_reply, which follows the idle status closely."""
+        end = time.monotonic() + 1.0
+        while time.monotonic() < end:
+            reply = self._shell_reply(msg_id)
+            if reply is not None:
+                return reply
+            if not self.kernel.alive():
+                return None
+            time.sleep(0.002)
+        return None
+
+    def run_code(self, code: str, cell, index: int, timeout: float) -> str:
+        """Execute ``code``; return 'ok', 'error', 'timeout' (kernel recovered), 'killed' or 'died'."""
+        msg_id = self.client.execute(code, store_history=cell is not None, allow_stdin=False,
+                                     stop_on_error=False)
+        outcome, reply = self.wait(msg_id, cell, index, time.monotonic() + timeout)
+        if outcome == "died":
+            return "died"
+        if outcome == "timeout":
+            if cell is not None:
+                cell.outputs.append(_error_output("TimeoutError", f"cell timed out after {timeout:.0f} s"))
+            if self.kernel.interrupt(wait=1.0):
+                after, _ = self.wait(msg_id, None, index, time.monotonic() + 2.0)
+                if after == "ok":
+                    return "timeout"
+            self.kernel.kill()
+            return "killed"
+        if reply is not None and reply.get("content", {}).get("status") == "error":
+            return "error"
+        return "ok"
+
+
+def execute_notebook(kernel: SandboxKernel, nb, prelude: str | None = None) -> ExecutionReport:
+    """Execute every code cell of ``nb`` (in place) once in ``kernel``; never raises for student faults."""
+    limits = kernel.limits
+    report = ExecutionReport()
+    start = time.monotonic()
+    deadline = start + limits.notebook_timeout
+    client = kernel.blocking_client()
+    run = _Run(kernel, nb, client)
+    try:
+        if prelude:
+            run.run_code(prelude, None, -1, min(limits.cell_timeout, 60.0))
+        for index, cell in enumerate(nb.cells):
+            if cell.cell_type != "code":
+                continue
+            cell.outputs = []
+            cell.execution_count = None
+            if not cell.source.strip():
+                continue
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                report.status, report.error = "timeout", (
+                    f"notebook time limit ({limits.notebook_timeout:.0f} s) reached before cell {index}")
+                break
+            run.recorder.clear_before_next_output = False
+            outcome = run.run_code(cell.source, cell, index, min(limits.cell_timeout, remaining))
+            report.cells_run += 1
+            if outcome == "error":
+                report.cell_errors += 1
+            elif outcome in ("timeout", "killed"):
+                report.timed_out_cells.append(index)
+                if outcome == "killed":
+                    report.status = "timeout"
+                    report.error = (f"cell {index} exceeded its time limit and ignored the interrupt; "
+                                    "the sandbox was stopped")
+                    break
+            elif outcome == "died":
+                report.status = "died"
+                report.error = f"the kernel died while running cell {index}"
+                cell.outputs.append(_error_output("DeadKernelError", report.error))
+                break
+    finally:
+        client.stop_channels()
+        report.seconds = time.monotonic() - start
+    return report

@@ -1,0 +1,388 @@
+"""One sandboxed process tree: bubblewrap namespaces, an unprivileged uid, rlimits, tmpfs scratch.
+
+Layout inside the sandbox::
+
+    /usr, /lib*, /bin          read-only system files
+    <python prefix>, <venv>    read-only, at their host paths (the interpreter and site-packages)
+    /etc/{passwd,group,hosts}  generated; /etc/fonts and /etc/ld.so.cache read-only
+    /home/student              tmpfs of ``Limits.scratch_size``: the working directory (cwd, HOME)
+    /home/student/<dest>       read-only binds of what the assignment gives (``Mount``)
+    /tmp, /dev/shm             small tmpfs
+    /run/kernel                host folder holding the kernel's unix sockets (locked after start)
+
+Everything else (the course repo, solutions/, hidden checks, gradebook, instructor data, other
+sandboxes) does not exist in there. When the grader is root, bwrap runs as root and ``setpriv``
+drops to a per-slot uid (``UID_BASE + slot``) with no capabilities; the slot is an exclusive
+file lock, so two concurrent sandboxes never share a uid (RLIMIT_NPROC and signals stay
+per student). Killing bwrap kills the PID namespace, hence every process the student started;
+leftovers of a slot's uid are reaped before the slot is reused and after it is released.
+
+A ``Sandbox`` must be started and closed by the same thread: bwrap's ``--die-with-parent``
+watches the thread that spawned it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from autograder.sandbox.limits import Limits
+
+HOME = "/home/student"
+RUN_DIR = "/run/kernel"
+UID_BASE = int(os.environ.get("AUTOGRADER_SANDBOX_UID_BASE", "61000"))
+MAX_SLOTS = 128
+PROBE_UID = UID_BASE + MAX_SLOTS
+SLOT_DIR = Path(os.environ.get("AUTOGRADER_SLOT_DIR", f"/tmp/autograder-slots-{os.geteuid()}"))
+# System folders bound read-only (or recreated as the same symlink) when they exist.
+SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+# The grader's interpreter (a venv's python, a symlink: its path must stay unresolved).
+PYTHON = os.path.normpath(os.path.abspath(sys.executable))
+SYSTEM_FILES = ("/etc/fonts", "/etc/ld.so.cache", "/etc/localtime", "/etc/mime.types")
+
+
+@dataclass(frozen=True)
+class Mount:
+    """A host file or folder shown read-only at ``dest`` (relative to the working directory)."""
+
+    host: Path
+    dest: str
+
+    def __post_init__(self):
+        parts = Path(self.dest).parts
+        if not parts or Path(self.dest).is_absolute() or ".." in parts:
+            raise ValueError(f"mount destination must be a relative path inside the scratch dir: {self.dest!r}")
+
+
+def is_root() -> bool:
+    """True when the grader runs as root (and must drop privileges for student code)."""
+    return os.geteuid() == 0
+
+
+def _rlimits(limits: Limits) -> list[tuple[int, int]]:
+    return [
+        (resource.RLIMIT_AS, limits.memory),
+        (resource.RLIMIT_CPU, int(limits.cpu_seconds)),
+        (resource.RLIMIT_FSIZE, limits.file_size),
+        (resource.RLIMIT_NPROC, limits.nproc),
+        (resource.RLIMIT_NOFILE, limits.nofile),
+        (resource.RLIMIT_CORE, 0),
+    ]
+
+
+def _apply_rlimits(pairs: list[tuple[int, int]]) -> None:
+    for which, value in pairs:
+        resource.setrlimit(which, (value, value))
+
+
+def _mkdirs_args(path: str, made: set[str]) -> list[str]:
+    """bwrap arguments creating every missing parent of ``path`` with mode 0755."""
+    args = []
+    parents = list(reversed(Path(path).parents))[1:]  # skip "/"
+    for parent in parents:
+        key = str(parent)
+        if key not in made:
+            made.add(key)
+            args += ["--perms", "0755", "--dir", key]
+    return args
+
+
+def _system_args() -> list[str]:
+    args = []
+    for path in SYSTEM_DIRS:
+        if os.path.islink(path):
+            args += ["--symlink", os.readlink(path), path]
+        elif os.path.isdir(path):
+            args += ["--ro-bind", path, path]
+    for path in SYSTEM_FILES:
+        if os.path.exists(path):
+            args += ["--ro-bind", path, path]
+    return args
+
+
+def _python_args(made: set[str]) -> list[str]:
+    """Bind the interpreter's prefix and the venv read-only at their own paths."""
+    args = []
+    prefixes = sorted({os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix), os.path.normpath(sys.prefix)})
+    for prefix in prefixes:
+        if prefix.startswith("/usr/") or prefix == "/usr":
+            continue
+        args += _mkdirs_args(prefix, made) + ["--ro-bind", prefix, prefix]
+        made.add(prefix)
+    return args
+
+
+def bwrap_args(
+    limits: Limits,
+    env: dict[str, str],
+    mounts: list[Mount] = (),
+    run_dir: Path | None = None,
+    etc_dir: Path | None = None,
+) -> list[str]:
+    """The bwrap command line (up to, not including, the program) for one sandbox."""
+    args = [
+        "bwrap", "--die-with-parent", "--new-session",
+        "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+        "--hostname", "sandbox",
+    ]
+    if not is_root():
+        args.append("--unshare-user")
+    made: set[str] = {"/usr"}
+    args += _system_args() + _python_args(made)
+    args += ["--proc", "/proc", "--dev", "/dev"]
+    args += ["--size", str(limits.tmp_size), "--perms", "1777", "--tmpfs", "/tmp"]
+    args += ["--size", str(limits.tmp_size), "--perms", "1777", "--tmpfs", "/dev/shm"]
+    args += ["--perms", "0755", "--dir", "/home"]
+    args += ["--size", str(limits.scratch_size), "--perms", "1777", "--tmpfs", HOME]
+    made |= {"/home", HOME}
+    for mount in mounts:
+        dest = f"{HOME}/{mount.dest}"
+        args += _mkdirs_args(dest, made) + ["--ro-bind", str(mount.host), dest]
+    if etc_dir is not None:
+        for name in ("passwd", "group", "hosts"):
+            args += ["--ro-bind", str(etc_dir / name), f"/etc/{name}"]
+    if run_dir is not None:
+        args += ["--perms", "0755", "--dir", "/run", "--bind", str(run_dir), RUN_DIR]
+    args += ["--chdir", HOME, "--clearenv"]
+    for key, value in sorted(env.items()):
+        args += ["--setenv", key, value]
+    return args
+
+
+def drop_args(uid: int) -> list[str]:
+    """The setpriv prefix that turns root inside the sandbox into ``uid`` without capabilities."""
+    if not is_root():
+        return []
+    return [
+        "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
+        "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--",
+    ]
+
+
+def probe_command() -> list[str]:
+    """A one-line sandboxed program that prints ``isolated`` when uid and network are isolated."""
+    check = (
+        "import os,socket\n"
+        "assert os.getuid()!=0 and os.geteuid()!=0, 'still root'\n"
+        "assert os.getpid()<10, 'no pid namespace'\n"
+        "assert not os.path.exists('/root/.ssh') and not os.path.exists('/etc/shadow'), 'host files visible'\n"
+        "print('isolated')\n"
+    )
+    env = {"PATH": "/usr/bin:/bin"}
+    return bwrap_args(Limits(), env) + drop_args(PROBE_UID) + [PYTHON, "-I", "-S", "-c", check]
+
+
+def processes_of(uid: int) -> list[int]:
+    """PIDs of every process (as seen from here) whose real uid is ``uid``."""
+    pids = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/status") as status:
+                for line in status:
+                    if line.startswith("Uid:"):
+                        if int(line.split()[1]) == uid:
+                            pids.append(int(entry.name))
+                        break
+        except (OSError, ValueError):
+            continue
+    return pids
+
+
+def reap_uid(uid: int, timeout: float = 10.0) -> int:
+    """SIGKILL every process of ``uid`` until none is left; return how many were seen."""
+    seen: set[int] = set()
+    deadline = time.monotonic() + timeout
+    while True:
+        pids = processes_of(uid)
+        if not pids:
+            return len(seen)
+        seen.update(pids)
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"processes of sandbox uid {uid} survive SIGKILL: {pids}")
+        time.sleep(0.02)
+
+
+class Slot:
+    """An exclusive sandbox slot (file lock): its number picks the sandbox's uid."""
+
+    def __init__(self):
+        SLOT_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
+        for index in range(MAX_SLOTS):
+            handle = open(SLOT_DIR / f"slot-{index}.lock", "a")
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.close()
+                continue
+            self.index, self._handle = index, handle
+            self.uid = UID_BASE + index if is_root() else os.getuid()
+            if is_root():
+                reap_uid(self.uid)  # anything left by a grader that died hard
+            return
+        raise RuntimeError(f"all {MAX_SLOTS} sandbox slots are busy")
+
+    def release(self) -> None:
+        """Give the slot back (after reaping its uid)."""
+        if self._handle is not None:
+            if is_root():
+                reap_uid(self.uid)
+            self._handle.close()
+            self._handle = None
+
+
+def _write_etc(etc_dir: Path, uid: int) -> None:
+    etc_dir.mkdir()
+    (etc_dir / "passwd").write_text(
+        f"root:x:0:0:root:/root:/usr/sbin/nologin\nstudent:x:{uid}:{uid}:student:{HOME}:/bin/sh\n"
+        "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n")
+    (etc_dir / "group").write_text(f"root:x:0:\nstudent:x:{uid}:\nnogroup:x:65534:\n")
+    (etc_dir / "hosts").write_text("127.0.0.1 localhost sandbox\n::1 localhost\n")
+    for name in ("passwd", "group", "hosts"):
+        (etc_dir / name).chmod(0o644)
+
+
+class Sandbox:
+    """One sandboxed program: ``start(argv)`` it, then ``close()`` (idempotent) kills it all.
+
+    ``secure=False`` (only with the CLI's explicit ``--insecure-no-sandbox``) runs the program
+    directly with rlimits and a clean environment, in a host scratch folder.
+    """
+
+    def __init__(self, limits: Limits, mounts: list[Mount] = (), secure: bool = True):
+        self.limits = limits
+        self.mounts = list(mounts)
+        self.secure = secure
+        self.proc: subprocess.Popen | None = None
+        self.slot: Slot | None = None
+        self.workdir = Path(tempfile.mkdtemp(prefix="autograder-"))
+        self.run_dir = self.workdir / "run"  # kernel sockets; bound at RUN_DIR
+        self.run_dir.mkdir(mode=0o700)
+        self.log_path = self.workdir / "sandbox.log"
+        if secure:
+            self.home, self.run_inside = HOME, RUN_DIR
+        else:
+            scratch = self.workdir / "home"
+            scratch.mkdir()
+            self.home, self.run_inside = str(scratch), str(self.run_dir)
+        self.started_at: float | None = None
+
+    def base_env(self) -> dict[str, str]:
+        """The whole environment of the sandboxed program (no variable of the grader leaks in)."""
+        venv_bin = str(Path(PYTHON).parent)
+        threads = str(self.limits.threads)
+        return {
+            "PATH": f"{venv_bin}:/usr/local/bin:/usr/bin:/bin",
+            "HOME": self.home, "USER": "student", "LOGNAME": "student",
+            "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "TMPDIR": "/tmp" if self.secure else self.home,
+            "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+            "MPLCONFIGDIR": f"{self.home}/.config/matplotlib",
+            "IPYTHONDIR": f"{self.home}/.ipython",
+            "PYTHONNOUSERSITE": "1", "PYTHONDONTWRITEBYTECODE": "1",
+            "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads,
+            "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+        }
+
+    def path(self, dest: str) -> str:
+        """The path a file at ``dest`` (relative to the working dir) has inside the sandbox."""
+        return f"{self.home}/{dest}"
+
+    def start(self, argv: list[str], env: dict[str, str]) -> None:
+        """Launch ``argv`` in the sandbox with ``env`` added to :meth:`base_env`."""
+        full_env = {**self.base_env(), **env}
+        log = open(self.log_path, "wb")
+        rlimits = _rlimits(self.limits)
+        try:
+            if self.secure:
+                self.slot = Slot()
+                if is_root():
+                    os.chown(self.run_dir, self.slot.uid, self.slot.uid)
+                etc = self.workdir / "etc"
+                _write_etc(etc, self.slot.uid)
+                command = bwrap_args(self.limits, full_env, self.mounts, self.run_dir, etc)
+                command += drop_args(self.slot.uid) + argv
+                popen_env, cwd = {"PATH": "/usr/bin:/bin"}, "/"
+            else:
+                for mount in self.mounts:
+                    target = Path(self.home) / mount.dest
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.symlink_to(Path(mount.host).resolve())
+                command, popen_env, cwd = argv, full_env, self.home
+            self.started_at = time.monotonic()
+            self.proc = subprocess.Popen(
+                command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                env=popen_env, cwd=cwd, start_new_session=True, close_fds=True,
+                preexec_fn=lambda: _apply_rlimits(rlimits),
+            )
+        except BaseException:
+            log.close()
+            self.close()
+            raise
+        log.close()
+
+    def lock_run_dir(self) -> None:
+        """After the kernel bound its sockets: the sandbox may no longer write the host folder."""
+        if self.secure and is_root():
+            os.chown(self.run_dir, 0, 0)
+            os.chmod(self.run_dir, 0o700)
+
+    def alive(self) -> bool:
+        """True while the sandboxed program runs."""
+        return self.proc is not None and self.proc.poll() is None
+
+    def log_tail(self, limit: int = 2000) -> str:
+        """The last bytes the sandboxed program wrote to its own stdout/stderr (diagnostics)."""
+        try:
+            with open(self.log_path, "rb") as handle:
+                handle.seek(max(0, self.log_path.stat().st_size - limit))
+                return handle.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def close(self) -> None:
+        """Kill every process of the sandbox, delete its files, free its slot."""
+        if self.proc is not None:
+            if self.proc.poll() is None:
+                try:
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            self.proc.wait()
+        if not self.secure and self.proc is not None:
+            _kill_session(self.proc.pid)
+        if self.slot is not None:
+            self.slot.release()
+            self.slot = None
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def __enter__(self) -> "Sandbox":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _kill_session(sid: int) -> None:
+    """Unsandboxed mode: kill what is left of the program's session (best effort)."""
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                if os.getsid(int(entry.name)) == sid:
+                    os.kill(int(entry.name), signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass

@@ -1,0 +1,70 @@
+"""Find out which isolation mechanisms this machine provides, and refuse loudly without them.
+
+The sandbox needs bubblewrap (mount, network, PID, IPC and UTS namespaces), and, when the
+grader runs as root, ``setpriv`` to drop to a dedicated unprivileged uid inside. Rlimits are
+always available on Linux. :func:`missing_protections` runs one tiny real sandbox to check.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import subprocess
+import sys
+
+from autograder.errors import UserError
+
+
+class SandboxUnavailable(UserError):
+    """The machine cannot provide a protection the sandbox needs."""
+
+
+@functools.lru_cache(maxsize=1)
+def missing_protections() -> tuple[str, ...]:
+    """Return a description of every protection this machine cannot give (empty when all work)."""
+    if not sys.platform.startswith("linux"):
+        return ("the sandbox needs Linux namespaces (this is %s)" % sys.platform,)
+    missing = []
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        missing.append("bubblewrap (`bwrap`) is not installed: no mount/network/PID isolation "
+                       "(install the Debian package `bubblewrap`, e.g. `make system-packages`)")
+    if os.geteuid() == 0 and shutil.which("setpriv") is None:
+        missing.append("`setpriv` (util-linux) is missing: cannot drop root to an unprivileged uid")
+    if not missing:
+        # Lazy import: launcher imports this module.
+        from autograder.sandbox.launcher import probe_command
+
+        try:
+            result = subprocess.run(probe_command(), capture_output=True, timeout=30, text=True)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            missing.append(f"a test sandbox could not start ({exc})")
+        else:
+            if result.returncode != 0 or result.stdout.strip() != "isolated":
+                detail = (result.stderr.strip().splitlines() or ["no output"])[-1]
+                missing.append(f"a test sandbox did not come up isolated ({detail})")
+    return tuple(missing)
+
+
+def require_sandbox(insecure: bool = False) -> bool:
+    """Return True when notebooks run sandboxed; raise :class:`SandboxUnavailable` otherwise.
+
+    ``insecure`` (the CLI's ``--insecure-no-sandbox``) turns the sandbox off explicitly: a loud
+    warning goes to stderr and False comes back, the caller then runs notebooks with rlimits and
+    a clean environment only. Without it, any missing mechanism is an error naming it.
+    """
+    if insecure:
+        missing = missing_protections()
+        reason = ("; also missing here: " + "; ".join(missing)) if missing else ""
+        print("WARNING: --insecure-no-sandbox: student code runs with YOUR permissions, "
+              "network and files (only rlimits and a clean environment apply)" + reason,
+              file=sys.stderr)
+        return False
+    missing = missing_protections()
+    if missing:
+        raise SandboxUnavailable(
+            "cannot sandbox student code: " + "; ".join(missing)
+            + ". Pass --insecure-no-sandbox only if you trust every submission."
+        )
+    return True

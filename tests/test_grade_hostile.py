@@ -1,0 +1,148 @@
+"""Hostile submissions, graded in one batch with honest ones (issue 4, "Bad and hostile input").
+
+Every case must get exactly the score it earned honestly (never more), change nothing outside
+its sandbox, leave no process behind, and not disturb the other submissions of the batch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import socket
+import threading
+from pathlib import Path
+
+import pytest
+
+from autograder.grading.grader import grade_many
+from autograder.grading.submissions import Submission
+from autograder.sandbox.launcher import MAX_SLOTS, UID_BASE
+from hostile.cases import hostile_cases
+from hostile.tiny import SECRET, make_course, tiny_spec
+
+SEED = 20240601
+
+
+class Listener:
+    """A TCP server on the host's loopback that records every connection it gets."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen()
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.connections = 0
+        self.running = True
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while self.running:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            self.connections += 1
+            conn.close()
+
+    def close(self):
+        self.running = False
+        self.thread.join()
+        self.sock.close()
+
+
+def tree_digest(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def sandbox_processes() -> list[tuple[int, int]]:
+    """(pid, uid) of every process running as a sandbox uid."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                uid = int((entry / "status").read_text().split("Uid:")[1].split()[0])
+            except (OSError, IndexError, ValueError):
+                continue
+            if UID_BASE <= uid <= UID_BASE + MAX_SLOTS:
+                found.append((int(entry.name), uid))
+    return found
+
+
+def output_text(nb) -> str:
+    parts = []
+    for cell in nb.cells if nb is not None else []:
+        for out in cell.get("outputs", []):
+            parts.append(str(out.get("text", "")))
+            parts.append(str(out.get("evalue", "")))
+            parts.append(json.dumps(out.get("data", {})))
+    return "\n".join(parts)
+
+
+@pytest.fixture(scope="module")
+def hostile_batch(tmp_path_factory):
+    """Grade every hostile case in one batch; return (cases, results by name, executed notebooks, env)."""
+    course = make_course(tmp_path_factory.mktemp("tiny_course"))
+    host_dir = tmp_path_factory.mktemp("host_only")
+    submissions_dir = tmp_path_factory.mktemp("hostile_submissions")
+    listener = Listener()
+    try:
+        cases = hostile_cases(course, listener.port, host_dir)
+        submissions = []
+        for case in cases:
+            path = submissions_dir / f"{case.name}.ipynb"
+            path.write_bytes(case.data)
+            submissions.append(Submission(case.name, path))
+        before = tree_digest(course)
+        executed = {}
+        run = grade_many(tiny_spec(), submissions, SEED, course_root=course, progress=False,
+                         on_graded=lambda sub, graded: executed.__setitem__(sub.student, graded.executed))
+    finally:
+        listener.close()
+    results = {r.student: r for r in run.submissions}
+    env = {"course": course, "before": before, "host_dir": host_dir, "connections": listener.connections}
+    return cases, results, executed, env
+
+
+def test_every_hostile_case_gets_only_what_it_earned(hostile_batch):
+    cases, results, executed, _ = hostile_batch
+    problems = []
+    for case in cases:
+        result = results[case.name]
+        got = (result.status, result.score, result.max_score)
+        if got != (case.status, case.score, 3.0):
+            problems.append(f"{case.name}: expected {(case.status, case.score, 3.0)}, got {got}: "
+                            f"{[(c.name, c.outcome, c.message[:80]) for c in result.checks]}")
+        outcomes = {c.name: c.outcome for c in result.checks}
+        for name, outcome in (case.outcomes or {}).items():
+            if outcomes.get(name) != outcome:
+                problems.append(f"{case.name}: check {name} expected {outcome}, got {outcomes.get(name)}")
+        text = output_text(executed.get(case.name))
+        problems += [f"{case.name}: output lacks {s!r}" for s in case.shows if s not in text]
+        problems += [f"{case.name}: output shows {s!r}" for s in case.hides if s in text]
+    assert not problems, "\n".join(problems)
+
+
+def test_hostile_cases_leave_the_host_untouched(hostile_batch):
+    _, results, executed, env = hostile_batch
+    assert env["connections"] == 0, "a sandbox reached a listener on the host's loopback"
+    assert list(env["host_dir"].iterdir()) == [], "something was written (or unpickled) on the host"
+    assert tree_digest(env["course"]) == env["before"], "the course folder changed"
+    for path in (Path("/work/PWNED"), Path("/root/PWNED"), Path("/etc/PWNED"), Path("/usr/PWNED")):
+        assert not path.exists()
+    assert sandbox_processes() == [], "processes of a sandbox outlived grading"
+    everything = json.dumps([r.to_json() for r in results.values()]) + "".join(
+        output_text(nb) for nb in executed.values())
+    assert SECRET not in everything, "instructor-only content reached a student's output or feedback"
+
+
+def test_messages_never_show_check_source(hostile_batch):
+    _, results, _, _ = hostile_batch
+    source = (Path(__file__).parent / "hostile" / "tiny_checks" / "check_tiny.py").read_text()
+    code_lines = [line.strip() for line in source.splitlines() if len(line.strip()) > 20]
+    for result in results.values():
+        for check in result.checks:
+            assert check.message == "" or check.outcome != "passed"
+            assert not any(line in check.message for line in code_lines), check.message
