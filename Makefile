@@ -49,7 +49,7 @@ test: $(STAMP) $(SYSTEM_STAMP)
 	$(BIN)/python -m pytest
 
 # ---- make demo: each stage is its own target, run in order -------------------------
-demo: demo-data demo-release
+demo: demo-data demo-release demo-leaderboard
 	@echo
 	@echo "Demo finished. Datasets: data/quickdraw/  Released assignments: assignments/"
 
@@ -60,6 +60,11 @@ demo-data: $(STAMP)
 demo-release: $(STAMP)
 	@echo "== 2. Release the assignments (solutions/ -> assignments/) =="
 	$(BIN)/autograder release --all
+
+.PHONY: demo-leaderboard
+demo-leaderboard: $(STAMP) demo-data
+	@echo "== Competition leaderboard: SQLite, simulated students over HTTP, Ladder board =="
+	$(BIN)/python -m autograder.leaderboard.demo
 
 clean-data:
 	rm -rf data/quickdraw/homework data/quickdraw/competition data/quickdraw/instructor

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 
 import numpy as np
 import pytest
@@ -123,3 +124,19 @@ def test_errors_are_one_clean_line(tmp_path, capsys, monkeypatch):
         assert code == 2 and err.startswith("error: ") and message in err and "Traceback" not in err, (argv, err)
         assert len(err.strip().splitlines()) == 1
     assert not (tmp_path / "missing.db").exists()
+
+
+def test_demo_stage_runs_and_stops(quickdraw_root, tmp_path, capsys, monkeypatch):
+    from autograder.leaderboard import demo
+
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "quickdraw").symlink_to(quickdraw_root)
+    monkeypatch.setenv("COURSE_ROOT", str(tmp_path))
+    assert demo.main() == 0
+    out = capsys.readouterr().out
+    assert "rejected (does not count): line 1: the header must be exactly" in out
+    assert "12 single-image probes all reported [" in out and "Public board" in out
+    assert re.search(r"Leaderboard running at http://127\.0\.0\.1:\d+/", out)
+    board = re.findall(r"^\s+(\d)\. (\S+)\s+0\.\d{3}\s+20", out, re.M)
+    assert [rank for rank, _ in board] == ["1", "2", "3", "4", "5"] and board[0][1] == "ada"
+    assert (tmp_path / "build" / "leaderboard-demo.db").is_file()

@@ -25,9 +25,15 @@ class ApiClient:
 
     def submit(self, csv_path: Path, notebook: Path | None = None) -> tuple[int, dict]:
         """Upload a predictions file (and notebook); return (HTTP status, result JSON)."""
-        files = {"file": (csv_path.name, csv_path.read_bytes(), "text/csv")}
+        attached = (notebook.name, notebook.read_bytes()) if notebook is not None else None
+        return self.submit_bytes(csv_path.read_bytes(), csv_path.name, attached)
+
+    def submit_bytes(self, data: bytes, filename: str = "predictions.csv",
+                     notebook: tuple[str, bytes] | None = None) -> tuple[int, dict]:
+        """Upload predictions given as bytes; return (HTTP status, result JSON)."""
+        files = {"file": (filename, data, "text/csv")}
         if notebook is not None:
-            files["notebook"] = (notebook.name, notebook.read_bytes(), "application/x-ipynb+json")
+            files["notebook"] = (*notebook, "application/x-ipynb+json")
         response = self._request("POST", "/api/submissions", files=files)
         return response.status_code, self._json(response)
 

@@ -1,0 +1,127 @@
+"""``make demo`` stage: run the leaderboard on SQLite with a few simulated students.
+
+Creates ``build/leaderboard-demo.db`` from the prepared competition, starts the web app on
+a free port of 127.0.0.1, submits over HTTP what five simulated students would (models of
+different quality, a malformed file, a student probing single images), prints the public
+board and the private one, then stops the server.
+
+Run: ``python -m autograder.leaderboard.demo``
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+from autograder.errors import UserError
+from autograder.leaderboard.client import ApiClient
+from autograder.leaderboard.roster import RosterEntry
+from autograder.leaderboard.scoring import read_answer_key, read_classes
+from autograder.leaderboard.store import Leaderboard, database_url
+from autograder.paths import course_root, quickdraw_dir
+
+STUDENTS = {"ada": 0.83, "grace": 0.78, "alan": 0.71, "katherine": 0.64}  # simulated model accuracies
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _csv(ids, labels) -> bytes:
+    return ("id,label\n" + "".join(f"{key},{label}\n" for key, label in zip(ids, labels))).encode()
+
+
+def _model(key, accuracy: float, rng) -> np.ndarray:
+    """Predictions of a simulated model that is right with probability ``accuracy``."""
+    wrong = (key.labels + rng.integers(1, key.n_classes, len(key.ids))) % key.n_classes
+    return np.where(rng.random(len(key.ids)) < accuracy, key.labels, wrong)
+
+
+def _post(url: str, token: str, data: bytes, name: str) -> dict:
+    client = ApiClient(url, token)
+    try:
+        return client.submit_bytes(data, name)[1]
+    finally:
+        client.close()
+
+
+def main() -> int:
+    data = quickdraw_dir()
+    labels, classes = data / "instructor" / "competition_labels.csv", data / "competition" / "classes.txt"
+    if not labels.is_file():
+        raise UserError("run `autograder data quickdraw prepare competition` first (make demo-data)")
+    db = course_root() / "build" / "leaderboard-demo.db"
+    db.parent.mkdir(exist_ok=True)
+    for stale in db.parent.glob(db.name + "*"):
+        stale.unlink()
+    key = read_answer_key(labels, read_classes(str(classes)))
+    lb = Leaderboard(database_url(db))
+    lb.initialize(key, name="QuickDraw competition (demo)", daily_limit=20)
+    tokens = dict(lb.add_students([RosterEntry(name) for name in [*STUDENTS, "probe-bot"]]))
+    lb.dispose()
+    print(f"Competition: {len(key.ids)} test images ({int(key.public.sum())} public), classes {', '.join(key.classes)}")
+
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "autograder", "leaderboard", "serve", "--db", str(db), "--port", str(port)],
+        env={**os.environ, "PYTHONUNBUFFERED": "1"}, stdout=subprocess.DEVNULL,
+    )
+    try:
+        client = ApiClient(url)
+        for _ in range(100):
+            try:
+                client.board()
+                break
+            except UserError:
+                time.sleep(0.1)
+        rng = np.random.default_rng(2019)
+        print(f"\nLeaderboard running at {url}/ - submitting over HTTP:")
+        for name, accuracy in STUDENTS.items():
+            for attempt in range(2):  # a first model and a slightly better second one
+                result = _post(url, tokens[name], _csv(key.ids, _model(key, accuracy + 0.02 * attempt, rng)), "predictions.csv")
+                print(f"  {name:<10} -> {result['status']}: {result['message']}")
+        bad = _csv(key.ids[:-5], key.labels[:-5]).replace(b"id,label", b"id,prediction")
+        result = _post(url, tokens["katherine"], bad, "oops.csv")
+        print(f"  katherine  -> {result['status']} (does not count): {result['message']}")
+
+        base = _model(key, 0.70, rng)
+        first = _post(url, tokens["probe-bot"], _csv(key.ids, base), "base.csv")
+        seen = set()
+        for image in range(12):  # flip one image at a time, hoping to read its label off the board
+            probe = base.copy()
+            probe[image] = (probe[image] + 1) % key.n_classes
+            seen.add(_post(url, tokens["probe-bot"], _csv(key.ids, probe), f"probe{image}.csv")["public_score"])
+        print(f"  probe-bot  -> base {first['public_score']:.3f}, then 12 single-image probes all reported "
+              f"{sorted(seen)}: the Ladder (eta {lb.settings().eta}) gives the prober nothing to learn")
+
+        print("\nPublic board (Ladder scores):")
+        for row in client.board():
+            print(f"  {row['rank']:>2}. {row['student']:<10} {row['score']:.3f}  {row['submitted_at']}")
+        client.close()
+    finally:
+        server.terminate()
+        server.wait(10)
+    lb = Leaderboard(database_url(db))
+    print("\nPrivate board (instructor only until `autograder leaderboard close`):")
+    for row in lb.board(private=True):
+        print(f"  {row.rank:>2}. {row.student:<10} {row.score:.4f}")
+    lb.dispose()
+    print(f"\nThe demo server at {url}/ is stopped. Serve this board again with:\n"
+          f"  autograder leaderboard serve --db {db.relative_to(course_root())}")
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        raise SystemExit(main())
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
