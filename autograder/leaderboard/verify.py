@@ -14,6 +14,7 @@ wrote, or raises :class:`RunFailed`. The default runner uses the grading sandbox
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,6 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from autograder.errors import UserError
 from autograder.leaderboard.store import Leaderboard
 from autograder.leaderboard.validate import InvalidSubmission, parse_predictions
 
@@ -117,5 +117,24 @@ def verify_top(
 
 
 def sandbox_runner(timeout: float) -> NotebookRunner:
-    """The runner backed by the grading sandbox (:mod:`autograder.sandbox`)."""
-    raise UserError("the grading sandbox does not offer a notebook runner yet; verify cannot re-run notebooks")
+    """The runner backed by the grading sandbox (:func:`autograder.sandbox.run_notebook`):
+    the notebook runs once in a fresh sandbox with the competition folder mounted read-only at
+    ``competition/`` (``$QUICKDRAW_COMPETITION``), and its ``predictions.csv`` is read back."""
+    from autograder.sandbox import Limits, require_sandbox, run_notebook
+
+    require_sandbox()  # a clear error when this machine cannot sandbox
+    limits = Limits().with_(notebook_timeout=timeout, cell_timeout=timeout, cpu_seconds=int(timeout) + 60)
+
+    def run(notebook: bytes, competition_dir: Path) -> bytes:
+        with tempfile.TemporaryDirectory(prefix="leaderboard-verify-") as folder:
+            path = Path(folder) / "submission.ipynb"
+            path.write_bytes(notebook)
+            result = run_notebook(path, files={"competition": competition_dir},
+                                  env={"QUICKDRAW_COMPETITION": "{home}/competition"},
+                                  collect=["predictions.csv"], limits=limits)
+        if "predictions.csv" not in result.files:
+            why = f"{result.status}: {result.error}" if result.error else result.status
+            raise RunFailed(f"no predictions.csv after the run ({why})")
+        return result.files["predictions.csv"]
+
+    return run
