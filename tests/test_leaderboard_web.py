@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import html
 import re
+import warnings
 
 import pytest
-from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from sqlalchemy import func, select
 from test_leaderboard_support import Clock, csv_bytes, make_board, malformed_uploads, sqlite_url, synthetic_key
 
 from autograder.leaderboard.models import DailyCount, Entrant, Student, Submission
 from autograder.leaderboard.web import create_app
+
+with warnings.catch_warnings():  # Starlette nags about its httpx dependency on import
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from starlette.testclient import TestClient
 
 KEY = synthetic_key(n=60)
 GOOD = csv_bytes(KEY, KEY.labels)

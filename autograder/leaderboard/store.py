@@ -138,6 +138,10 @@ class Settings:
     n_test: int
     n_public: int
 
+    def is_closed(self, now: datetime) -> bool:
+        """Whether the competition is closed at ``now``."""
+        return _closed(self.closes_at, now)
+
 
 @dataclass(frozen=True)
 class Principal:
@@ -342,7 +346,7 @@ class Leaderboard:
 
     def is_closed(self) -> bool:
         """Whether the competition has closed (private board visible, no more submissions)."""
-        return _closed(self.settings().closes_at, self.clock())
+        return self.settings().is_closed(self.clock())
 
     def close(self, at: datetime | None = None) -> datetime:
         """Close the competition now (or at ``at``); return the closing time."""

@@ -126,8 +126,9 @@ def create_app(lb: Leaderboard, refresh_seconds: float = 5.0) -> FastAPI:
 
     def page(request: Request, name: str, status: int = 200, **context) -> HTMLResponse:
         who = context.pop("who", None)
+        current = lb.settings()
         html = templates.get_template(name).render(
-            request=request, who=who, competition=lb.settings(), closed=lb.is_closed(), **context
+            request=request, who=who, competition=current, closed=current.is_closed(lb.clock()), **context
         )
         return HTMLResponse(html, status_code=status)
 
@@ -157,11 +158,6 @@ def create_app(lb: Leaderboard, refresh_seconds: float = 5.0) -> FastAPI:
             fields["notebook_name"] = notebook.filename
         return fields, None
 
-    async def store_submission(who: Principal, fields: dict):
-        return await run_in_threadpool(
-            lb.submit, who, fields["file"], fields["filename"], fields.get("notebook"), fields.get("notebook_name")
-        )
-
     # ---- pages --------------------------------------------------------------------------
     @app.get("/", response_class=HTMLResponse)
     def board_page(request: Request):
@@ -182,12 +178,13 @@ def create_app(lb: Leaderboard, refresh_seconds: float = 5.0) -> FastAPI:
         try:
             form = await request.form(max_files=0, max_fields=2, max_part_size=1024)
         except Exception:
-            return page(request, "login.html", 400, error="could not read the form")
+            return await run_in_threadpool(page, request, "login.html", 400, error="could not read the form")
         token = form.get("token")
         token = token.strip() if isinstance(token, str) else None
         who = await run_in_threadpool(lb.authenticate, token)
         if who is None:
-            return page(request, "login.html", 401, error="unknown token: check the token your instructor sent you")
+            return await run_in_threadpool(page, request, "login.html", 401,
+                                           error="unknown token: check the token your instructor sent you")
         response = RedirectResponse("/instructor" if who.is_instructor else "/submit", status_code=303)
         response.set_cookie(COOKIE, token, httponly=True, samesite="lax", secure=request.url.scheme == "https",
                             max_age=30 * 24 * 3600)
@@ -214,7 +211,7 @@ def create_app(lb: Leaderboard, refresh_seconds: float = 5.0) -> FastAPI:
 
     @app.post("/submit")
     async def submit_form(request: Request):
-        who, token = from_cookie(request)
+        who, token = await run_in_threadpool(from_cookie, request)
         if who is None or who.is_instructor:
             return RedirectResponse("/login", status_code=303)
         fields, error = await read_upload(request)
@@ -224,7 +221,8 @@ def create_app(lb: Leaderboard, refresh_seconds: float = 5.0) -> FastAPI:
             status = 400
         else:
             try:
-                result = await store_submission(who, fields)
+                result = await run_in_threadpool(lb.submit, who, fields["file"], fields["filename"],
+                                                 fields.get("notebook"), fields.get("notebook_name"))
             except SubmissionRejected as exc:
                 error, status = str(exc), STATUS[exc.reason]
             else:
@@ -248,7 +246,7 @@ def create_app(lb: Leaderboard, refresh_seconds: float = 5.0) -> FastAPI:
 
     @app.post("/me")
     async def history_action(request: Request):
-        who, token = from_cookie(request)
+        who, token = await run_in_threadpool(from_cookie, request)
         if who is None or who.is_instructor:
             return RedirectResponse("/login", status_code=303)
         try:
@@ -297,7 +295,7 @@ def create_app(lb: Leaderboard, refresh_seconds: float = 5.0) -> FastAPI:
         return {"name": current.name, "classes": list(current.classes), "eta": current.eta,
                 "daily_limit": current.daily_limit, "max_bytes": current.max_bytes, "n_test": current.n_test,
                 "n_public": current.n_public, "closes_at": iso(current.closes_at),
-                "closed": lb.is_closed()}
+                "closed": current.is_closed(lb.clock())}
 
     @app.get("/api/board")
     def api_board(request: Request, private: bool = False):
