@@ -15,7 +15,7 @@ from autograder.leaderboard.models import DailyCount, Entrant, Student, Submissi
 from autograder.leaderboard.web import create_app
 
 with warnings.catch_warnings():  # Starlette nags about its httpx dependency on import
-    warnings.simplefilter("ignore", DeprecationWarning)
+    warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
 KEY = synthetic_key(n=60)
