@@ -84,7 +84,8 @@ def default_workers() -> int:
 
 def _pool(workers: int) -> ProcessPoolExecutor:
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["autograder.classroom.task"])
+    # workers start with the grading stack (and torch, for the checks' reference) already imported
+    context.set_forkserver_preload(["autograder.classroom.task", "autograder.classroom.engine", "torch"])
     return ProcessPoolExecutor(max_workers=workers, mp_context=context)
 
 
@@ -140,12 +141,13 @@ def run_local(payloads: list[dict], workers: int, task=grade_task):
 
 def grade_batch(assignment: str, submissions: list[Submission], workers: int | None = None,
                 scheduler: str | None = None, force: bool = False, seed=None, progress: bool = True,
-                course: Course | None = None, options: dict | None = None) -> BatchReport:
+                course: Course | None = None, options: dict | None = None, task=grade_task) -> BatchReport:
     """Grade ``submissions`` of ``assignment`` and record them in the gradebook.
 
     ``workers`` local processes (default: all cores), or the Dask cluster at ``scheduler``
     (``tcp://host:port``). Already graded submissions are skipped unless ``force``. ``seed``
-    (default: a random one, reported) is passed to every submission's checks.
+    (default: a random one, reported) is passed to every submission's checks. ``task`` replaces
+    the per-submission function on the local pool (it must return what ``grade_task`` does).
     """
     start = time.monotonic()
     course = course or Course()
@@ -177,7 +179,7 @@ def grade_batch(assignment: str, submissions: list[Submission], workers: int | N
 
             outputs = run_dask(payloads, scheduler)
         else:
-            outputs = run_local(payloads, workers or default_workers())
+            outputs = run_local(payloads, workers or default_workers(), task=task)
         for payload, output in outputs:
             result = output["result"]
             report.workers[output.get("worker", "?")] += 1

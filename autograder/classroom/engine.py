@@ -3,11 +3,14 @@
 The engine grades one notebook's bytes (sandboxed run, then the hidden pytest checks through
 the student proxy); this module passes the batch's seed, limits and course folders and turns
 its result into plain data (the result dict of ``autograder grade --json`` and the executed
-notebook's JSON) that can travel back from a worker process or a Dask worker.
+notebook's JSON) that can travel back from a worker process or a Dask worker. When the engine
+accepts a ``kernel_factory``, kernels come from this worker's pre-warmed zygote
+(:mod:`autograder.classroom.zygote`) unless ``options["zygote"]`` is False.
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 from pathlib import Path
 
@@ -30,9 +33,14 @@ def grade_with_checks(course, assignment: str, student: str, notebook: str, data
     data_root = options.get("data_root")
     if not data_root or not Path(data_root).is_dir():
         data_root = course.root / "data" / "quickdraw"
+    extra = {}
+    if options.get("zygote", True) and "kernel_factory" in inspect.signature(grade_submission).parameters:
+        from autograder.classroom.zygote import kernel_factory
+
+        extra["kernel_factory"] = kernel_factory
     graded = grade_submission(spec, data, student, notebook, int(seed), course_root=course.root,
                               data_root=Path(data_root), secure=not options.get("insecure", False),
-                              limits=spec.limits.with_(**changes))
+                              limits=spec.limits.with_(**changes), **extra)
     result = graded.result.to_json()
     result["seed"] = seed
     executed = None if graded.executed is None else json.dumps(graded.executed)

@@ -1,0 +1,279 @@
+"""Sandboxed kernels that do not pay Python start-up and ``import torch`` per notebook.
+
+A :class:`Zygote` is one long-lived process in a bubblewrap sandbox (built with the sandbox's
+own :func:`~autograder.sandbox.launcher.bwrap_args`: no network, read-only system, nothing of
+the course) that imports numpy, torch, matplotlib and ipykernel once and then forks one kernel
+per submission (:mod:`autograder.classroom.zygote_server` says how each child is isolated: own
+mount, network, IPC and PID namespaces, own tmpfs working directory, the slot's unprivileged
+uid, rlimits, no capabilities). Memory is shared copy-on-write; a kernel is ready in tens of
+milliseconds instead of seconds.
+
+:class:`ZygoteKernel` is a :class:`~autograder.sandbox.kernel.SandboxKernel` whose process comes
+from the zygote instead of a fresh bwrap; the notebook runner and the student proxy use it
+unchanged. Each kernel holds its own sandbox slot (:class:`~autograder.sandbox.launcher.Slot`),
+so concurrent students never share a uid, and closing it kills its namespace and reaps the uid.
+Only a grader running as root can switch uids; otherwise :func:`kernel_factory` falls back to
+the plain :class:`SandboxKernel`.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from autograder.sandbox import kernel as kernel_module
+from autograder.sandbox.kernel import KernelDied, SandboxKernel
+from autograder.sandbox.launcher import (HOME, MAX_SLOTS, RUN_DIR, UID_BASE, Mount, Sandbox, Slot, _rlimits,
+                                         bwrap_args, is_root)
+from autograder.sandbox.limits import Limits
+
+SERVER_SOURCE = (Path(__file__).with_name("zygote_server.py")).read_text()
+STAGE = "/opt/autograder-files"
+PRELOAD = ("numpy", "torch", "torch.nn", "torch.nn.functional", "torch.optim", "torch.utils.data", "PIL.Image",
+           "matplotlib", "matplotlib.figure", "matplotlib.backends.backend_agg", "IPython", "ipykernel.kernelapp",
+           "ipykernel.ipkernel")
+
+
+class ZygoteUnavailable(RuntimeError):
+    """The zygote could not start or died; callers fall back to a fresh sandbox."""
+
+
+def _write_etc(folder: Path) -> None:
+    """passwd/group naming every slot uid ``student`` (torch and matplotlib look the user up)."""
+    folder.mkdir()
+    users = "".join(f"student:x:{uid}:{uid}:student:{HOME}:/bin/sh\n" for uid in range(UID_BASE, UID_BASE + MAX_SLOTS))
+    groups = "".join(f"student:x:{uid}:\n" for uid in range(UID_BASE, UID_BASE + MAX_SLOTS))
+    (folder / "passwd").write_text("root:x:0:0:root:/root:/usr/sbin/nologin\n" + users
+                                   + "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n")
+    (folder / "group").write_text("root:x:0:\n" + groups + "nogroup:x:65534:\n")
+    (folder / "hosts").write_text("127.0.0.1 localhost sandbox\n::1 localhost\n")
+    for name in ("passwd", "group", "hosts"):
+        (folder / name).chmod(0o644)
+
+
+class Zygote:
+    """The pre-warmed process for one set of assignment files (see the module docstring)."""
+
+    def __init__(self, limits: Limits, mounts: list[Mount] = (), preload: tuple[str, ...] = PRELOAD,
+                 timeout: float = 120.0):
+        self.limits = limits
+        self.mounts = list(mounts)
+        self.workdir = Path(tempfile.mkdtemp(prefix="autograder-zygote-"))
+        self.run_dir = self.workdir / "run"  # one sub-folder per kernel, bound at RUN_DIR
+        self.run_dir.mkdir(mode=0o711)
+        _write_etc(self.workdir / "etc")
+        self._lock = threading.Lock()
+        env = {"PATH": "/usr/bin:/bin", "HOME": HOME, "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1",
+               "MPLBACKEND": "module://matplotlib_inline.backend_inline", "MPLCONFIGDIR": "/tmp/mpl", "OMP_NUM_THREADS": str(limits.threads),
+               "MKL_NUM_THREADS": str(limits.threads), "OPENBLAS_NUM_THREADS": str(limits.threads)}
+        command = bwrap_args(limits, env, [], self.run_dir, self.workdir / "etc")
+        for index, mount in enumerate(self.mounts):
+            command += ["--ro-bind", str(mount.host), f"{STAGE}/{index}"]
+        config = {"preload": list(preload)}
+        command += [sys.executable, "-I", "-c", SERVER_SOURCE, json.dumps(config)]
+        self.log = open(self.workdir / "zygote.log", "wb")
+        start = time.monotonic()
+        self.proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log,
+                                     cwd="/", env={"PATH": "/usr/bin:/bin"}, start_new_session=True, close_fds=True)
+        ready = self._reply(timeout)
+        if not ready.get("ready"):
+            self.close()
+            raise ZygoteUnavailable(f"the zygote did not start: {ready}")
+        self.preloaded = ready.get("preloaded", [])
+        self.start_seconds = time.monotonic() - start
+
+    def _reply(self, timeout: float) -> dict:
+        line: list[bytes] = []
+        reader = threading.Thread(target=lambda: line.append(self.proc.stdout.readline()), daemon=True)
+        reader.start()
+        reader.join(timeout)
+        if not line or not line[0]:
+            tail = (self.workdir / "zygote.log").read_bytes()[-600:].decode("utf-8", "replace")
+            return {"error": f"no answer from the zygote ({tail.strip() or 'no output'})"}
+        try:
+            return json.loads(line[0])
+        except ValueError:
+            return {"error": "garbled answer from the zygote"}
+
+    def alive(self) -> bool:
+        """True while the zygote runs."""
+        return self.proc.poll() is None
+
+    def fork(self, request: dict) -> None:
+        """Ask for one child kernel (see zygote_server); raise ZygoteUnavailable when it cannot."""
+        with self._lock:
+            if not self.alive():
+                raise ZygoteUnavailable("the zygote is not running")
+            try:
+                self.proc.stdin.write((json.dumps(request) + "\n").encode())
+                self.proc.stdin.flush()
+            except OSError as exc:
+                raise ZygoteUnavailable(f"the zygote is gone ({exc})") from None
+            reply = self._reply(10.0)
+        if "pid" not in reply:
+            raise ZygoteUnavailable(f"the zygote could not fork: {reply.get('error', reply)}")
+
+    def close(self) -> None:
+        """Kill the zygote (its kernels have their own slots and are closed by their owners)."""
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.proc.wait()
+        for stream in (self.proc.stdin, self.proc.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+        self.log.close()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def _ns_init_pid(uid: int) -> int | None:
+    """The host PID of the init (NSpid ... 1) of the namespace whose processes run as ``uid``."""
+    from autograder.sandbox.launcher import processes_of
+
+    for pid in processes_of(uid):
+        try:
+            with open(f"/proc/{pid}/status") as status:
+                for line in status:
+                    if line.startswith("NSpid:"):
+                        if line.split()[-1] == "1":
+                            return pid
+                        break
+        except OSError:
+            continue
+    return None
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except (OSError, IndexError):
+        return False
+
+
+class ForkedSandbox(Sandbox):
+    """The host's handle on one zygote child: the same interface as a bwrap ``Sandbox``."""
+
+    def __init__(self, zygote: Zygote, limits: Limits):
+        self.zygote, self.limits, self.secure, self.mounts = zygote, limits, True, zygote.mounts
+        self.home, self.proc, self.started_at = HOME, None, None
+        self.slot: Slot | None = Slot()
+        self.nonce = secrets.token_hex(8)
+        self.workdir = zygote.run_dir / self.nonce
+        self.run_dir = self.workdir
+        self.run_dir.mkdir(mode=0o700)
+        os.chown(self.run_dir, self.slot.uid, self.slot.uid)
+        self.run_inside = f"{RUN_DIR}/{self.nonce}"
+        self.log_path = self.run_dir / "kernel.log"
+        self.init_pid: int | None = None
+
+    def start(self, env: dict[str, str]) -> None:
+        """Fork the kernel in the zygote with ``env`` added to :meth:`base_env`."""
+        request = {
+            "uid": self.slot.uid, "home": HOME, "home_size": self.limits.scratch_size,
+            "tmp_size": self.limits.tmp_size, "env": {**self.base_env(), **env},
+            "rlimits": _rlimits(self.limits), "log": f"{self.run_inside}/kernel.log",
+            "connection_file": f"{self.run_inside}/kernel.json",
+            "mounts": [[f"{STAGE}/{i}", m.dest] for i, m in enumerate(self.mounts)],
+        }
+        self.started_at = time.monotonic()
+        self.zygote.fork(request)
+
+    def lock_run_dir(self) -> None:
+        """After the kernel bound its sockets: the student may no longer write the host folder."""
+        os.chown(self.run_dir, 0, 0)
+        os.chmod(self.run_dir, 0o700)
+        self.init_pid = _ns_init_pid(self.slot.uid)
+
+    def alive(self) -> bool:
+        """True while the student's namespace (its init) runs."""
+        if self.slot is None:
+            return False
+        if self.init_pid is not None:
+            return _running(self.init_pid)
+        return self.zygote.alive() and (time.monotonic() - (self.started_at or 0) < 5.0
+                                        or _ns_init_pid(self.slot.uid) is not None)
+
+    def close(self) -> None:
+        """Kill the student's namespace and every process of its uid; free the slot."""
+        if self.init_pid is not None:
+            try:
+                os.kill(self.init_pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        if self.slot is not None:
+            self.slot.release()  # reaps every process of the uid
+            self.slot = None
+        shutil.rmtree(self.run_dir, ignore_errors=True)
+
+
+class ZygoteKernel(SandboxKernel):
+    """A sandboxed kernel forked from a :class:`Zygote` (same interface as SandboxKernel)."""
+
+    def __init__(self, zygote: Zygote, limits: Limits, env: dict[str, str] | None = None):
+        self.limits = limits
+        self.timings: dict[str, float] = {}
+        self.sandbox = ForkedSandbox(zygote, limits)
+        key = secrets.token_hex(32)
+        self._inside = kernel_module._connection(f"{self.sandbox.run_inside}/k", key)
+        self._host = kernel_module._connection(f"{self.sandbox.run_dir}/k", key)
+        conn_file = self.sandbox.run_dir / "kernel.json"
+        conn_file.write_text(json.dumps(self._inside))
+        conn_file.chmod(0o644)
+        extra = {k: v.replace("{home}", HOME) for k, v in (env or {}).items()}
+        start = time.monotonic()
+        try:
+            self.sandbox.start(extra)
+            self._wait_ready(start)
+        except BaseException:
+            self.close()
+            raise
+        self.timings["start"] = time.monotonic() - start
+
+
+_ZYGOTES: dict[tuple, Zygote] = {}
+
+
+def _zygote_for(limits: Limits, mounts: list[Mount]) -> Zygote:
+    key = (limits, tuple((str(m.host), m.dest) for m in mounts), threading.get_ident())
+    zygote = _ZYGOTES.get(key)
+    if zygote is None or not zygote.alive():
+        if zygote is not None:
+            zygote.close()
+        zygote = _ZYGOTES[key] = Zygote(limits, mounts)
+    return zygote
+
+
+def close_all() -> None:
+    """Stop every zygote of this process."""
+    while _ZYGOTES:
+        _ZYGOTES.popitem()[1].close()
+
+
+atexit.register(close_all)
+
+
+def kernel_factory(limits: Limits, mounts: list[Mount] = (), env: dict[str, str] | None = None,
+                   secure: bool = True) -> SandboxKernel:
+    """A sandboxed kernel: forked from this thread's zygote for these files when possible
+    (grader running as root, sandbox on), else a fresh :class:`SandboxKernel`."""
+    if secure and is_root():
+        try:
+            return ZygoteKernel(_zygote_for(limits, list(mounts)), limits, env)
+        except (ZygoteUnavailable, KernelDied):
+            pass
+    return SandboxKernel(limits, mounts, env=env, secure=secure)
