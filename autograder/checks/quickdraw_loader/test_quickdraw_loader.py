@@ -53,10 +53,10 @@ def hidden(student, grading):
 def expect_item(item, what):
     expect(isinstance(item, tuple) and len(item) == 2, f"{what}: expected the pair (image, label)")
     image, label = item
-    expect(is_tensor(image), f"{what}: the image must be a tensor, got {type(image).__name__}")
+    expect(is_tensor(image), f"{what}: expected the image as a tensor, got {type(image).__name__}")
     expect(image.dtype == torch.float32 and tuple(image.shape) == (1, 28, 28),
            f"{what}: expected a float32 image of shape (1, 28, 28), got {image.dtype} {tuple(image.shape)}")
-    expect(type(label) is int, f"{what}: the label must be a Python int, got {type(label).__name__}")
+    expect(type(label) is int, f"{what}: expected the label as a Python int, got {type(label).__name__}")
     return image, label
 
 
@@ -225,7 +225,8 @@ def test_inmemory_items(student, hidden):
     expect(len(fast) == SPLITS["valid"], f"len: expected {SPLITS['valid']}, got {len(fast)}")
     for i in range(SPLITS["valid"]):
         image, label = expect_item(fast[i], f"in-memory dataset[{i}]")
-        expect(label == int(hidden.valid.labels[i]), f"in-memory dataset[{i}]: wrong label {label}")
+        expect(label == int(hidden.valid.labels[i]),
+               f"in-memory dataset[{i}]: expected label {int(hidden.valid.labels[i])}, got {label}")
         expect_close(image[0], hidden.valid.images[i] / 255.0, f"in-memory dataset[{i}]: pixels", atol=1e-6)
 
 
