@@ -49,7 +49,7 @@ test: $(STAMP) $(SYSTEM_STAMP)
 	$(BIN)/python -m pytest
 
 # ---- make demo: each stage is its own target, run in order -------------------------
-demo: demo-data demo-release demo-leaderboard
+demo: demo-data demo-release demo-leaderboard demo-grade
 	@echo
 	@echo "Demo finished. Datasets: data/quickdraw/  Released assignments: assignments/"
 
@@ -65,6 +65,15 @@ demo-release: $(STAMP)
 demo-leaderboard: $(STAMP) demo-data
 	@echo "== Competition leaderboard: SQLite, simulated students over HTTP, Ladder board =="
 	$(BIN)/python -m autograder.leaderboard.demo
+
+.PHONY: demo-grade
+DEMO_CLASS := build/demo-class
+demo-grade: $(STAMP) $(SYSTEM_STAMP) demo-data demo-release
+	@echo "== Grade a simulated class per assignment: parallel sandboxes, gradebook, feedback, export =="
+	$(BIN)/python -m autograder.classroom.demo $(DEMO_CLASS)
+	COURSE_ROOT=$(abspath $(DEMO_CLASS)) $(BIN)/autograder export --format canvas --out $(DEMO_CLASS)/grades-canvas.csv
+	COURSE_ROOT=$(abspath $(DEMO_CLASS)) $(BIN)/autograder export --format csv --out $(DEMO_CLASS)/grades.csv
+	@cat $(DEMO_CLASS)/grades-canvas.csv
 
 clean-data:
 	rm -rf data/quickdraw/homework data/quickdraw/competition data/quickdraw/instructor
