@@ -76,6 +76,11 @@ def test_student_code_sees_nothing_of_the_grader(tmp_path, monkeypatch):
                 facts["given_writable"] = True
             except OSError:
                 facts["given_writable"] = False
+            try:
+                import autograder.checks
+                facts["grader_importable"] = True
+            except ImportError:
+                facts["grader_importable"] = False
             print(json.dumps(facts))
             """)
         uid = kernel.sandbox.slot.uid
@@ -91,6 +96,7 @@ def test_student_code_sees_nothing_of_the_grader(tmp_path, monkeypatch):
     assert set(facts["root"]) <= {"bin", "dev", "etc", "home", "lib", "lib32", "lib64", "libx32", "proc", "root",
                                   "run", "sbin", "tmp", "usr", "work"}
     assert facts["given"] == "course data" and facts["given_writable"] is False
+    assert facts["grader_importable"] is False, "the grader's package (hidden checks) is visible in the sandbox"
     assert facts["net"] in ("ConnectionRefusedError", "OSError", "TimeoutError")
     assert facts["as"] == SMALL.memory and facts["nproc"] == SMALL.nproc
     assert processes_of(uid) == []
@@ -216,6 +222,15 @@ def test_run_notebook_collects_files(tmp_path):
     broken = tmp_path / "broken.ipynb"
     broken.write_text("{not json")
     assert run_notebook(broken, limits=SMALL).status == "failed"
+
+
+def test_insecure_mode_runs_without_the_sandbox(tmp_path, capsys):
+    path = tmp_path / "nb.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "import os\nopen('out.txt', 'w').write(str(os.getpid() > 100))")]), path)
+    result = run_notebook(path, collect=["out.txt"], limits=SMALL, secure=False)
+    assert result.status == "ok" and result.files == {"out.txt": b"True"}  # no PID namespace
+    assert "WARNING: --insecure-no-sandbox" in capsys.readouterr().err
 
 
 def test_refuses_loudly_without_the_mechanisms(monkeypatch, capsys):

@@ -70,10 +70,13 @@ def grade_submission(
     data_root: Path | None = None,
     secure: bool = True,
     limits: Limits | None = None,
+    kernel_factory=SandboxKernel,
 ) -> Graded:
     """Grade the notebook ``data`` of ``student`` for ``assignment`` with ``seed``.
 
     ``secure=False`` runs without the sandbox: only for the CLI's ``--insecure-no-sandbox``.
+    ``kernel_factory(limits, mounts, env=, secure=)`` makes the sandboxed kernel (default: a fresh
+    :class:`SandboxKernel`; a fork server can supply pre-warmed ones).
     """
     start = time.monotonic()
     if secure:
@@ -97,7 +100,7 @@ def grade_submission(
         if nb is not None:
             mounts = spec.mounts(root, data_root)
             try:
-                kernel = SandboxKernel(limits or spec.limits, mounts, env=spec.env(), secure=secure)
+                kernel = kernel_factory(limits or spec.limits, mounts, env=spec.env(), secure=secure)
             except KernelDied as exc:
                 status, error = "error", f"the sandbox did not start: {exc}"
                 context.unavailable = ProxyError(error)

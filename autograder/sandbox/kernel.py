@@ -19,6 +19,7 @@ from jupyter_client.blocking import BlockingKernelClient
 from autograder.sandbox.launcher import PYTHON, Mount, Sandbox
 from autograder.sandbox.limits import Limits
 
+RECEIVE_QUEUE = 32  # messages a client socket queues before the kernel's side drops more
 CHANNEL_PORTS = {"shell_port": 1, "iopub_port": 2, "stdin_port": 3, "control_port": 4, "hb_port": 5}
 
 
@@ -29,7 +30,7 @@ class KernelDied(RuntimeError):
 class _CappedSockets:
     """Mixin: every socket drops messages above a size cap; liveness from the sandbox process."""
 
-    max_message_bytes = 32 * 1024 * 1024
+    max_message_bytes = 16 * 1024 * 1024
     sandbox: Sandbox | None = None
 
     def _create_connected_socket(self, channel, identity=None):
@@ -38,6 +39,7 @@ class _CappedSockets:
         sock = self.context.socket(channel_socket_types[channel])
         sock.linger = 0
         sock.setsockopt(zmq.MAXMSGSIZE, self.max_message_bytes)
+        sock.setsockopt(zmq.RCVHWM, RECEIVE_QUEUE)  # bounds queued bytes: RECEIVE_QUEUE * max size
         if identity:
             sock.identity = identity
         sock.connect(self._make_url(channel))

@@ -110,7 +110,8 @@ def _system_args() -> list[str]:
 
 
 def _python_args(made: set[str]) -> list[str]:
-    """Bind the interpreter's prefix and the venv read-only at their own paths."""
+    """Bind the interpreter's prefix and the venv read-only at their own paths; if the grader's own
+    package (hidden checks included) was installed inside one of them, hide it under an empty tmpfs."""
     args = []
     prefixes = sorted({os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix), os.path.normpath(sys.prefix)})
     for prefix in prefixes:
@@ -118,6 +119,9 @@ def _python_args(made: set[str]) -> list[str]:
             continue
         args += _mkdirs_args(prefix, made) + ["--ro-bind", prefix, prefix]
         made.add(prefix)
+    package = str(Path(__file__).resolve().parent.parent)
+    if any(package.startswith(p.rstrip("/") + "/") for p in [*prefixes, "/usr"]):
+        args += ["--tmpfs", package]
     return args
 
 

@@ -28,9 +28,9 @@ class Limits:
     scratch_size: int = 512 * MIB  # size of the tmpfs working directory
     tmp_size: int = 64 * MIB  # size of the tmpfs /tmp and /dev/shm
     output_bytes: int = 2 * MIB  # notebook outputs kept per notebook (rest dropped)
-    message_bytes: int = 32 * MIB  # largest Jupyter message accepted from the kernel
-    reply_bytes: int = 16 * MIB  # largest proxy reply (encoded) accepted
-    collect_bytes: int = 16 * MIB  # largest file collected out of the sandbox
+    message_bytes: int = 16 * MIB  # largest Jupyter message accepted from the kernel (ZMQ_MAXMSGSIZE)
+    reply_bytes: int = 8 * MIB  # largest proxy reply accepted (arrays and bytes, before base64)
+    collect_bytes: int = 8 * MIB  # largest file collected out of the sandbox
 
     def with_(self, **changes) -> "Limits":
         """Return a copy with some limits changed."""

@@ -45,7 +45,7 @@ def hidden(student, grading):
             files[name] = png(image)
             writer.writerow([name, int(label)])
         files[f"{split}.csv"] = rows.getvalue().encode()
-        truth[split] = SimpleNamespace(images=images, labels=labels)
+        truth[split] = SimpleNamespace(images=images, labels=labels, names=names)
     root = student.put_files(f"hidden_{rng.integers(16**8):08x}", files)
     return SimpleNamespace(root=root, **truth)
 
@@ -91,6 +91,15 @@ def test_dataset_contract(student, hidden):
     expect(len(ds) == SPLITS["valid"], f"len(QuickDrawDataset(root, 'valid')): expected {SPLITS['valid']}, got {len(ds)}")
     for i in range(SPLITS["valid"]):
         expect_item(ds[i], f"dataset[{i}]")
+    # QuickDrawDataset opens the PNG per item: a file changed after __init__ shows its new pixels.
+    changed = 255 - hidden.valid.images[2]
+    student.put_files(hidden.root, {hidden.valid.names[2]: png(changed)})
+    try:
+        image, _ = expect_item(ds[2], "dataset[2]")
+        expect_close(image[0], changed / 255.0, "dataset[2] after its PNG file changed (each item must be read "
+                     "from its file when requested)", atol=1e-6)
+    finally:
+        student.put_files(hidden.root, {hidden.valid.names[2]: png(hidden.valid.images[2])})
 
 
 @check("test_quickdraw_dataset", 1)
