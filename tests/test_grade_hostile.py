@@ -16,7 +16,8 @@ import pytest
 
 from autograder.grading.grader import grade_many
 from autograder.grading.submissions import Submission
-from autograder.sandbox.launcher import MAX_SLOTS, UID_BASE
+from autograder.sandbox.kernel import SandboxKernel
+from autograder.sandbox.launcher import processes_of
 from hostile.cases import hostile_cases
 from hostile.tiny import SECRET, make_course, tiny_spec
 
@@ -57,18 +58,30 @@ def tree_digest(root: Path) -> dict[str, str]:
             for p in sorted(root.rglob("*")) if p.is_file()}
 
 
-def sandbox_processes() -> list[tuple[int, int]]:
-    """(pid, uid) of every process running as a sandbox uid."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                uid = int((entry / "status").read_text().split("Uid:")[1].split()[0])
-            except (OSError, IndexError, ValueError):
-                continue
-            if UID_BASE <= uid <= UID_BASE + MAX_SLOTS:
-                found.append((int(entry.name), uid))
-    return found
+class RecordingKernel(SandboxKernel):
+    """A SandboxKernel that remembers the host PIDs of its sandbox's processes when it closes
+    (other graders on this machine may use the same slot uids later, so we track PIDs)."""
+
+    seen: list[tuple[int, int]] = []
+
+    def close(self):
+        slot = self.sandbox.slot
+        if slot is not None:
+            RecordingKernel.seen += [(pid, slot.uid) for pid in processes_of(slot.uid)]
+        super().close()
+
+
+def survivors(seen) -> list[tuple[int, int]]:
+    """The recorded processes that still exist (same PID, same uid)."""
+    alive = []
+    for pid, uid in seen:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        if int(status.split("Uid:")[1].split()[0]) == uid:
+            alive.append((pid, uid))
+    return alive
 
 
 def output_text(nb) -> str:
@@ -97,12 +110,15 @@ def hostile_batch(tmp_path_factory):
             submissions.append(Submission(case.name, path))
         before = tree_digest(course)
         executed = {}
+        RecordingKernel.seen = []
         run = grade_many(tiny_spec(), submissions, SEED, course_root=course, progress=False,
-                         on_graded=lambda sub, graded: executed.__setitem__(sub.student, graded.executed))
+                         on_graded=lambda sub, graded: executed.__setitem__(sub.student, graded.executed),
+                         kernel_factory=RecordingKernel)
     finally:
         listener.close()
     results = {r.student: r for r in run.submissions}
-    env = {"course": course, "before": before, "host_dir": host_dir, "connections": listener.connections}
+    env = {"course": course, "before": before, "host_dir": host_dir, "connections": listener.connections,
+           "processes": list(RecordingKernel.seen)}
     return cases, results, executed, env
 
 
@@ -132,7 +148,8 @@ def test_hostile_cases_leave_the_host_untouched(hostile_batch):
     assert tree_digest(env["course"]) == env["before"], "the course folder changed"
     for path in (Path("/work/PWNED"), Path("/root/PWNED"), Path("/etc/PWNED"), Path("/usr/PWNED")):
         assert not path.exists()
-    assert sandbox_processes() == [], "processes of a sandbox outlived grading"
+    assert len(env["processes"]) >= len(results) - 3, "the sandboxes' processes were not recorded"
+    assert survivors(env["processes"]) == [], "processes of a sandbox outlived grading"
     everything = json.dumps([r.to_json() for r in results.values()]) + "".join(
         output_text(nb) for nb in executed.values())
     assert SECRET not in everything, "instructor-only content reached a student's output or feedback"

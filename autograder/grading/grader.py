@@ -143,11 +143,12 @@ def _connect(kernel: SandboxKernel, report) -> tuple[StudentProxy | None, ProxyE
 
 def grade_many(assignment: "str | AssignmentSpec", submissions, seed: int, *, course_root: Path | None = None,
                data_root: Path | None = None, secure: bool = True, progress: bool = True,
-               on_graded=None) -> GradingRun:
+               on_graded=None, kernel_factory=SandboxKernel) -> GradingRun:
     """Grade ``submissions`` (``Submission`` objects) one after another with one seed.
 
     A file that cannot be read ends as that submission's error result; nothing a submission does
-    stops the batch. ``on_graded(submission, graded)`` is called after each one.
+    stops the batch. ``on_graded(submission, graded)`` is called after each one;
+    ``kernel_factory`` is passed on to :func:`grade_submission`.
     """
     spec = get_assignment(assignment)
     run = GradingRun(spec.name, seed)
@@ -161,7 +162,8 @@ def grade_many(assignment: "str | AssignmentSpec", submissions, seed: int, *, co
         else:
             unreadable = None
         graded = grade_submission(spec, data, submission.student, str(submission.path), seed,
-                                  course_root=course_root, data_root=data_root, secure=secure)
+                                  course_root=course_root, data_root=data_root, secure=secure,
+                                  kernel_factory=kernel_factory)
         if unreadable:
             graded.result.error = unreadable
         run.submissions.append(graded.result)

@@ -99,6 +99,15 @@ class GradingPlugin:
             self.problems.append(f"cannot collect {report.nodeid}: {report.longreprtext[-300:]}")
 
     @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_call(self, item):
+        student = self.context.student
+        if student is None:
+            yield
+            return
+        with student.check_budget():
+            yield
+
+    @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item, call):
         outcome = yield
         report = outcome.get_result()

@@ -93,6 +93,7 @@ class StudentProxy:
         self._kernel = kernel
         self._client = None
         self._timeout = kernel.limits.call_timeout
+        self.deadline: float | None = None  # end of the current check's time budget
         self.calls = 0
         self.seconds = 0.0
 
@@ -109,6 +110,15 @@ class StudentProxy:
         if self._client is not None:
             self._client.stop_channels()
             self._client = None
+
+    @contextlib.contextmanager
+    def check_budget(self):
+        """Calls inside the ``with`` block share ``Limits.check_timeout`` (one hidden check)."""
+        self.deadline = time.monotonic() + self._kernel.limits.check_timeout
+        try:
+            yield
+        finally:
+            self.deadline = None
 
     @contextlib.contextmanager
     def time_limit(self, seconds: float):
@@ -203,6 +213,11 @@ class StudentProxy:
         if self._client is None or not self._kernel.alive():
             raise SandboxGone("the student's kernel is not running (it died or was stopped)")
         start = time.monotonic()
+        if self.deadline is not None:
+            if start >= self.deadline:
+                raise CallTimeout(f"the check ran out of time ({self._kernel.limits.check_timeout:g} s "
+                                  "for all its calls)")
+            timeout = min(timeout, self.deadline - start)
         client = self._client
         msg_id = client.execute(code, silent=False, store_history=False, allow_stdin=False,
                                 stop_on_error=False)

@@ -18,6 +18,7 @@ class Limits:
     cell_timeout: float = 120.0  # wall time of one cell
     notebook_timeout: float = 600.0  # wall time of all cells together
     call_timeout: float = 20.0  # wall time of one proxy call from a check
+    check_timeout: float = 120.0  # wall time of all proxy calls of one check
     startup_timeout: float = 60.0  # kernel start until it answers kernel_info
     cpu_seconds: int = 900  # RLIMIT_CPU, per process
     memory: int = 3 * 1024 * MIB  # RLIMIT_AS, per process

@@ -278,6 +278,8 @@ def hostile_cases(course: Path, port: int, host_dir: Path) -> list[Case]:
                                           "    def bump(self, n=1):\n        return 3",
                                   after=[FORGE_REPLIES]), 0),
         Case("garbage_replies", nb(after=[GARBAGE_REPLIES]), 0),
+        Case("endless_iterator", nb(after=["import itertools\nCounter.history = lambda self: itertools.count()"]), 2,
+             outcomes={"test_counter": "timeout", "test_add": "passed"}),
         Case("tampered_tests_and_points", notebook_bytes(_tampered()), 2),
         Case("stderr_and_warnings", nb(after=[STDERR_NOISE]), 3),
         Case("not_json", b"\x89PNG this is not a notebook {", 0, status="error"),

@@ -23,8 +23,10 @@ ADD = "def add(a, b):\n    ### BEGIN SOLUTION\n    return a + b\n    ### END SOL
 SCALE = ("def scale(x, k):\n    ### BEGIN SOLUTION\n    return np.asarray(x, dtype=np.float64) * k\n"
          "    ### END SOLUTION")
 COUNTER = ("class Counter:\n    def __init__(self, start=0):\n        ### BEGIN SOLUTION\n        self.value = start\n"
-           "        ### END SOLUTION\n\n    def bump(self, n=1):\n        ### BEGIN SOLUTION\n"
-           "        self.value += n\n        return self.value\n        ### END SOLUTION")
+           "        self.seen = [start]\n        ### END SOLUTION\n\n    def bump(self, n=1):\n"
+           "        ### BEGIN SOLUTION\n        self.value += n\n        self.seen.append(self.value)\n"
+           "        return self.value\n        ### END SOLUTION\n\n    def history(self):\n"
+           "        ### BEGIN SOLUTION\n        return iter(self.seen)\n        ### END SOLUTION")
 TESTS = {
     "test_add": "assert add(1, 2) == 3\nprint('add: visible test passed')",
     "test_scale": "assert np.allclose(scale([1.0, 2.0], 3), [3.0, 6.0])",
@@ -106,7 +108,7 @@ def make_course(root: Path) -> Path:
 
 def tiny_spec(**limit_changes) -> AssignmentSpec:
     """The tiny assignment with short limits (so that hostile cases end quickly)."""
-    limits = Limits(cell_timeout=3.0, notebook_timeout=40.0, call_timeout=2.0, cpu_seconds=60,
+    limits = Limits(cell_timeout=3.0, notebook_timeout=40.0, call_timeout=2.0, check_timeout=5.0, cpu_seconds=60,
                     memory=1024 * MIB, file_size=16 * MIB, nproc=48, scratch_size=64 * MIB, tmp_size=16 * MIB,
                     output_bytes=256 * 1024, reply_bytes=4 * MIB, message_bytes=8 * MIB)
     return AssignmentSpec("tiny", uses_torch=False, limits=limits.with_(**limit_changes),

@@ -26,3 +26,5 @@ def test_counter(student, reference, rng):
         expect_equal(mine.bump(step), theirs.bump(step), f"Counter({start}).bump({step})")
     value = mine.value
     expect(value == theirs.value, f"Counter.value: expected {theirs.value}, got {value!r}")
+    expected = list(theirs.history())
+    expect(list(mine.history()) == expected, f"Counter.history(): expected {expected}")
