@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from autograder.grading.assignments import CHECKS_ROOT
-from autograder.grading.expect import Credit
+from autograder.grading.expect import CheckFailed, Credit
 from autograder.grading.results import CheckResult
 from autograder.proxy.errors import CallTimeout, ProxyError, StudentError
 
@@ -47,8 +47,10 @@ def _message(exc: BaseException) -> tuple[str, str]:
         return "error", f"your code raised {exc}"
     if isinstance(exc, ProxyError):
         return "error", str(exc)
-    if isinstance(exc, AssertionError):
+    if isinstance(exc, CheckFailed):
         return "failed", str(exc) or "the answer is not correct"
+    if isinstance(exc, AssertionError):  # a bare assert: its text may quote the check's source
+        return "failed", "the answer is not correct"
     return "failed", f"unexpected result ({type(exc).__name__}: {exc})"
 
 
