@@ -211,8 +211,11 @@ def main() -> int:
             timings[name], memory[name] = seconds, peak.peak
             outcomes[name] = stock_scores(course) if name == "stock" else \
                 {r["student"]: r.get("score") for r in (results or []) if "score" in r}
+            errors = sorted({str(r.get("error"))[:200] for r in results or [] if r.get("status") == "error"})
+            if errors:
+                print(f"   {name}: {len(errors)} distinct grading errors, e.g. {errors[:3]}", flush=True)
             print(f"   {name}: {seconds:.1f} s, {args.n / seconds * 60:.1f} notebooks/min, "
-                  f"peak memory {peak.peak / 2**30:.2f} GiB", flush=True)
+                  f"peak memory {peak.peak / 2**30:.2f} GiB, load average now {os.getloadavg()[0]:.1f}", flush=True)
     finally:
         shutil.rmtree(base, ignore_errors=True)
     print()

@@ -53,4 +53,22 @@ def test_gradable_assignments(tmp_path):
         check_gradable(ASSIGNMENT, root)
     with pytest.raises(UserError, match="unknown assignment 'nope'.*xor"):
         check_gradable("nope", root)
-    check_gradable("xor", root)  # hidden checks: the engine's own checks decide
+    with pytest.raises(UserError, match="'xor' is not released"):  # hidden checks, but not released here
+        check_gradable("xor", root)
+
+
+def test_a_folder_without_nbgrader_config_is_graded_not_recorded(tmp_path, capsys):
+    from test_classroom_support import REPO
+
+    root = tmp_path / "course"
+    root.mkdir()
+    for name in ("solutions", "assignments"):
+        (root / name).symlink_to(REPO / name)
+    notebook = tmp_path / "zed.ipynb"
+    shutil.copy(REPO / "assignments" / "xor" / "xor.ipynb", notebook)
+    check_gradable("xor", root)
+    run = grade_from_cli(_args("--workers", "1"), "xor", find_submissions("xor", [notebook], root), 5, root)
+    assert [(s.student, s.status, s.score, s.max_score) for s in run.submissions] == [("zed", "graded", 0, 12)]
+    assert len(run.submissions[0].checks) > 5
+    assert not (root / "gradebook.db").exists() and not (root / "autograded").exists()
+    assert "not recorded in the gradebook" in capsys.readouterr().err

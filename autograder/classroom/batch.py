@@ -21,8 +21,11 @@ from collections import Counter
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from tqdm import tqdm
+
+from autograder import paths
 
 from autograder.classroom.autograded import record_autograded
 from autograder.classroom.course import Course, Submission
@@ -85,7 +88,7 @@ def default_workers() -> int:
 def _pool(workers: int) -> ProcessPoolExecutor:
     context = multiprocessing.get_context("forkserver")
     # workers start with the grading stack (and torch, for the checks' reference) already imported
-    context.set_forkserver_preload(["autograder.classroom.task", "autograder.classroom.engine", "torch"])
+    context.set_forkserver_preload(["autograder.classroom.task", "autograder.grading.grader", "torch"])
     return ProcessPoolExecutor(max_workers=workers, mp_context=context)
 
 
@@ -142,19 +145,20 @@ def run_local(payloads: list[dict], workers: int, task=grade_task):
 def grade_batch(assignment: str, submissions: list[Submission], workers: int | None = None,
                 scheduler: str | None = None, force: bool = False, seed=None, progress: bool = True,
                 course: Course | None = None, options: dict | None = None, task=grade_task,
-                record: bool = True) -> BatchReport:
+                record: bool = True, root: Path | None = None) -> BatchReport:
     """Grade ``submissions`` of ``assignment`` and record them in the gradebook.
 
     ``workers`` local processes (default: all cores), or the Dask cluster at ``scheduler``
     (``tcp://host:port``). Already graded submissions are skipped unless ``force``. ``seed``
     (default: a random one, reported) is passed to every submission's checks. ``task`` replaces
     the per-submission function on the local pool (it must return what ``grade_task`` does).
-    ``record=False`` grades without touching the gradebook (notebooks outside the course).
+    ``record=False`` grades without touching the gradebook (notebooks outside the course; then
+    ``root`` alone may name the course folder).
     """
     start = time.monotonic()
-    course = course or Course()
     store = None
     if record:
+        course = course or Course(root)
         prepare_gradebook(course, assignment)
         store = ResultStore(course.db_url)
     done = store.graded(assignment) if store else {}
@@ -172,7 +176,8 @@ def grade_batch(assignment: str, submissions: list[Submission], workers: int | N
             report.skipped += 1
             continue
         data = _read(sub)
-        payload = make_payload(assignment, sub.student, sub.notebook, data, seed, course.root, options=options)
+        payload = make_payload(assignment, sub.student, sub.notebook, data, seed,
+                               course.root if course else Path(root or paths.course_root()), options=options)
         payload["sha256"], payload["key"] = _sha256(data), key
         payloads.append(payload)
     bar = tqdm(total=len(payloads), unit="nb", desc=f"grading {assignment}", disable=not progress,

@@ -22,7 +22,7 @@ def has_checks(assignment: str) -> bool:
     return assignment in ASSIGNMENTS and ASSIGNMENTS[assignment].checks_dir.is_dir()
 
 
-def grade_with_checks(course, assignment: str, student: str, notebook: str, data: bytes, seed,
+def grade_with_checks(root: Path, assignment: str, student: str, notebook: str, data: bytes, seed,
                       options: dict) -> tuple[dict, str | None]:
     """Grade one submission with the engine; return (result dict, executed notebook JSON)."""
     from autograder.grading.assignments import get_assignment
@@ -32,13 +32,13 @@ def grade_with_checks(course, assignment: str, student: str, notebook: str, data
     changes = {k: v for k, v in (options.get("limits") or {}).items() if k in spec.limits.__dataclass_fields__}
     data_root = options.get("data_root")
     if not data_root or not Path(data_root).is_dir():
-        data_root = course.root / "data" / "quickdraw"
+        data_root = Path(root) / "data" / "quickdraw"
     extra = {}
     if options.get("zygote", True) and "kernel_factory" in inspect.signature(grade_submission).parameters:
         from autograder.classroom.zygote import kernel_factory
 
         extra["kernel_factory"] = kernel_factory
-    graded = grade_submission(spec, data, student, notebook, int(seed), course_root=course.root,
+    graded = grade_submission(spec, data, student, notebook, int(seed), course_root=Path(root),
                               data_root=Path(data_root), secure=not options.get("insecure", False),
                               limits=spec.limits.with_(**changes), **extra)
     result = graded.result.to_json()

@@ -35,8 +35,12 @@ def add_batch_options(parser: argparse.ArgumentParser) -> None:
 
 
 def check_gradable(assignment: str, root: Path) -> None:
-    """A clear error unless ``assignment`` has hidden checks or is a released nbgrader assignment."""
+    """A clear error unless ``assignment`` is released and has hidden checks or nbgrader tests."""
     if has_checks(assignment):
+        from autograder.grading.assignments import get_assignment
+        from autograder.grading.grader import released_notebook
+
+        released_notebook(get_assignment(assignment), root)
         return
     course = Course(root)
     if not course.source_notebooks(assignment):
@@ -62,18 +66,18 @@ def grade_from_cli(args: argparse.Namespace, assignment: str, submissions, seed:
 
     if args.workers is not None and args.workers < 1:
         raise UserError("--workers must be at least 1")
-    course = Course(root, args.db)
-    submitted = course.submitted_root()
+    # without an nbgrader course (no nbgrader_config.py) there is no gradebook: grade only
+    course = Course(root, args.db) if (Path(root) / "nbgrader_config.py").is_file() else None
     subs = []
     for sub in submissions:
         path = Path(sub.path)
         stamp = path.parent / "timestamp.txt"
         subs.append(Submission(sub.student, path.stem, path,
                                stamp.read_text().strip() or None if stamp.is_file() else None))
-    record = bool(subs) and all(_inside(s.path, submitted) for s in subs)
+    record = course is not None and bool(subs) and all(_inside(s.path, course.submitted_root()) for s in subs)
     options = {"data_root": str(args.data) if getattr(args, "data", None) else None, "insecure": not secure}
     report = grade_batch(assignment, subs, workers=args.workers, scheduler=args.scheduler, force=args.force,
-                         seed=seed, course=course, options=options, record=record)
+                         seed=seed, course=course, options=options, record=record, root=root)
     print(report.summary() + ("" if record else "\n(notebooks outside submitted/: not recorded in the gradebook)"),
           file=sys.stderr)
     run = GradingRun(assignment, seed)

@@ -27,12 +27,12 @@ def make_payload(assignment: str, student: str, notebook: str, data: bytes, seed
             "options": dict(options or {})}
 
 
-def _course(payload: dict):
-    from autograder.classroom.course import Course
+def _root(payload: dict) -> Path:
+    """The course root: the coordinator's, or this machine's when that path does not exist here."""
+    from autograder import paths
 
     root = payload.get("course_root")
-    # On another machine the coordinator's path may not exist: use this machine's course.
-    return Course(Path(root) if root and Path(root, "nbgrader_config.py").is_file() else None)
+    return Path(root) if root and Path(root, "assignments").is_dir() else paths.course_root()
 
 
 def _limits(options: dict):
@@ -48,16 +48,17 @@ def grade_task(payload: dict) -> dict:
     student, notebook = payload["student"], payload["notebook"]
     options = payload.get("options") or {}
     try:
-        course = _course(payload)
+        root = _root(payload)
         from autograder.classroom.engine import grade_with_checks, has_checks
 
         if has_checks(payload["assignment"]):
-            result, executed = grade_with_checks(course, payload["assignment"], student, notebook,
+            result, executed = grade_with_checks(root, payload["assignment"], student, notebook,
                                                  payload["data"], payload.get("seed"), options)
         else:
+            from autograder.classroom.course import Course
             from autograder.classroom.legacy import grade_legacy
 
-            result, executed = grade_legacy(course, payload["assignment"], student, notebook, payload["data"],
+            result, executed = grade_legacy(Course(root), payload["assignment"], student, notebook, payload["data"],
                                             payload.get("seed"), _limits(options),
                                             secure=not options.get("insecure", False))
     except Exception as exc:  # noqa: BLE001 - a fault of the grader, not of the submission

@@ -205,6 +205,8 @@ class ForkedSandbox(Sandbox):
             return False
         if self.init_pid is not None:
             return _running(self.init_pid)
+        if "zygote: " in self.log_tail(400):  # the child reported a failed set-up
+            return False
         return self.zygote.alive() and (time.monotonic() - (self.started_at or 0) < 5.0
                                         or _ns_init_pid(self.slot.uid) is not None)
 
