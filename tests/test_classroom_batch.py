@@ -1,6 +1,7 @@
 """Grading at scale: a bad submission only hurts itself, a worker crash only its submission,
 kill -9 mid-batch then a rerun grades each submission exactly once, and a real Dask cluster
-(scheduler + two workers on 127.0.0.1, PostgreSQL gradebook) grades like the local pool."""
+(scheduler + two workers on 127.0.0.1, PostgreSQL gradebook) grades like the local pool - both
+an nbgrader-style assignment and one graded by the hidden checks."""
 
 from __future__ import annotations
 
@@ -16,11 +17,12 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from test_classroom_support import (ANSWERS_CORRECT, ANSWERS_PARTLY, ASSIGNMENT, answered, auto_scores, db_url,
-                                    grade, make_course, release, submit)
+from test_classroom_support import (ANSWERS_CORRECT, ANSWERS_PARTLY, ASSIGNMENT, REPO, answered, auto_scores,
+                                    db_url, grade, make_course, release, submit)
 
 from autograder.classroom.batch import run_local
 from autograder.classroom.gradebook import ResultStore
+from autograder.classroom.simulate import simulated_class, write_class
 
 QUICK = {"limits": {"cell_timeout": 4, "notebook_timeout": 40, "startup_timeout": 60}}
 
@@ -169,6 +171,14 @@ def test_kill_9_mid_batch_then_rerun_grades_each_submission_once(released_course
     store.dispose()
 
 
+def _grade_xor(root: Path, **kwargs):
+    from autograder.classroom.batch import grade_batch
+    from autograder.classroom.course import Course
+
+    course = Course(root, kwargs.pop("db_url", None))
+    return grade_batch("xor", course.find_submissions("xor"), progress=False, course=course, **kwargs)
+
+
 class DaskCluster:
     """`dask scheduler` and two `dask worker` processes on 127.0.0.1."""
 
@@ -211,9 +221,15 @@ def test_dask_cluster_grades_exactly_like_the_local_pool(released_course, tmp_pa
     for student, answers in {"a": ANSWERS_CORRECT, "b": ANSWERS_PARTLY, "c": {}, "d": ANSWERS_CORRECT}.items():
         submit(local, student, answered(nb, answers))
     submit(local, "e", b"garbage")
+    # and an assignment graded by the hidden checks (pytest in the Dask worker's thread)
+    for folder in ("solutions", "assignments"):
+        shutil.copytree(REPO / folder / "xor", local / folder / "xor")
+    xor = simulated_class(local / "solutions" / "xor" / "xor.ipynb", local / "assignments" / "xor" / "xor.ipynb")
+    write_class(local, "xor", {"a": xor["partly"], "b": xor["blank"]})
     remote = _copy(local, tmp_path / "remote")
     (remote / "gradebook.db").unlink()  # the distributed run keeps its gradebook in PostgreSQL
     expected = grade(local, workers=2, seed=77)
+    expected_xor = _grade_xor(local, seed=77)
     cluster = DaskCluster(Path(tempfile.mkdtemp(prefix="dask-", dir=tmp_path)))
     try:
         with postgres_server() as new_database:
@@ -222,6 +238,10 @@ def test_dask_cluster_grades_exactly_like_the_local_pool(released_course, tmp_pa
             assert len(report.workers) == 2  # both workers graded
             assert report.results == expected.results
             assert report.graded == 5
+            remote_xor = _grade_xor(remote, seed=77, scheduler=cluster.address, db_url=url)
+            assert [r["score"] for r in remote_xor.results] == [8, 0]
+            strip = lambda results: [{k: v for k, v in r.items() if k != "timings"} for r in results]  # noqa: E731
+            assert strip(remote_xor.results) == strip(expected_xor.results)
             from nbgrader.api import Gradebook
 
             with Gradebook(url) as gb:
