@@ -73,3 +73,14 @@ def test_feedback_on_real_checks_has_their_outcomes_and_no_hidden_source(graded)
     hostile = visible_text(reports["hostile"])
     assert "gradebooks visible: []" in hostile and "PermissionError" in hostile  # what snooping saw
     assert Path(reports["hostile"]).stat().st_size < 5_000_000
+
+
+def test_worker_zygotes_leave_nothing_behind(graded):
+    import tempfile
+
+    leftovers = []
+    for folder in Path(tempfile.gettempdir()).glob("autograder-zygote-*"):
+        owner = folder / "owner.pid"
+        if owner.is_file() and not Path(f"/proc/{owner.read_text().strip()}").exists():
+            leftovers.append(folder)
+    assert not leftovers  # the pool's workers closed their zygotes when they ended

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import atexit
 import json
+import multiprocessing.util
 import os
 import secrets
 import shutil
@@ -61,14 +62,27 @@ def _write_etc(folder: Path) -> None:
         (folder / name).chmod(0o644)
 
 
+def _sweep_stale() -> None:
+    """Delete the folders of zygotes whose grader process died without cleaning up (kill -9)."""
+    for folder in Path(tempfile.gettempdir()).glob("autograder-zygote-*"):
+        try:
+            owner = int((folder / "owner.pid").read_text())
+        except (OSError, ValueError):
+            continue
+        if not Path(f"/proc/{owner}").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 class Zygote:
     """The pre-warmed process for one set of assignment files (see the module docstring)."""
 
     def __init__(self, limits: Limits, mounts: list[Mount] = (), preload: tuple[str, ...] = PRELOAD,
                  timeout: float = 120.0):
+        _sweep_stale()
         self.limits = limits
         self.mounts = list(mounts)
         self.workdir = Path(tempfile.mkdtemp(prefix="autograder-zygote-"))
+        (self.workdir / "owner.pid").write_text(str(os.getpid()))
         self.run_dir = self.workdir / "run"  # one sub-folder per kernel, bound at RUN_DIR
         self.run_dir.mkdir(mode=0o711)
         _write_etc(self.workdir / "etc")
@@ -267,6 +281,8 @@ def close_all() -> None:
 
 
 atexit.register(close_all)
+# worker processes of multiprocessing (the local pool, Dask's nanny) end without atexit
+multiprocessing.util.Finalize(None, close_all, exitpriority=10)
 
 
 def kernel_factory(limits: Limits, mounts: list[Mount] = (), env: dict[str, str] | None = None,
