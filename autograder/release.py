@@ -3,7 +3,8 @@
 Drives nbgrader's generate-assignment step with the course's ``nbgrader_config.py``:
 ``solutions/<name>/`` (nbgrader's source) becomes ``assignments/<name>/`` (its release),
 with solution code replaced by stubs, hidden tests removed, cells locked and
-checksummed, and the assignment recorded in the gradebook.
+checksummed, and the assignment recorded in the gradebook (which keeps only the
+released text of each cell and is readable by its owner alone).
 """
 
 from __future__ import annotations
@@ -72,6 +73,14 @@ def release_assignment(
     if not result["success"]:
         detail = _last_error_line(result.get("error") or result.get("log") or "")
         raise UserError(f"nbgrader could not release {name!r}: {detail}")
+    # nbgrader stored every cell, hidden tests included, in the gradebook: replace them with the
+    # released text and make the file private before anyone can read it.
+    from autograder.classroom.course import Course
+    from autograder.classroom.gradebook import prepare_gradebook
+
+    course = Course(root, db_url)
+    course.coursedir.release_directory = coursedir.release_directory
+    prepare_gradebook(course, name)
     return target
 
 

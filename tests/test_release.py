@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sqlite3
 from pathlib import Path
 
 import nbformat
@@ -66,7 +67,12 @@ def test_release_strips_solutions_and_hidden_tests(course: Path) -> None:
     assert "checksum" in by_id["test_double"].metadata["nbgrader"]
     # Files beside the notebook are released with it; the gradebook knows the assignment.
     assert (target / "data.csv").read_text() == "a,b\n1,2\n"
-    assert (course / "gradebook.db").is_file()
+    gradebook = course / "gradebook.db"
+    assert gradebook.is_file() and gradebook.stat().st_mode & 0o077 == 0, "gradebook must be private"
+    with sqlite3.connect(gradebook) as db:
+        stored = " ".join(row[0] or "" for row in db.execute("SELECT source FROM source_cell"))
+    assert "assert double(1) == 2" in stored, "nbgrader's copy of the cells is kept"
+    assert "hidden-marker" not in stored and "return 2 * x" not in stored, "no hidden text in the gradebook"
 
 
 def test_release_is_deterministic_and_removes_stale_files(course: Path, tmp_path: Path) -> None:

@@ -9,9 +9,8 @@ import secrets
 from pathlib import Path
 
 from autograder import paths
+from autograder.classroom.gradecli import add_batch_options, check_gradable, grade_from_cli
 from autograder.errors import UserError
-from autograder.grading.assignments import get_assignment
-from autograder.grading.grader import grade_many, released_notebook
 from autograder.grading.results import GradingRun
 from autograder.grading.submissions import find_submissions
 from autograder.sandbox.probe import require_sandbox
@@ -42,6 +41,7 @@ def register(subparsers) -> None:
                         help="prepared QuickDraw root holding homework/ and instructor/ (default: data/quickdraw)")
     parser.add_argument("--insecure-no-sandbox", action="store_true",
                         help="run student code WITHOUT the sandbox (only for trusted notebooks)")
+    add_batch_options(parser)
     parser.set_defaults(func=handle)
 
 
@@ -62,13 +62,12 @@ def format_table(run: GradingRun) -> str:
 
 def handle(args) -> int:
     """Grade the submissions and report."""
-    spec = get_assignment(args.assignment)
     root = paths.course_root()
-    released_notebook(spec, root)  # fail early when the assignment is not released
+    check_gradable(args.assignment, root)  # fail early: unknown or unreleased assignment
     submissions = find_submissions(args.assignment, args.paths, root)
     secure = require_sandbox(insecure=args.insecure_no_sandbox)
     seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
-    run = grade_many(spec, submissions, seed, course_root=root, data_root=args.data, secure=secure)
+    run = grade_from_cli(args, args.assignment, submissions, seed, root, secure=secure)
     print(f"assignment {args.assignment}, seed {seed} (regrade with --seed {seed})")
     print(format_table(run))
     if args.json is not None:
