@@ -35,7 +35,7 @@ from pathlib import Path
 from autograder.sandbox import kernel as kernel_module
 from autograder.sandbox.kernel import KernelDied, SandboxKernel
 from autograder.sandbox.launcher import (HOME, MAX_SLOTS, RUN_DIR, UID_BASE, Mount, Sandbox, Slot, _rlimits,
-                                         bwrap_args, is_root)
+                                         bwrap_args, is_root, kill_group)
 from autograder.sandbox.limits import Limits
 
 SERVER_SOURCE = (Path(__file__).with_name("zygote_server.py")).read_text()
@@ -139,12 +139,7 @@ class Zygote:
 
     def close(self) -> None:
         """Kill the zygote (its kernels have their own slots and are closed by their owners)."""
-        if self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        self.proc.wait()
+        kill_group(self.proc)
         for stream in (self.proc.stdin, self.proc.stdout):
             try:
                 stream.close()

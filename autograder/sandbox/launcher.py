@@ -185,6 +185,16 @@ def probe_command() -> list[str]:
     return bwrap_args(Limits(), env) + drop_args(PROBE_UID) + [PYTHON, "-I", "-S", "-c", check]
 
 
+def kill_group(proc: subprocess.Popen) -> None:
+    """SIGKILL the process group led by ``proc`` unless it already exited, then reap it."""
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    proc.wait()
+
+
 def processes_of(uid: int) -> list[int]:
     """PIDs of every process (as seen from here) whose real uid is ``uid``."""
     pids = []
@@ -361,12 +371,7 @@ class Sandbox:
     def close(self) -> None:
         """Kill every process of the sandbox, delete its files, free its slot."""
         if self.proc is not None:
-            if self.proc.poll() is None:
-                try:
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-            self.proc.wait()
+            kill_group(self.proc)
         if not self.secure and self.proc is not None:
             _kill_session(self.proc.pid)
         if self.slot is not None:
