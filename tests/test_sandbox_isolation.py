@@ -93,10 +93,13 @@ def test_student_code_sees_nothing_of_the_grader(tmp_path, monkeypatch):
     assert facts["pid"] < 20, "the kernel must be in its own PID namespace"
     assert facts["cwd"] == "/home/student" and facts["hostname"] == "sandbox"
     assert "AUTOGRADER_TEST_SECRET" not in facts["env"] and "JPY_PARENT_PID" not in facts["env"]
-    # only the venv is bound (read-only, at its own path), so /work shows at most the repo's folder name
-    assert not facts["course"] and facts["work"] in ([], [Path(__file__).resolve().parents[1].name])
+    # only the interpreter's prefixes are bound (read-only, at their own paths): besides the system folders,
+    # / shows just their top folders and /work just their folders under /work (the repo's, not its siblings)
+    bound = [Path(p).parts for p in {sys.prefix, os.path.realpath(sys.prefix), os.path.realpath(sys.base_prefix)}]
+    assert not facts["course"]
+    assert set(facts["work"]) <= {parts[2] for parts in bound if len(parts) > 2 and parts[1] == "work"}
     assert set(facts["root"]) <= {"bin", "dev", "etc", "home", "lib", "lib32", "lib64", "libx32", "proc", "root",
-                                  "run", "sbin", "tmp", "usr", "work"}
+                                  "run", "sbin", "tmp", "usr"} | {parts[1] for parts in bound}
     assert facts["given"] == "course data" and facts["given_writable"] is False
     assert facts["grader_importable"] is False, "the grader's package (hidden checks) is visible in the sandbox"
     assert facts["net"] in ("ConnectionRefusedError", "OSError", "TimeoutError")
