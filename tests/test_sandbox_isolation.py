@@ -20,7 +20,7 @@ from autograder.errors import UserError
 from autograder.sandbox import probe
 from autograder.sandbox.execute import execute_notebook
 from autograder.sandbox.kernel import SandboxKernel
-from autograder.sandbox.launcher import MAX_SLOTS, UID_BASE, Mount, is_root, processes_of
+from autograder.sandbox.launcher import MAX_SLOTS, UID_BASE, Mount, bwrap_args, is_root, processes_of
 from autograder.sandbox.limits import MIB, Limits
 from autograder.sandbox.run import run_notebook
 
@@ -245,3 +245,13 @@ def test_refuses_loudly_without_the_mechanisms(monkeypatch, capsys):
         probe.require_sandbox()
     assert probe.require_sandbox(insecure=True) is False
     assert "WARNING" in capsys.readouterr().err
+
+
+def test_an_interpreter_under_tmp_is_bound_over_the_fresh_tmp(monkeypatch):
+    # a clone under /tmp puts its venv there; the sandbox's own /tmp tmpfs must not hide it
+    monkeypatch.setattr(sys, "prefix", "/tmp/clone/.venv")
+    args = bwrap_args(SMALL, {})
+    tmpfs_tmp = next(i for i in range(len(args) - 1) if args[i:i + 2] == ["--tmpfs", "/tmp"])
+    bind = next(i for i in range(len(args) - 2) if args[i:i + 3] == ["--ro-bind", "/tmp/clone/.venv", "/tmp/clone/.venv"])
+    assert tmpfs_tmp < bind
+    assert args.count("/tmp/clone") == 1, "the venv's parent folder is made once, inside the fresh /tmp"

@@ -140,14 +140,15 @@ def bwrap_args(
     ]
     if not is_root():
         args.append("--unshare-user")
-    made: set[str] = {"/usr"}
-    args += _system_args() + _python_args(made)
+    args += _system_args()
     args += ["--proc", "/proc", "--dev", "/dev"]
     args += ["--size", str(limits.tmp_size), "--perms", "1777", "--tmpfs", "/tmp"]
     args += ["--size", str(limits.tmp_size), "--perms", "1777", "--tmpfs", "/dev/shm"]
     args += ["--perms", "0755", "--dir", "/home"]
     args += ["--size", str(limits.scratch_size), "--perms", "1777", "--tmpfs", HOME]
-    made |= {"/home", HOME}
+    # the interpreter goes on top of the fresh /tmp and /home, so a venv under either stays visible
+    made: set[str] = {"/usr", "/tmp", "/home", HOME}
+    args += _python_args(made)
     for mount in mounts:
         dest = f"{HOME}/{mount.dest}"
         args += _mkdirs_args(dest, made) + ["--ro-bind", str(mount.host), dest]
