@@ -4,7 +4,9 @@ processes, reach each other's sockets or see each other's memory, and nothing ou
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -151,3 +153,31 @@ def test_a_dying_kernel_is_noticed_and_the_factory_falls_back_cleanly(zygote):
     finally:
         kernel.close()
     assert os.geteuid() == 0
+
+
+def test_an_interpreter_under_tmp_survives_the_childs_fresh_tmp(tmp_path):
+    # a clone under /tmp has its venv there; each forked kernel mounts a fresh /tmp and must bind it back
+    assert str(tmp_path).startswith("/tmp/")
+    venv = tmp_path / "venv"
+    venv.mkdir()
+    (venv / "marker").write_text("python lives here")
+    (tmp_path / "home").mkdir()
+    (tmp_path / "left-behind").write_text("not for the student")
+    req = {"uid": 61000, "home": str(tmp_path / "home"), "home_size": 1 << 20, "tmp_size": 1 << 20,
+           "mounts": [], "keep": [str(venv)]}
+    probe = f"""
+import json, os, sys
+sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r})
+from autograder.classroom.zygote_server import _private_filesystem
+_private_filesystem(json.loads({json.dumps(req)!r}))
+try:
+    open({str(venv / "new")!r}, "w")
+    writable = True
+except OSError:
+    writable = False
+print(json.dumps({{"marker": open({str(venv / "marker")!r}).read(), "writable": writable,
+                  "left": os.path.exists({str(tmp_path / "left-behind")!r})}}))
+"""
+    out = subprocess.run(["unshare", "--mount", sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == {"marker": "python lives here", "writable": False, "left": False}

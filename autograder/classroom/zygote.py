@@ -35,7 +35,7 @@ from pathlib import Path
 from autograder.sandbox import kernel as kernel_module
 from autograder.sandbox.kernel import KernelDied, SandboxKernel
 from autograder.sandbox.launcher import (HOME, MAX_SLOTS, RUN_DIR, UID_BASE, Mount, Sandbox, Slot, _rlimits,
-                                         bwrap_args, is_root, kill_group)
+                                         bwrap_args, interpreter_prefixes, is_root, kill_group)
 from autograder.sandbox.limits import Limits
 
 SERVER_SOURCE = (Path(__file__).with_name("zygote_server.py")).read_text()
@@ -198,6 +198,8 @@ class ForkedSandbox(Sandbox):
             "rlimits": _rlimits(self.limits), "log": f"{self.run_inside}/kernel.log",
             "connection_file": f"{self.run_inside}/kernel.json",
             "mounts": [[f"{STAGE}/{i}", m.dest] for i, m in enumerate(self.mounts)],
+            "keep": [p for p in interpreter_prefixes()
+                     if any(p.startswith(top + "/") for top in (HOME, "/tmp", "/dev/shm"))],
         }
         self.started_at = time.monotonic()
         self.zygote.fork(request)

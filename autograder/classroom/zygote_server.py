@@ -65,9 +65,17 @@ def _private_filesystem(req):
     uid = req["uid"]
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
     home = req["home"]
+    # the interpreter's folders that lie under a folder about to be replaced (a venv in /tmp) are
+    # held open now and bound back, read-only, on top of the fresh tmpfs
+    kept = [(path, os.open(path, os.O_PATH | os.O_DIRECTORY)) for path in req["keep"]]
     _mount("tmpfs", home, "tmpfs", MS_NOSUID | MS_NODEV, f"size={req['home_size']},mode=0700,uid={uid},gid={uid}")
     for target in ("/tmp", "/dev/shm"):
         _mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, f"size={req['tmp_size']},mode=1777")
+    for path, fd in kept:
+        os.makedirs(path, mode=0o755, exist_ok=True)
+        _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
+        _mount(None, path, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+        os.close(fd)
     for staged, dest in req["mounts"]:
         target = os.path.join(home, dest)
         _mountpoint(target, os.path.isdir(staged))

@@ -109,14 +109,18 @@ def _system_args() -> list[str]:
     return args
 
 
+def interpreter_prefixes() -> list[str]:
+    """The folders outside /usr holding the grader's interpreter and venv, bound read-only into sandboxes."""
+    prefixes = {os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix), os.path.normpath(sys.prefix)}
+    return sorted(p for p in prefixes if not (p == "/usr" or p.startswith("/usr/")))
+
+
 def _python_args(made: set[str]) -> list[str]:
     """Bind the interpreter's prefix and the venv read-only at their own paths; if the grader's own
     package (hidden checks included) was installed inside one of them, hide it under an empty tmpfs."""
     args = []
-    prefixes = sorted({os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix), os.path.normpath(sys.prefix)})
+    prefixes = interpreter_prefixes()
     for prefix in prefixes:
-        if prefix.startswith("/usr/") or prefix == "/usr":
-            continue
         args += _mkdirs_args(prefix, made) + ["--ro-bind", prefix, prefix]
         made.add(prefix)
     package = str(Path(__file__).resolve().parent.parent)
