@@ -213,7 +213,7 @@ class DaskCluster:
                 process.wait()
 
 
-def test_dask_cluster_grades_exactly_like_the_local_pool(released_course, tmp_path):
+def test_dask_cluster_grades_exactly_like_the_local_pool(released_course, tmp_path, run_cli):
     from test_leaderboard_support import postgres_server
 
     local = _copy(released_course, tmp_path / "local")
@@ -250,6 +250,17 @@ def test_dask_cluster_grades_exactly_like_the_local_pool(released_course, tmp_pa
             assert remote_scores == auto_scores(local)
             rerun = grade(remote, seed=77, scheduler=cluster.address, db_url=url)
             assert rerun.skipped == 5 and rerun.graded == 0
+            # the same cluster through the command an instructor types
+            cli = lambda *args: run_cli("grade", ASSIGNMENT, "--scheduler", cluster.address, "--db", url,  # noqa: E731
+                                        "--seed", 77, *args, env={"COURSE_ROOT": remote})
+            skipped = cli()
+            assert skipped.returncode == 0 and "5 already graded" in skipped.stderr, skipped.stderr
+            regraded = cli("--force", "--json", tmp_path / "cli.json")
+            assert regraded.returncode == 0, regraded.stderr
+            cli_scores = {s["student"]: s["score"] for s in json.loads((tmp_path / "cli.json").read_text())["submissions"]}
+            assert cli_scores == {r["student"]: r["score"] for r in expected.results}
+            with Gradebook(url) as gb:
+                assert len(gb.assignment_submissions(ASSIGNMENT)) == 5  # regraded in place, not added twice
     finally:
         cluster.close()
     assert not (remote / "gradebook.db").exists()  # nothing was written to a local SQLite gradebook
