@@ -3,14 +3,13 @@
 The engine grades one notebook's bytes (sandboxed run, then the hidden pytest checks through
 the student proxy); this module passes the batch's seed, limits and course folders and turns
 its result into plain data (the result dict of ``autograder grade --json`` and the executed
-notebook's JSON) that can travel back from a worker process or a Dask worker. When the engine
-accepts a ``kernel_factory``, kernels come from this worker's pre-warmed zygote
-(:mod:`autograder.classroom.zygote`) unless ``options["zygote"]`` is False.
+notebook's JSON) that can travel back from a worker process or a Dask worker. Kernels come from
+this worker's pre-warmed zygote (:mod:`autograder.classroom.zygote`) unless ``options["zygote"]``
+is False.
 """
 
 from __future__ import annotations
 
-import inspect
 import json
 from pathlib import Path
 
@@ -34,7 +33,7 @@ def grade_with_checks(root: Path, assignment: str, student: str, notebook: str, 
     if not data_root or not Path(data_root).is_dir():
         data_root = Path(root) / "data" / "quickdraw"
     extra = {}
-    if options.get("zygote", True) and "kernel_factory" in inspect.signature(grade_submission).parameters:
+    if options.get("zygote", True):
         from autograder.classroom.zygote import kernel_factory
 
         extra["kernel_factory"] = kernel_factory
