@@ -41,8 +41,8 @@ from autograder.sandbox.limits import Limits
 SERVER_SOURCE = (Path(__file__).with_name("zygote_server.py")).read_text()
 STAGE = "/opt/autograder-files"
 # torch._dynamo is what the first torch.optim optimizer of a process imports (1.1 s, sympy included).
-# Not pyplot nor the inline backend: imported before the kernel's shell exists, the backend never
-# hooks into it and figures are no longer shown.
+# Not matplotlib_inline's backend: imported before the kernel's shell exists, it never hooks into
+# that shell and figures are no longer shown.
 PRELOAD = ("numpy", "torch", "torch.nn", "torch.nn.functional", "torch.optim", "torch._dynamo", "torch.utils.data",
            "PIL.Image", "matplotlib", "matplotlib.figure", "matplotlib.backends.backend_agg", "IPython",
            "ipykernel.kernelapp", "ipykernel.ipkernel")
