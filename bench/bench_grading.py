@@ -210,8 +210,9 @@ def main() -> int:
     for name, title in (("ours", "ours, plain sandboxes"), ("zygote", "ours, zygote kernels")):
         if name in timings and "stock" in timings:
             ratio = timings["stock"] / timings[name]
-            verdict = "meets" if ratio >= 3 else ("meets the minimum" if ratio >= 2 else "MISSES")
-            print(f"throughput {title} vs stock nbgrader: {ratio:.2f}x ({verdict} target 3x, minimum 2x)")
+            verdict = ("meets the 3x target" if ratio >= 3 else
+                       "below the 3x target, meets the 2x minimum" if ratio >= 2 else "MISSES the 2x minimum")
+            print(f"throughput {title} vs stock nbgrader: {ratio:.2f}x ({verdict})")
         if name in timings and "bare" in timings:
             overhead = timings[name] / timings["bare"] - 1
             verdict = "meets" if overhead <= 0.15 else "MISSES"
