@@ -20,7 +20,7 @@ from autograder.errors import UserError
 from autograder.sandbox import probe
 from autograder.sandbox.execute import execute_notebook
 from autograder.sandbox.kernel import SandboxKernel
-from autograder.sandbox.launcher import MAX_SLOTS, UID_BASE, Mount, bwrap_args, is_root, processes_of
+from autograder.sandbox.launcher import MAX_SLOTS, UID_BASE, Mount, bwrap_args, interpreter_prefixes, is_root, processes_of
 from autograder.sandbox.limits import MIB, Limits
 from autograder.sandbox.run import run_notebook
 
@@ -95,7 +95,7 @@ def test_student_code_sees_nothing_of_the_grader(tmp_path, monkeypatch):
     assert "AUTOGRADER_TEST_SECRET" not in facts["env"] and "JPY_PARENT_PID" not in facts["env"]
     # only the interpreter's prefixes are bound (read-only, at their own paths): besides the system folders,
     # / shows just their top folders and /work just their folders under /work (the repo's, not its siblings)
-    bound = [Path(p).parts for p in {sys.prefix, os.path.realpath(sys.prefix), os.path.realpath(sys.base_prefix)}]
+    bound = [Path(p).parts for p in interpreter_prefixes()]
     assert not facts["course"]
     assert set(facts["work"]) <= {parts[2] for parts in bound if len(parts) > 2 and parts[1] == "work"}
     assert set(facts["root"]) <= {"bin", "dev", "etc", "home", "lib", "lib32", "lib64", "libx32", "proc", "root",

@@ -84,6 +84,9 @@ class Zygote:
         _sweep_stale()
         self.limits = limits
         self.mounts = list(mounts)
+        # the interpreter's folders under what each kernel replaces with a fresh tmpfs: bound back
+        self.keep = [p for p in interpreter_prefixes()
+                     if any(p.startswith(top + "/") for top in (HOME, "/tmp", "/dev/shm"))]
         self.workdir = Path(tempfile.mkdtemp(prefix="autograder-zygote-"))
         (self.workdir / "owner.pid").write_text(str(os.getpid()))
         self.run_dir = self.workdir / "run"  # one sub-folder per kernel, bound at RUN_DIR
@@ -201,8 +204,7 @@ class ForkedSandbox(Sandbox):
             "rlimits": _rlimits(self.limits), "log": f"{self.run_inside}/kernel.log",
             "connection_file": f"{self.run_inside}/kernel.json",
             "mounts": [[f"{STAGE}/{i}", m.dest] for i, m in enumerate(self.mounts)],
-            "keep": [p for p in interpreter_prefixes()
-                     if any(p.startswith(top + "/") for top in (HOME, "/tmp", "/dev/shm"))],
+            "keep": self.zygote.keep,
         }
         self.started_at = time.monotonic()
         self.zygote.fork(request)

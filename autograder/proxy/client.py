@@ -16,10 +16,9 @@ import time
 from autograder.proxy.agent import AGENT_SOURCE
 from autograder.proxy.codec import Decoder, Encoder, Handle
 from autograder.proxy.errors import BadReply, CallTimeout, ProxyError, SandboxGone, StudentError
-from autograder.sandbox.kernel import KernelDied, SandboxKernel
+from autograder.sandbox.kernel import IOPUB_GRACE, SandboxKernel
 
 MIME = "application/vnd.autograder.reply+json"
-IOPUB_GRACE = 0.5  # seconds the reply on iopub may lag behind the shell's execute_reply
 
 
 class RemoteObject:
@@ -229,7 +228,7 @@ class StudentProxy:
             if shell_time is not None and reply is not None:
                 break
             if shell_time is not None and now > shell_time + IOPUB_GRACE:
-                self._recover_iopub()
+                self._kernel.recover_iopub(self._client)
                 break
             if now > deadline:
                 self._on_timeout(msg_id)
@@ -251,7 +250,7 @@ class StudentProxy:
                     break
                 continue
             if shell is None:
-                shell = self._shell_reply(msg_id)
+                shell = self._kernel.shell_reply(self._client, msg_id)
                 if shell is not None:
                     shell_time = time.monotonic()
                     continue
@@ -260,46 +259,23 @@ class StudentProxy:
         self.calls += 1
         self.seconds += time.monotonic() - start
         if expect_reply is None:
-            status = (shell or self._late_shell(msg_id) or {}).get("content", {}).get("status")
+            shell = shell or self._kernel.late_shell_reply(self._client, msg_id) or {}
+            status = shell.get("content", {}).get("status")
             if status != "ok":
                 raise ProxyError("the grader's agent could not be installed in the student's kernel")
             return {}
         if shell is None:
-            self._late_shell(msg_id)
+            self._kernel.late_shell_reply(self._client, msg_id)
         if reply is None:
             raise BadReply("no reply came back (it may have exceeded the size limit)")
         return reply
-
-    def _recover_iopub(self) -> None:
-        """No idle status after the reply: the iopub connection was likely cut (oversized message)."""
-        try:
-            self._kernel.reconnect_iopub(self._client)
-        except KernelDied:
-            pass
-
-    def _shell_reply(self, msg_id: str):
-        try:
-            msg = self._client.get_shell_msg(timeout=0)
-        except Exception:
-            return None
-        return msg if msg.get("parent_header", {}).get("msg_id") == msg_id else None
-
-    def _late_shell(self, msg_id: str):
-        """Consume the execute_reply that follows the idle status."""
-        end = time.monotonic() + 1.0
-        while time.monotonic() < end and self._kernel.alive():
-            msg = self._shell_reply(msg_id)
-            if msg is not None:
-                return msg
-            time.sleep(0.002)
-        return None
 
     def _on_timeout(self, msg_id: str) -> None:
         """Interrupt the call; kill the sandbox if the kernel does not come back."""
         if self._kernel.interrupt(wait=1.0):
             end = time.monotonic() + 2.0
             while time.monotonic() < end and self._kernel.alive():
-                if self._shell_reply(msg_id) is not None:
+                if self._kernel.shell_reply(self._client, msg_id) is not None:
                     return
                 time.sleep(0.01)
         self.close()

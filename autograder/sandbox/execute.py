@@ -17,9 +17,7 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionComplete
 
-from autograder.sandbox.kernel import KernelDied, SandboxKernel
-
-IOPUB_GRACE = 0.5  # seconds iopub may lag behind the shell reply
+from autograder.sandbox.kernel import IOPUB_GRACE, SandboxKernel
 DROPPED = "\n[the grader dropped output of this cell: a message exceeded the size limit]\n"
 TRUNCATED = "\n[the grader dropped further output of this notebook: output limit reached]\n"
 
@@ -75,20 +73,13 @@ class _Run:
         self.kernel, self.nb, self.client = kernel, nb, client
         self.recorder = _Recorder(nb, kernel.limits.output_bytes)
 
-    def _shell_reply(self, msg_id: str):
-        try:
-            reply = self.client.get_shell_msg(timeout=0)
-        except Exception:  # queue.Empty or an undecodable message
-            return None
-        return reply if reply.get("parent_header", {}).get("msg_id") == msg_id else None
-
     def wait(self, msg_id: str, cell, index: int, deadline: float) -> tuple[str, dict | None]:
         """Record outputs until ``msg_id`` completes: ('ok'|'timeout'|'died', execute_reply or None)."""
         reply, reply_time = None, None
         while True:
             now = time.monotonic()
             if reply_time is not None and now > reply_time + IOPUB_GRACE:
-                self._recover_iopub()
+                self.kernel.recover_iopub(self.client)
                 if cell is not None:
                     cell.outputs.append(nbformat.v4.new_output("stream", name="stderr", text=DROPPED))
                 return "ok", reply
@@ -102,41 +93,22 @@ class _Run:
                 if msg.get("parent_header", {}).get("msg_id") != msg_id:
                     continue
                 if msg.get("msg_type") == "status" and msg.get("content", {}).get("execution_state") == "idle":
-                    return "ok", reply or self._late_reply(msg_id)
+                    return "ok", reply or self.kernel.late_shell_reply(self.client, msg_id)
                 if cell is not None:
                     try:
                         self.recorder.process_message(msg, cell, index)
                     except CellExecutionComplete:
-                        return "ok", reply or self._late_reply(msg_id)
+                        return "ok", reply or self.kernel.late_shell_reply(self.client, msg_id)
                     except Exception:  # malformed content from the kernel: ignore the message
                         pass
                 continue
             if reply is None:
-                reply = self._shell_reply(msg_id)
+                reply = self.kernel.shell_reply(self.client, msg_id)
                 if reply is not None:
                     reply_time = time.monotonic()
                     continue
             if not self.kernel.alive():
                 return "died", reply
-
-    def _recover_iopub(self) -> None:
-        """The idle status never came after the reply: iopub is likely cut off; reconnect it."""
-        try:
-            self.kernel.reconnect_iopub(self.client)
-        except KernelDied:
-            pass  # the next wait notices the dead kernel
-
-    def _late_reply(self, msg_id: str) -> dict | None:
-        """The execute_reply, which follows the idle status closely."""
-        end = time.monotonic() + 1.0
-        while time.monotonic() < end:
-            reply = self._shell_reply(msg_id)
-            if reply is not None:
-                return reply
-            if not self.kernel.alive():
-                return None
-            time.sleep(0.002)
-        return None
 
     def run_code(self, code: str, cell, index: int, timeout: float) -> str:
         """Execute ``code``; return 'ok', 'error', 'timeout' (kernel recovered), 'killed' or 'died'."""

@@ -20,6 +20,7 @@ from autograder.sandbox.launcher import PYTHON, Mount, Sandbox
 from autograder.sandbox.limits import Limits
 
 RECEIVE_QUEUE = 32  # messages a client socket queues before the kernel's side drops more
+IOPUB_GRACE = 0.5  # seconds iopub may lag behind the shell's execute_reply
 CHANNEL_PORTS = {"shell_port": 1, "iopub_port": 2, "stdin_port": 3, "control_port": 4, "hb_port": 5}
 
 
@@ -136,6 +137,35 @@ class SandboxKernel:
         client._iopub_channel = None
         client.iopub_channel.start()
         self._handshake(client, time.monotonic() + timeout)
+
+    def recover_iopub(self, client) -> None:
+        """No idle status came after the reply: iopub is likely cut off (an oversized message);
+        reconnect it, leaving a dead kernel to the caller's next liveness check."""
+        try:
+            self.reconnect_iopub(client)
+        except KernelDied:
+            pass
+
+    @staticmethod
+    def shell_reply(client, msg_id: str):
+        """The shell reply to ``msg_id`` if one is waiting now, else None (other replies are dropped)."""
+        try:
+            reply = client.get_shell_msg(timeout=0)
+        except Exception:  # queue.Empty or an undecodable message
+            return None
+        return reply if reply.get("parent_header", {}).get("msg_id") == msg_id else None
+
+    def late_shell_reply(self, client, msg_id: str):
+        """The shell reply to ``msg_id``, which follows iopub's idle status closely (up to 1 s)."""
+        end = time.monotonic() + 1.0
+        while time.monotonic() < end:
+            reply = self.shell_reply(client, msg_id)
+            if reply is not None:
+                return reply
+            if not self.alive():
+                return None
+            time.sleep(0.002)
+        return None
 
     def _handshake(self, client, deadline: float) -> None:
         """Ask kernel_info until its iopub status arrives (ZMQ drops messages published before
