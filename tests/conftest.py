@@ -2,8 +2,9 @@
 
 ``quickdraw_root``  (session) the real QuickDraw datasets, prepared once per test session from
                     the offline source (../shared/quickdraw beside the repo, or $QUICKDRAW_SOURCE)
-                    into a pytest temp dir. Holds ``homework/``, ``competition/``, ``instructor/``
-                    in the layout of data/quickdraw/README.md. Treat it as read-only.
+                    with the fixed instructor secret ``TEST_SECRET`` into a pytest temp dir.
+                    Holds ``homework/``, ``competition/``, ``instructor/`` in the layout of
+                    data/quickdraw/README.md. Treat it as read-only.
 ``tiny_quickdraw``  a fake source (4 small classes, with planted duplicates) and a matching tiny
                     spec, for fast tests of the data pipeline itself.
 ``run_cli``         run ``autograder ARGS...`` in-process (``autograder.cli.main``) with optional
@@ -24,12 +25,15 @@ from autograder.cli import main
 from autograder.quickdraw.prepare import prepare_all
 from autograder.quickdraw.sources import find_source
 
+# The instructor secret of every test preparation: fixed, so that test data is deterministic.
+TEST_SECRET = bytes(range(32))
+
 
 @pytest.fixture(scope="session")
 def quickdraw_root(tmp_path_factory) -> Path:
     """Root folder of the real prepared QuickDraw datasets (seed 2019, default spec)."""
     root = tmp_path_factory.mktemp("quickdraw")
-    prepare_all(root, find_source(), progress=False)
+    prepare_all(root, find_source(), progress=False, secret=TEST_SECRET)
     return root
 
 
@@ -45,9 +49,11 @@ TINY_SPEC = {
         "competition": {
             "classes": ["ant", "bee", "dog"],
             "take": "back",
-            "splits": {"train": 6, "valid": 2, "test": 6},
+            "splits": {"train": 6, "valid": 2, "test": 6, "verification": 6},
             "hidden_labels": "test",
             "public_fraction": 0.5,
+            "verification": "verification",
+            "jitter": True,
         },
     },
 }

@@ -13,6 +13,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from conftest import TEST_SECRET
+
 from autograder.quickdraw.prepare import prepare_all
 from autograder.quickdraw.sources import find_source
 from autograder.quickdraw.spec import load_spec
@@ -63,6 +65,14 @@ def decoded(quickdraw_root) -> dict:
     assert images.dtype == np.uint8 and images.shape == (300, 28, 28)
     assert labels.dtype == np.int64 and labels.shape == (300,)
     out[("homework", "heldout")] = [(digest(i), int(l), None, i) for i, l in zip(images, labels)]
+    verification = quickdraw_root / "instructor" / "competition_verification"
+    _, rows = read_csv(verification / "test.csv")
+    _, label_rows = read_csv(quickdraw_root / "instructor" / "competition_verification_labels.csv")
+    hidden = {row["id"]: int(row["label"]) for row in label_rows}
+    out[("competition", "verification")] = [
+        (digest(pixels := np.asarray(Image.open(verification / row["filename"]))), hidden[row["id"]], row["id"], pixels)
+        for row in rows
+    ]
     return out
 
 
@@ -76,8 +86,9 @@ def test_classes_and_split_sizes_are_stratified(quickdraw_root, decoded):
         ("homework", "valid"): 200,
         ("homework", "test"): 200,
         ("homework", "heldout"): 100,
-        ("competition", "train"): 1000,
+        ("competition", "train"): 600,
         ("competition", "valid"): 100,
+        ("competition", "verification"): 400,
     }
     for key, per_class in expected.items():
         n_classes = len(HOMEWORK if key[0] == "homework" else COMPETITION)
@@ -101,19 +112,29 @@ def test_no_drawing_in_two_places(decoded):
 
 
 def test_pixels_and_labels_match_the_source(quickdraw_root, decoded, source_classes):
+    """Homework images are source drawings byte for byte; competition images are jittered:
+    none equals a source drawing, yet each is nearest to a source drawing of its own class."""
     _, rows = read_csv(quickdraw_root / "instructor" / "competition_labels.csv")
     hidden = {row["id"]: int(row["label"]) for row in rows}
+    source = find_source()
+    pool = np.concatenate([source.load(name) for name in COMPETITION]).reshape(-1, 784).astype(np.float32)
+    owner = np.repeat(np.arange(len(COMPETITION)), [len(source.load(name)) for name in COMPETITION])
     for (dataset, split), entries in decoded.items():
-        classes = HOMEWORK if dataset == "homework" else COMPETITION
-        for d, label, test_id, _ in entries:
-            if label is None:
-                label = hidden[test_id]
-            # the exact bytes of a source drawing of that class: pixels preserved, label right
-            assert source_classes.get(d) == classes[label], (dataset, split)
+        if dataset == "homework":
+            for d, label, _, _ in entries:
+                assert source_classes.get(d) == HOMEWORK[label], split  # exact bytes, label right
+            continue
+        assert not any(d in source_classes for d, *_ in entries), split  # no exact copy of public data
+        sample = entries[:: max(1, len(entries) // 100)]
+        labels = np.array([hidden[i] if label is None else label for _, label, i, _ in sample])
+        images = np.stack([p for *_, p in sample]).reshape(-1, 784).astype(np.float32)
+        distances = (images**2).sum(1)[:, None] - 2 * images @ pool.T + (pool**2).sum(1)[None, :]
+        assert np.mean(owner[distances.argmin(1)] == labels) > 0.9, split  # labels right, doodles intact
     pixels = np.stack([p for entries in decoded.values() for *_, p in entries])
     assert pixels.min() == 0 and pixels.max() == 255
     assert (pixels == 0).mean() > 0.5  # background is 0, not inverted
-    assert all(image.max() == 255 for image in pixels[:500])  # ink is 255
+    assert all(image.max() == 255 for image in pixels[:500])  # homework ink is 255
+    assert all(image.max() >= 150 for image in pixels)  # jittered ink is dimmed by at most a quarter
 
 
 def test_competition_test_set_is_unlabeled_and_opaque(quickdraw_root, decoded):
@@ -154,7 +175,7 @@ def test_manifest_records_parameters_and_every_file(quickdraw_root):
 
 
 def test_second_run_is_byte_identical(quickdraw_root, tmp_path):
-    results = prepare_all(tmp_path, find_source(), progress=False)
+    results = prepare_all(tmp_path, find_source(), progress=False, secret=TEST_SECRET)
     assert [r.status for r in results] == ["prepared", "prepared"]
     first = {p.relative_to(quickdraw_root): p for p in quickdraw_root.rglob("*") if p.is_file()}
     second = {p.relative_to(tmp_path): p for p in tmp_path.rglob("*") if p.is_file()}
@@ -170,5 +191,6 @@ def test_default_spec_matches_the_contract():
     homework, competition = spec.get("homework"), spec.get("competition")
     assert list(homework.classes) == HOMEWORK and list(competition.classes) == COMPETITION
     assert dict(homework.splits) == {"train": 1000, "valid": 200, "test": 200, "heldout": 100}
-    assert dict(competition.splits) == {"train": 1000, "valid": 100, "test": 400}
+    assert dict(competition.splits) == {"train": 600, "valid": 100, "test": 400, "verification": 400}
     assert homework.instructor_only == ("heldout",) and competition.hidden_labels == "test"
+    assert competition.verification == "verification" and competition.jitter and not homework.jitter

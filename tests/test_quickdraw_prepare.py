@@ -13,6 +13,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from conftest import TEST_SECRET
+
 from autograder.errors import UserError
 from autograder.quickdraw import prepare as prepare_module
 from autograder.quickdraw.prepare import prepare_all, prepare_dataset
@@ -38,6 +40,10 @@ def dataset_digests(root: Path, dataset: str) -> dict[str, list[str]]:
     for npz in (root / "instructor").glob(f"{dataset}_*.npz"):
         with np.load(npz) as z:
             out[npz.stem.split("_", 1)[1]] = [digest(i) for i in z["images"]]
+    verification = root / "instructor" / f"{dataset}_verification"
+    if verification.is_dir():
+        with open(verification / "test.csv", newline="") as f:
+            out["verification"] = [digest(Image.open(verification / r["filename"])) for r in csv.DictReader(f)]
     return out
 
 
@@ -48,21 +54,32 @@ def spec_of(tiny, **changes):
     return parse_spec(raw, Path("test-spec.json"))
 
 
-def test_two_runs_give_identical_bytes_and_seed_matters(tiny_quickdraw, tmp_path):
+def test_two_runs_give_identical_bytes_seed_and_secret_matter(tiny_quickdraw, tmp_path):
     spec = spec_of(tiny_quickdraw)
-    prepare_all(tmp_path / "a", tiny_quickdraw["source"], spec=spec, progress=False)
-    prepare_all(tmp_path / "b", tiny_quickdraw["source"], spec=spec, progress=False)
-    prepare_all(tmp_path / "c", tiny_quickdraw["source"], seed=8, spec=spec, progress=False)
-    a, b, c = tree(tmp_path / "a"), tree(tmp_path / "b"), tree(tmp_path / "c")
+    source = tiny_quickdraw["source"]
+    prepare_all(tmp_path / "a", source, spec=spec, progress=False, secret=TEST_SECRET)
+    prepare_all(tmp_path / "b", source, spec=spec, progress=False, secret=TEST_SECRET)
+    prepare_all(tmp_path / "c", source, seed=8, spec=spec, progress=False, secret=TEST_SECRET)
+    prepare_all(tmp_path / "d", source, spec=spec, progress=False, secret=b"another secret, 32 bytes long.!!")
+    a, b, c, d = (tree(tmp_path / x) for x in "abcd")
     assert a == b
+    # the public seed draws what students get with labels ...
     assert a["homework/train.csv"] != c["homework/train.csv"]
-    assert a["instructor/competition_labels.csv"] != c["instructor/competition_labels.csv"]
+    assert a["competition/train/000000.png"] != c["competition/train/000000.png"]
+    # ... the secret everything else: same released training data, other hidden sets
+    for name in ("homework/train.csv", "homework/test.csv", "competition/train.csv", "competition/valid.csv"):
+        assert a[name] == d[name], name
+    assert a["competition/train/000000.png"] == d["competition/train/000000.png"]
+    assert dataset_digests(tmp_path / "a", "homework")["heldout"] != dataset_digests(tmp_path / "d", "homework")["heldout"]
+    for name in ("instructor/competition_labels.csv", "competition/test.csv",
+                 "instructor/competition_verification_labels.csv"):
+        assert a[name] != d[name], name
 
 
 def test_one_dataset_alone_equals_the_same_dataset_from_all(tiny_quickdraw, tmp_path):
     spec = spec_of(tiny_quickdraw)
-    prepare_all(tmp_path / "all", tiny_quickdraw["source"], spec=spec, progress=False)
-    prepare_dataset("competition", tmp_path / "one", tiny_quickdraw["source"], spec=spec, progress=False)
+    prepare_all(tmp_path / "all", tiny_quickdraw["source"], spec=spec, progress=False, secret=TEST_SECRET)
+    prepare_dataset("competition", tmp_path / "one", tiny_quickdraw["source"], spec=spec, progress=False, secret=TEST_SECRET)
     both, alone = tree(tmp_path / "all"), tree(tmp_path / "one")
     for name, data in alone.items():
         if name != "instructor/MANIFEST.json":
@@ -71,13 +88,14 @@ def test_one_dataset_alone_equals_the_same_dataset_from_all(tiny_quickdraw, tmp_
 
 
 def test_duplicates_are_dropped_and_datasets_never_overlap(tiny_quickdraw, tmp_path):
-    # ant has 39 distinct drawings; take all of them: 20 from the front, 19 from the back
+    # ant has 39 distinct drawings; take all of them: 20 for the homework, 19 for the competition
+    # (not jittered here, so that every image can be traced to its source drawing)
     spec = spec_of(
         tiny_quickdraw,
         homework={"splits": {"train": 10, "valid": 4, "test": 4, "heldout": 2}},
-        competition={"splits": {"train": 9, "valid": 4, "test": 6}},
+        competition={"splits": {"train": 9, "valid": 4, "test": 3, "verification": 3}, "jitter": False},
     )
-    prepare_all(tmp_path, tiny_quickdraw["source"], spec=spec, progress=False)
+    prepare_all(tmp_path, tiny_quickdraw["source"], spec=spec, progress=False, secret=TEST_SECRET)
     arrays = tiny_quickdraw["arrays"]
     homework, competition = dataset_digests(tmp_path, "homework"), dataset_digests(tmp_path, "competition")
     all_images = [d for splits in (homework, competition) for ds in splits.values() for d in ds]
@@ -92,7 +110,7 @@ def test_duplicates_are_dropped_and_datasets_never_overlap(tiny_quickdraw, tmp_p
 
 def test_splits_are_stratified_and_labels_right(tiny_quickdraw, tmp_path):
     spec = spec_of(tiny_quickdraw)
-    prepare_all(tmp_path, tiny_quickdraw["source"], spec=spec, progress=False)
+    prepare_all(tmp_path, tiny_quickdraw["source"], spec=spec, progress=False, secret=TEST_SECRET)
     owner = {digest(img): name for name, imgs in tiny_quickdraw["arrays"].items() for img in imgs}
     classes = (tmp_path / "homework" / "classes.txt").read_text().split()
     assert classes == ["ant", "bee", "cow"]
@@ -115,9 +133,9 @@ def test_splits_are_stratified_and_labels_right(tiny_quickdraw, tmp_path):
 
 def test_rerun_is_up_to_date_and_rewrites_nothing(tiny_quickdraw, tmp_path):
     spec = spec_of(tiny_quickdraw)
-    prepare_all(tmp_path, tiny_quickdraw["source"], spec=spec, progress=False)
+    prepare_all(tmp_path, tiny_quickdraw["source"], spec=spec, progress=False, secret=TEST_SECRET)
     stamps = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*")}
-    results = prepare_all(tmp_path, tiny_quickdraw["source"], spec=spec, progress=False)
+    results = prepare_all(tmp_path, tiny_quickdraw["source"], spec=spec, progress=False, secret=TEST_SECRET)
     assert [r.status for r in results] == ["up to date", "up to date"]
     assert {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*")} == stamps
 
@@ -133,12 +151,12 @@ def test_rerun_is_up_to_date_and_rewrites_nothing(tiny_quickdraw, tmp_path):
 )
 def test_changed_output_is_refused_then_forced(tiny_quickdraw, tmp_path, damage, message):
     spec = spec_of(tiny_quickdraw)
-    prepare_dataset("homework", tmp_path, tiny_quickdraw["source"], spec=spec, progress=False)
+    prepare_dataset("homework", tmp_path, tiny_quickdraw["source"], spec=spec, progress=False, secret=TEST_SECRET)
     good = tree(tmp_path)
     damage(tmp_path)
     with pytest.raises(UserError, match=message):
-        prepare_dataset("homework", tmp_path, tiny_quickdraw["source"], spec=spec, progress=False)
-    prepare_dataset("homework", tmp_path, tiny_quickdraw["source"], spec=spec, progress=False, force=True)
+        prepare_dataset("homework", tmp_path, tiny_quickdraw["source"], spec=spec, progress=False, secret=TEST_SECRET)
+    prepare_dataset("homework", tmp_path, tiny_quickdraw["source"], spec=spec, progress=False, force=True, secret=TEST_SECRET)
     assert tree(tmp_path) == good
 
 
@@ -148,9 +166,9 @@ def test_force_replaces_only_our_folders(tiny_quickdraw, tmp_path):
     (tmp_path / "homework" / "theirs.txt").write_text("someone else's")
     (tmp_path / "keep.txt").write_text("unrelated")
     with pytest.raises(UserError, match="holds other data"):
-        prepare_all(tmp_path, tiny_quickdraw["source"], spec=spec, progress=False)
+        prepare_all(tmp_path, tiny_quickdraw["source"], spec=spec, progress=False, secret=TEST_SECRET)
     assert not (tmp_path / "competition").exists()  # refused before writing anything
-    prepare_all(tmp_path, tiny_quickdraw["source"], spec=spec, progress=False, force=True)
+    prepare_all(tmp_path, tiny_quickdraw["source"], spec=spec, progress=False, force=True, secret=TEST_SECRET)
     assert not (tmp_path / "homework" / "theirs.txt").exists()
     assert (tmp_path / "keep.txt").read_text() == "unrelated"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["competition", "homework", "instructor", "keep.txt"]
@@ -169,16 +187,16 @@ def test_interrupted_build_leaves_old_dataset_or_nothing(tiny_quickdraw, tmp_pat
 
     monkeypatch.setattr(prepare_module, "_write_png", failing_write_png)
     with pytest.raises(KeyboardInterrupt):
-        prepare_dataset("homework", tmp_path, tiny_quickdraw["source"], spec=spec, progress=False)
+        prepare_dataset("homework", tmp_path, tiny_quickdraw["source"], spec=spec, progress=False, secret=TEST_SECRET)
     assert os.listdir(tmp_path) == []  # no half dataset, no temporary folder
 
     monkeypatch.setattr(prepare_module, "_write_png", real_write_png)
-    prepare_dataset("homework", tmp_path, tiny_quickdraw["source"], spec=spec, progress=False)
+    prepare_dataset("homework", tmp_path, tiny_quickdraw["source"], spec=spec, progress=False, secret=TEST_SECRET)
     old = tree(tmp_path)
     calls.clear()
     monkeypatch.setattr(prepare_module, "_write_png", failing_write_png)
     with pytest.raises(KeyboardInterrupt):
-        prepare_dataset("homework", tmp_path, tiny_quickdraw["source"], seed=9, spec=spec, progress=False, force=True)
+        prepare_dataset("homework", tmp_path, tiny_quickdraw["source"], seed=9, spec=spec, progress=False, force=True, secret=TEST_SECRET)
     assert tree(tmp_path) == old and sorted(os.listdir(tmp_path)) == ["homework", "instructor"]
 
 
@@ -186,14 +204,14 @@ def test_leftovers_of_a_killed_run_are_cleaned(tiny_quickdraw, tmp_path):
     spec = spec_of(tiny_quickdraw)
     dead = tmp_path / ".homework.tmp-999999999-abcd1234"
     (dead / "homework").mkdir(parents=True)
-    prepare_dataset("homework", tmp_path, tiny_quickdraw["source"], spec=spec, progress=False)
+    prepare_dataset("homework", tmp_path, tiny_quickdraw["source"], spec=spec, progress=False, secret=TEST_SECRET)
     assert not dead.exists()
     assert sorted(os.listdir(tmp_path)) == ["homework", "instructor"]
 
 
 def test_manifest_and_npz_carry_no_time_or_place(tiny_quickdraw, tmp_path):
     spec = spec_of(tiny_quickdraw)
-    prepare_all(tmp_path, tiny_quickdraw["source"], spec=spec, progress=False)
+    prepare_all(tmp_path, tiny_quickdraw["source"], spec=spec, progress=False, secret=TEST_SECRET)
     text = (tmp_path / "homework" / "MANIFEST.json").read_text()
     assert str(tmp_path) not in text and str(tiny_quickdraw["source"]) not in text
     manifest = json.loads(text)

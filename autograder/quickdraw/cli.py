@@ -30,9 +30,13 @@ https://github.com/googlecreativelab/quickdraw-dataset"""
 PREPARE_DESCRIPTION = """\
 Write the datasets described by data/quickdraw/datasets.json into OUT (default
 data/quickdraw): OUT/homework/, OUT/competition/ and the instructor-only OUT/instructor/.
-The output depends only on the seed, the spec and the source drawings, byte for byte.
-A dataset that is already there with the same parameters is left as it is ("up to date").
-Anything else in the way stops the command unless --force is given."""
+The seed (public, in the spec) draws what students receive with labels. Everything
+instructor-only (the homework's held-out drawings, the competition's test draw, its
+public/private split and the never-released verification set) is drawn from a secret that
+the first run creates in OUT/instructor/secret (owner-only); back it up. The output depends
+only on the seed, the secret, the spec and the source drawings, byte for byte: --secret-file
+re-creates it elsewhere. A dataset that is already there with the same parameters is left
+as it is ("up to date"). Anything else in the way stops the command unless --force is given."""
 
 
 def register(subparsers) -> None:
@@ -73,6 +77,11 @@ def register(subparsers) -> None:
     )
     prepare.add_argument(
         "--spec", metavar="FILE", help="dataset specification (default: data/quickdraw/datasets.json)"
+    )
+    prepare.add_argument(
+        "--secret-file", metavar="FILE",
+        help="the instructor secret to draw the hidden sets with (a copy of an OUT/instructor/secret); "
+        "default: OUT/instructor/secret, created on first use",
     )
     prepare.add_argument(
         "--force",
@@ -138,9 +147,17 @@ def run_prepare(args: argparse.Namespace) -> int:
     source = find_source(args.source, args.cache, args.base_url)
     out = args.out or quickdraw_dir()
     print(f"Source: {source.describe()}")
-    results = prepare_datasets(names, out, source, args.seed, spec=spec, force=args.force)
+    results = prepare_datasets(names, out, source, args.seed, spec=spec, force=args.force,
+                               secret=args.secret_file)
     for result in results:
         _print_result(result, out)
+    secret = results[0].secret if results else None
+    if secret is not None and secret.path is not None:
+        if secret.created:
+            print(f"Instructor secret: created {_shown(secret.path)} (owner-only; never commit or hand it out; "
+                  "keep a copy: --secret-file re-creates the hidden sets from it)")
+        else:
+            print(f"Instructor secret: {_shown(secret.path)}")
     seconds = time.perf_counter() - started
     if all(r.status == "up to date" for r in results):
         print(f"Everything up to date ({seconds:.1f} s).")
@@ -158,14 +175,14 @@ def _print_result(result: Result, out: Path) -> None:
     for split in result.splits:
         each = f"{split.count // per} per class"
         if split.kind == "labeled":
-            print(f"  {split.name:<8} {split.count:>6} images, labeled ({each})")
+            print(f"  {split.name:<12} {split.count:>6} images, labeled ({each})")
         elif split.kind == "unlabeled":
             print(
-                f"  {split.name:<8} {split.count:>6} images, no labels ({each}); labels for the "
+                f"  {split.name:<12} {split.count:>6} images, no labels ({each}); labels for the "
                 f"instructor: {split.public} public, {split.count - split.public} private"
             )
         else:
-            print(f"  {split.name:<8} {split.count:>6} images, instructor only ({each})")
+            print(f"  {split.name:<12} {split.count:>6} images, instructor only ({each})")
     for file in result.instructor_files:
         print(f"  instructor-only: {_shown(Path(out) / file)}")
 

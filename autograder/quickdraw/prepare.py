@@ -26,11 +26,13 @@ from PIL import Image
 from tqdm import tqdm
 
 from autograder.errors import UserError
-from autograder.quickdraw.selection import allocate, seeded_rng, source_fingerprint
+from autograder.quickdraw.jitter import jitter_unlike
+from autograder.quickdraw.secret import Secret, resolve_secret, store_secret
+from autograder.quickdraw.selection import allocate, image_digests, seeded_rng, source_fingerprint
 from autograder.quickdraw.sources import Source
 from autograder.quickdraw.spec import DatasetSpec, Spec, load_spec
 
-FORMAT = 1
+FORMAT = 2
 MANIFEST = "MANIFEST.json"
 INSTRUCTOR = "instructor"
 # What may sit in the output folder besides the datasets (data/quickdraw/ in the repo).
@@ -59,6 +61,7 @@ class Result:
     classes: tuple[str, ...]
     splits: list[SplitInfo] = field(default_factory=list)
     instructor_files: list[str] = field(default_factory=list)
+    secret: Secret | None = None
 
 
 def prepare_datasets(
@@ -69,11 +72,15 @@ def prepare_datasets(
     spec: Spec | str | Path | None = None,
     force: bool = False,
     progress: bool | None = None,
+    secret: bytes | str | Path | None = None,
 ) -> list[Result]:
     """Prepare the named datasets of ``spec`` (default data/quickdraw/datasets.json) under ``out_root``.
 
-    ``seed`` defaults to the spec's seed (2019). Raises UserError when the output folder
-    holds anything not made by this tool with the same parameters, unless ``force``.
+    ``seed`` defaults to the spec's seed (2019) and draws what students receive. ``secret``
+    draws everything instructor-only: a key (bytes), a secret file, or None for
+    ``OUT/instructor/secret`` (created on first use); see :mod:`autograder.quickdraw.secret`.
+    Raises UserError when the output folder holds anything not made by this tool with the
+    same parameters, unless ``force``.
     """
     spec = spec if isinstance(spec, Spec) else load_spec(spec)
     seed = spec.seed if seed is None else seed
@@ -88,8 +95,9 @@ def prepare_datasets(
         if not force:
             _refuse_foreign_entries(out_root, spec)
 
+    key = resolve_secret(out_root / INSTRUCTOR, secret)
     arrays = {name: source.load(name, progress=progress) for name in spec.all_classes()}
-    rows = allocate(spec, arrays, seed)
+    rows = allocate(spec, arrays, seed, key)
     fingerprint = source_fingerprint(arrays)
     plans = []
     for dataset in datasets:
@@ -101,7 +109,9 @@ def prepare_datasets(
             "dedup_classes": spec.all_classes(),
             "source": fingerprint,
         }
-        state = _state(out_root, dataset, params)
+        if dataset.hidden_labels or dataset.verification:  # its released test images are secret draws
+            params["secret_id"] = key.id
+        state = _state(out_root, dataset, params, key)
         if state not in ("current", "build") and not force:
             raise UserError(
                 f"cannot prepare '{dataset.name}' in {out_root}: {state}; pass --force to replace "
@@ -110,18 +120,22 @@ def prepare_datasets(
         plans.append((dataset, params, state))
 
     out_root.mkdir(parents=True, exist_ok=True)
+    if any(state != "current" for _, _, state in plans):
+        store_secret(key)
+    public = {d for images in arrays.values() for d in image_digests(images)}
     results = []
     for dataset, params, state in plans:
         if state == "current":
-            results.append(_describe(dataset, out_root, "up to date"))
+            results.append(_describe(dataset, out_root, "up to date", key))
             continue
         tmp = out_root / f".{dataset.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
         try:
-            _build(dataset, arrays, rows[dataset.name], seed, params, tmp, progress)
+            draw = Draw(seed, key, public)
+            _build(dataset, arrays, rows[dataset.name], draw, params, tmp, progress)
             _commit(tmp, out_root, dataset)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-        results.append(_describe(dataset, out_root, "prepared"))
+        results.append(_describe(dataset, out_root, "prepared", key))
     return results
 
 
@@ -140,68 +154,104 @@ def prepare_all(out_root, source, seed: int | None = None, **options) -> list[Re
 # ---- building --------------------------------------------------------------------------
 
 
-def _build(dataset: DatasetSpec, arrays, rows, seed, params, tmp: Path, progress) -> None:
+@dataclass(frozen=True)
+class Draw:
+    """The randomness of one prepare run: the public seed, the secret, the public drawings."""
+
+    seed: int
+    secret: Secret
+    public: set[bytes]  # sha256 of every source drawing (a jittered image must differ from all)
+
+    def rng(self, dataset: DatasetSpec, split: str) -> np.random.Generator:
+        """The split's generator: the secret's for secret splits, else the public seed's."""
+        if split in dataset.secret_splits:
+            return self.secret.rng(dataset.name, split)
+        return seeded_rng(self.seed, dataset.name, split)
+
+
+def _build(dataset: DatasetSpec, arrays, rows, draw: Draw, params, tmp: Path, progress) -> None:
     """Write the dataset folder and its instructor files into ``tmp``."""
     folder, instructor = tmp / dataset.name, tmp / INSTRUCTOR
     folder.mkdir(parents=True)
     instructor.mkdir()
     files = {"classes.txt": _write(folder / "classes.txt", "".join(c + "\n" for c in dataset.classes))}
-    secret: dict[str, str] = {}
-
-    members: dict[str, list[tuple[int, str, int]]] = {split: [] for split, _ in dataset.splits}
-    for label, name in enumerate(dataset.classes):
-        start = 0
-        for split, n in dataset.splits:
-            members[split] += [(label, name, int(i)) for i in rows[name][start : start + n]]
-            start += n
-
-    released = sum(n for s, n in dataset.splits if s not in dataset.instructor_only)
-    bar = tqdm(
-        total=released * len(dataset.classes),
-        desc=dataset.name,
-        unit="img",
-        disable=None if progress is None else not progress,
-    )
+    hidden: dict[str, str] = {}
+    n_classes = len(dataset.classes)
+    opaque = [s for s in (dataset.hidden_labels, dataset.verification) if s]
+    ids = _opaque_ids(draw.secret.rng(dataset.name, "ids"), n_classes * sum(dict(dataset.splits)[s] for s in opaque))
+    written = sum(n for s, n in dataset.splits if s not in dataset.instructor_only)
+    bar = tqdm(total=written * n_classes, desc=dataset.name, unit="img",
+               disable=None if progress is None else not progress)
     with bar:
         for split, _ in dataset.splits:
-            rng = seeded_rng(seed, dataset.name, split)
-            items = [members[split][i] for i in rng.permutation(len(members[split]))]
-            labels = np.array([label for label, _, _ in items], dtype=np.int64)
-            images = np.stack([arrays[name][i] for _, name, i in items])
+            rng = draw.rng(dataset, split)
+            items = [(label, int(i)) for label, name in enumerate(dataset.classes) for i in rows[name][split]]
+            items = [items[i] for i in rng.permutation(len(items))]
+            labels = np.array([label for label, _ in items], dtype=np.int64)
+            images = np.stack([arrays[dataset.classes[label]][i] for label, i in items])
+            if dataset.jitter:
+                images = jitter_unlike(images, rng, draw.public)
             if split in dataset.instructor_only:
                 file = f"{dataset.name}_{split}.npz"
-                secret[file] = _write_npz(instructor / file, images=images, labels=labels)
-            elif split == dataset.hidden_labels:
-                ids = _opaque_ids(rng, len(items))
-                public = _public_mask(labels, dataset.public_fraction)
-                order = np.argsort(ids)
-                test_rows, label_rows = ["id,filename"], ["id,label,split"]
-                (folder / split).mkdir()
-                for k in order:
-                    png = f"{split}/{ids[k]}.png"
-                    files[png] = _write_png(folder / png, images[k])
-                    test_rows.append(f"{ids[k]},{png}")
-                    label_rows.append(f"{ids[k]},{labels[k]},{'public' if public[k] else 'private'}")
-                    bar.update()
-                files[f"{split}.csv"] = _write(folder / f"{split}.csv", _lines(test_rows))
-                sample = ["id,label"] + [f"{ids[k]},0" for k in order]
-                files["sample_submission.csv"] = _write(folder / "sample_submission.csv", _lines(sample))
-                file = f"{dataset.name}_labels.csv"
-                secret[file] = _write(instructor / file, _lines(label_rows))
+                hidden[file] = _write_npz(instructor / file, images=images, labels=labels)
+            elif split in opaque:
+                split_ids, ids = ids[: len(items)], ids[len(items) :]
+                _write_opaque(dataset, split, split_ids, images, labels, folder, instructor, files, hidden, bar)
             else:
-                width = max(6, len(str(len(items) - 1)))
-                csv_rows = ["filename,label"]
-                (folder / split).mkdir()
-                for k in range(len(items)):
-                    png = f"{split}/{k:0{width}d}.png"
-                    files[png] = _write_png(folder / png, images[k])
-                    csv_rows.append(f"{png},{labels[k]}")
-                    bar.update()
-                files[f"{split}.csv"] = _write(folder / f"{split}.csv", _lines(csv_rows))
+                files.update(_write_labeled(folder, split, images, labels, bar))
 
     manifest = {**params, "files": dict(sorted(files.items()))}
     _write(folder / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True) + "\n")
-    _write(instructor / MANIFEST, json.dumps(_instructor_entry(params, secret)))
+    _write(instructor / MANIFEST, json.dumps(_instructor_entry(params, draw.secret, hidden)))
+
+
+def _write_labeled(folder: Path, split: str, images, labels, bar) -> dict[str, str]:
+    """``split/NNNNNN.png`` and ``split.csv`` (filename,label); return {file: sha256}."""
+    width = max(6, len(str(len(images) - 1)))
+    files, csv_rows = {}, ["filename,label"]
+    (folder / split).mkdir()
+    for k in range(len(images)):
+        png = f"{split}/{k:0{width}d}.png"
+        files[png] = _write_png(folder / png, images[k])
+        csv_rows.append(f"{png},{labels[k]}")
+        bar.update()
+    files[f"{split}.csv"] = _write(folder / f"{split}.csv", _lines(csv_rows))
+    return files
+
+
+def _write_unlabeled(root: Path, split: str, ids: list[str], images, bar) -> tuple[dict[str, str], np.ndarray]:
+    """``split/<id>.png`` and ``split.csv`` (id,filename, sorted by id); return ({file: sha256}, order)."""
+    order = np.argsort(ids)
+    files, rows = {}, ["id,filename"]
+    (root / split).mkdir(parents=True)
+    for k in order:
+        png = f"{split}/{ids[k]}.png"
+        files[png] = _write_png(root / png, images[k])
+        rows.append(f"{ids[k]},{png}")
+        bar.update()
+    files[f"{split}.csv"] = _write(root / f"{split}.csv", _lines(rows))
+    return files, order
+
+
+def _write_opaque(dataset, split, ids, images, labels, folder, instructor, files, hidden, bar) -> None:
+    """The hidden-label split (released, labels to the instructor) or the verification split
+    (laid out like the released test split, but in ``instructor/<name>_<split>/``)."""
+    if split == dataset.hidden_labels:
+        written, order = _write_unlabeled(folder, split, ids, images, bar)
+        files.update(written)
+        public = _public_mask(labels, dataset.public_fraction)
+        sample = ["id,label"] + [f"{ids[k]},0" for k in order]
+        files["sample_submission.csv"] = _write(folder / "sample_submission.csv", _lines(sample))
+        label_rows = ["id,label,split"] + [
+            f"{ids[k]},{labels[k]},{'public' if public[k] else 'private'}" for k in order
+        ]
+    else:
+        target = f"{dataset.name}_{split}"
+        written, order = _write_unlabeled(instructor / target, dataset.hidden_labels, ids, images, bar)
+        hidden.update({f"{target}/{name}": digest for name, digest in written.items()})
+        label_rows = ["id,label"] + [f"{ids[k]},{labels[k]}" for k in order]
+    file = f"{dataset.name}_{'labels' if split == dataset.hidden_labels else split + '_labels'}.csv"
+    hidden[file] = _write(instructor / file, _lines(label_rows))
 
 
 def _opaque_ids(rng: np.random.Generator, n: int) -> list[str]:
@@ -263,14 +313,21 @@ def _params_id(params: dict) -> str:
     return hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()
 
 
-def _instructor_entry(params: dict, files: dict[str, str]) -> dict:
-    return {"params_sha256": _params_id(params), "files": dict(sorted(files.items()))}
+def _instructor_params_id(params: dict, secret: Secret) -> str:
+    return _params_id({**params, "secret_id": secret.id})
+
+
+def _instructor_entry(params: dict, secret: Secret, files: dict[str, str]) -> dict:
+    return {"params_sha256": _instructor_params_id(params, secret), "files": dict(sorted(files.items()))}
 
 
 def _expected_instructor_files(dataset: DatasetSpec) -> list[str]:
+    """The dataset's entries in instructor/ (files, and the verification folder)."""
     files = [f"{dataset.name}_{split}.npz" for split in dataset.instructor_only]
     if dataset.hidden_labels:
         files.append(f"{dataset.name}_labels.csv")
+    if dataset.verification:
+        files += [f"{dataset.name}_{dataset.verification}", f"{dataset.name}_{dataset.verification}_labels.csv"]
     return sorted(files)
 
 
@@ -281,10 +338,10 @@ def _read_json(path: Path):
         return None
 
 
-def _state(out_root: Path, dataset: DatasetSpec, params: dict) -> str:
+def _state(out_root: Path, dataset: DatasetSpec, params: dict, secret: Secret) -> str:
     """"current", "build" (nothing in the way), or why the existing output may not be replaced."""
     folder = _folder_state(out_root / dataset.name, params)
-    instructor = _instructor_state(out_root / INSTRUCTOR, dataset, params)
+    instructor = _instructor_state(out_root / INSTRUCTOR, dataset, params, secret)
     for state in (folder, instructor):
         if state not in ("current", "absent"):
             return state
@@ -320,7 +377,7 @@ def _folder_state(folder: Path, params: dict) -> str:
     return "current"
 
 
-def _instructor_state(instructor: Path, dataset: DatasetSpec, params: dict) -> str:
+def _instructor_state(instructor: Path, dataset: DatasetSpec, params: dict, secret: Secret) -> str:
     """"absent", "current" or the reason the dataset's instructor files are in the way."""
     expected = _expected_instructor_files(dataset)
     if not expected:
@@ -332,12 +389,17 @@ def _instructor_state(instructor: Path, dataset: DatasetSpec, params: dict) -> s
     entry = manifest.get(dataset.name) if isinstance(manifest, dict) else None
     if not isinstance(entry, dict):
         return f"{instructor / present[0]} was not made by this tool"
-    if entry.get("params_sha256") != _params_id(params):
-        return f"{instructor / present[0]} was prepared with different parameters"
+    if entry.get("params_sha256") != _instructor_params_id(params, secret):
+        return f"{instructor / present[0]} was prepared with different parameters or another secret"
     files = entry.get("files") or {}
-    for name in present:
-        if files.get(name) != _sha256(instructor / name):
-            return f"{instructor / name} was changed since it was prepared"
+    for top in present:
+        path = instructor / top
+        listed = {name for name in files if name == top or name.startswith(top + "/")}
+        on_disk = {top} if not path.is_dir() else {
+            f"{top}/{p.relative_to(path).as_posix()}" for p in path.rglob("*") if not p.is_dir()
+        }
+        if listed != on_disk or any(files[name] != _sha256(instructor / name) for name in listed):
+            return f"{path} was changed since it was prepared"
     return "current" if len(present) == len(expected) else "absent"
 
 
@@ -388,12 +450,18 @@ def _commit(tmp: Path, out_root: Path, dataset: DatasetSpec) -> None:
     entry = json.loads((tmp / INSTRUCTOR / MANIFEST).read_text())
     manifest = _read_json(instructor / MANIFEST)
     manifest = manifest if isinstance(manifest, dict) else {}
-    old_files = set((manifest.get(dataset.name) or {}).get("files") or {})
-    for name in entry["files"]:
+    old = {name.split("/")[0] for name in (manifest.get(dataset.name) or {}).get("files") or {}}
+    new = {name.split("/")[0] for name in entry["files"]}
+    for name in sorted(new):  # a folder (the verification set) is replaced as a whole
+        if (instructor / name).is_dir() and not (instructor / name).is_symlink():
+            os.rename(instructor / name, tmp / f"replaced-{name}")
         os.replace(tmp / INSTRUCTOR / name, instructor / name)
-    for name in sorted(old_files - set(entry["files"])):
+    for name in sorted(old - new):
         if name.startswith(f"{dataset.name}_"):
-            (instructor / name).unlink(missing_ok=True)
+            if (instructor / name).is_dir() and not (instructor / name).is_symlink():
+                shutil.rmtree(instructor / name)
+            else:
+                (instructor / name).unlink(missing_ok=True)
     if entry["files"]:
         manifest[dataset.name] = entry
     else:
@@ -408,12 +476,12 @@ def _commit(tmp: Path, out_root: Path, dataset: DatasetSpec) -> None:
     os.rename(tmp / dataset.name, target)
 
 
-def _describe(dataset: DatasetSpec, out_root: Path, status: str) -> Result:
+def _describe(dataset: DatasetSpec, out_root: Path, status: str, secret: Secret) -> Result:
     """Summarise a dataset for printing."""
     n = len(dataset.classes)
     splits = []
     for split, per_class in dataset.splits:
-        if split in dataset.instructor_only:
+        if split in dataset.instructor_only or split == dataset.verification:
             kind = "instructor"
         elif split == dataset.hidden_labels:
             kind = "unlabeled"
@@ -422,4 +490,4 @@ def _describe(dataset: DatasetSpec, out_root: Path, status: str) -> Result:
         public = n * int(round(dataset.public_fraction * per_class)) if kind == "unlabeled" else 0
         splits.append(SplitInfo(split, per_class * n, kind, public))
     instructor = [f"{INSTRUCTOR}/{f}" for f in _expected_instructor_files(dataset)]
-    return Result(dataset.name, out_root / dataset.name, status, dataset.classes, splits, instructor)
+    return Result(dataset.name, out_root / dataset.name, status, dataset.classes, splits, instructor, secret)

@@ -1,11 +1,12 @@
-"""Which source drawings each dataset gets: deduplication and the seeded per-class permutation.
+"""Which source drawings each dataset gets: deduplication, the public and the secret draw.
 
 Every class is deduplicated by content (sha256 of its 784 bytes): within a class only the
 first copy of an image is kept, and an image found in two classes is dropped from both
 (its label would be ambiguous). The remaining rows are permuted with a generator seeded
-by (seed, class name) alone, so a dataset's drawings do not depend on which other
-datasets are prepared. Datasets that take the "front" get consecutive slices from the
-start of each permutation, "back" datasets from the end; they never overlap.
+by (seed, class name) alone. The released splits of datasets that take the "front" are
+consecutive slices from the start of each permutation, those of "back" datasets from the
+end; they never overlap. The secret splits (held-out, hidden-label and verification
+splits) are drawn with the instructor's secret from everything the released splits leave.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import hashlib
 import numpy as np
 
 from autograder.errors import UserError
+from autograder.quickdraw.secret import Secret
 from autograder.quickdraw.spec import Spec
 
 
@@ -54,30 +56,60 @@ def source_fingerprint(arrays: dict[str, np.ndarray]) -> dict[str, dict]:
     }
 
 
-def allocate(spec: Spec, arrays: dict[str, np.ndarray], seed: int) -> dict[str, dict[str, np.ndarray]]:
-    """Source row indices per dataset and class (``per_class`` rows each, in permutation order)."""
+def allocate(
+    spec: Spec, arrays: dict[str, np.ndarray], seed: int, secret: Secret
+) -> dict[str, dict[str, dict[str, np.ndarray]]]:
+    """Source row indices per dataset, class and split (``{dataset: {class: {split: rows}}}``).
+
+    Released splits come from each dataset's slice (front or back) of the public permutation,
+    cut in spec order. Secret splits are drawn with the instructor's secret from every
+    drawing of the class that no released split uses, so the public seed does not tell
+    which drawings they hold.
+    """
     kept = distinct_rows(arrays)
-    chosen: dict[str, dict[str, np.ndarray]] = {d.name: {} for d in spec.datasets}
+    chosen: dict[str, dict[str, dict[str, np.ndarray]]] = {d.name: {} for d in spec.datasets}
     for name in spec.all_classes():
         order = kept[name][seeded_rng(seed, name).permutation(len(kept[name]))]
         users = [d for d in spec.datasets if name in d.classes]
-        needed = sum(d.per_class for d in users)
-        if needed > len(order):
-            dropped = len(arrays[name]) - len(order)
-            detail = " + ".join(f"{d.per_class} ({d.name})" for d in users)
-            raise UserError(
-                f"class '{name}' has only {len(order)} distinct drawings"
-                + (f" ({dropped} duplicate{'s' * (dropped > 1)} dropped)" if dropped else "")
-                + f" but the datasets need {needed} = {detail}; lower the counts in the spec or "
-                "use a source with more drawings"
-            )
+        _check_capacity(name, users, len(order), len(arrays[name]) - len(order))
+        used = np.zeros(len(order), dtype=bool)
         start, end = 0, len(order)
         for dataset in users:
-            n = dataset.per_class
+            n = dataset.released_per_class
             if dataset.take == "front":
-                chosen[dataset.name][name] = order[start : start + n]
-                start += n
+                where, start = slice(start, start + n), start + n
             else:
-                chosen[dataset.name][name] = order[end - n : end]
-                end -= n
+                where, end = slice(end - n, end), end - n
+            used[where] = True
+            released = [(s, k) for s, k in dataset.splits if s not in dataset.secret_splits]
+            chosen[dataset.name][name] = _cut(order[where], released)
+        rest = order[~used]
+        rest = rest[secret.rng("draw", name).permutation(len(rest))]
+        for dataset in users:
+            hidden = [(s, k) for s, k in dataset.splits if s in dataset.secret_splits]
+            taken = sum(k for _, k in hidden)
+            chosen[dataset.name][name].update(_cut(rest[:taken], hidden))
+            rest = rest[taken:]
     return chosen
+
+
+def _cut(rows: np.ndarray, splits: list[tuple[str, int]]) -> dict[str, np.ndarray]:
+    """Consecutive pieces of ``rows``, one per (split, count)."""
+    pieces, start = {}, 0
+    for split, n in splits:
+        pieces[split] = rows[start : start + n]
+        start += n
+    return pieces
+
+
+def _check_capacity(name: str, users: list, distinct: int, dropped: int) -> None:
+    """A one-line error when a class has fewer distinct drawings than its datasets need."""
+    needed = sum(d.per_class for d in users)
+    if needed > distinct:
+        detail = " + ".join(f"{d.per_class} ({d.name})" for d in users)
+        raise UserError(
+            f"class '{name}' has only {distinct} distinct drawings"
+            + (f" ({dropped} duplicate{'s' * (dropped > 1)} dropped)" if dropped else "")
+            + f" but the datasets need {needed} = {detail}; lower the counts in the spec or "
+            "use a source with more drawings"
+        )

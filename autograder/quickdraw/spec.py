@@ -9,7 +9,13 @@ Format::
                   "splits": {"train": 1000, ...},   # drawings per class, in allocation order
                   "instructor_only": ["heldout"],   # splits kept whole in instructor/<name>_<split>.npz
                   "hidden_labels": "test",          # split released without labels (opaque ids);
-                  "public_fraction": 0.5}}}         #   its labels go to instructor/<name>_labels.csv
+                  "public_fraction": 0.5,           #   its labels go to instructor/<name>_labels.csv
+                  "verification": "verification",   # split written like the hidden one but kept in
+                                                    #   instructor/<name>_verification/ (never released)
+                  "jitter": true}}}                 # distort every image (autograder.quickdraw.jitter)
+
+Splits named by "instructor_only", "hidden_labels" and "verification" are the *secret* ones:
+drawn with the instructor's secret, from every drawing no released split uses.
 """
 
 from __future__ import annotations
@@ -37,11 +43,24 @@ class DatasetSpec:
     instructor_only: tuple[str, ...] = ()
     hidden_labels: str | None = None
     public_fraction: float = 0.5
+    verification: str | None = None
+    jitter: bool = False
 
     @property
     def per_class(self) -> int:
         """Drawings of each class this dataset uses."""
         return sum(n for _, n in self.splits)
+
+    @property
+    def secret_splits(self) -> tuple[str, ...]:
+        """Splits drawn with the instructor's secret (students never get their labels)."""
+        hidden = {*self.instructor_only, self.hidden_labels, self.verification}
+        return tuple(split for split, _ in self.splits if split in hidden)
+
+    @property
+    def released_per_class(self) -> int:
+        """Drawings of each class in the splits drawn from the public seed."""
+        return sum(n for split, n in self.splits if split not in self.secret_splits)
 
     def as_dict(self) -> dict:
         """JSON form (as recorded in MANIFEST.json)."""
@@ -54,6 +73,10 @@ class DatasetSpec:
         if self.hidden_labels:
             data["hidden_labels"] = self.hidden_labels
             data["public_fraction"] = self.public_fraction
+        if self.verification:
+            data["verification"] = self.verification
+        if self.jitter:
+            data["jitter"] = True
         return data
 
 
@@ -120,7 +143,8 @@ def _parse_dataset(name: str, entry: object, fail) -> DatasetSpec:
         raise fail(f"{where}: names are lowercase identifiers other than {sorted(RESERVED)}")
     if not isinstance(entry, dict):
         raise fail(f"{where}: expected an object")
-    known = {"classes", "take", "splits", "instructor_only", "hidden_labels", "public_fraction", "description"}
+    known = {"classes", "take", "splits", "instructor_only", "hidden_labels", "public_fraction", "description",
+             "verification", "jitter"}
     if extra := sorted(set(entry) - known):
         raise fail(f"{where}: unknown keys {extra}")
     classes = entry.get("classes")
@@ -148,6 +172,14 @@ def _parse_dataset(name: str, entry: object, fail) -> DatasetSpec:
     hidden = entry.get("hidden_labels")
     if hidden is not None and (hidden not in splits or hidden in instructor_only):
         raise fail(f'{where}: "hidden_labels" must name a released split')
+    verification = entry.get("verification")
+    if verification is not None and (
+        not hidden or verification not in splits or verification in (hidden, *instructor_only)
+    ):
+        raise fail(f'{where}: "verification" must name another split of a dataset with "hidden_labels"')
+    jitter = entry.get("jitter", False)
+    if not isinstance(jitter, bool):
+        raise fail(f'{where}: "jitter" must be true or false')
     fraction = entry.get("public_fraction", 0.5)
     if not isinstance(fraction, (int, float)) or not 0 < fraction < 1:
         raise fail(f'{where}: "public_fraction" must be between 0 and 1')
@@ -159,4 +191,6 @@ def _parse_dataset(name: str, entry: object, fail) -> DatasetSpec:
         instructor_only=tuple(instructor_only),
         hidden_labels=hidden,
         public_fraction=float(fraction),
+        verification=verification,
+        jitter=jitter,
     )
