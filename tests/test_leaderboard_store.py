@@ -19,9 +19,11 @@ from autograder.leaderboard import store as store_module
 from autograder.leaderboard.models import DailyCount, Submission
 from autograder.leaderboard.roster import RosterEntry, read_gradebook, read_roster_csv
 from autograder.leaderboard.store import NotFound, SubmissionRejected
-from autograder.leaderboard.verify import RunFailed, verify_top
+from autograder.leaderboard import validate
+from autograder.leaderboard.verify import RunFailed, SwapSet, noise_margin, verify_top
 
 KEY = synthetic_key(n=400)
+SWAP_KEY = synthetic_key(n=400, seed=1)  # the verification set: other ids, other labels
 NOTEBOOK = json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}).encode()
 
 
@@ -237,7 +239,7 @@ class FakeRunner:
         self.outputs = outputs
         self.calls: list[bytes] = []
 
-    def __call__(self, notebook: bytes, competition_dir):
+    def __call__(self, notebook: bytes, competition_dir, test_dir):
         self.calls.append(notebook)
         outcome = self.outputs[notebook]
         if isinstance(outcome, Exception):
@@ -249,47 +251,69 @@ def notebook(tag: str) -> bytes:
     return json.dumps({"cells": [{"cell_type": "code", "source": tag}], "nbformat": 4}).encode()
 
 
-def test_verify_walks_down_until_top_k_reproduce(db_url, tmp_path):
-    students = ("ann", "ben", "cid", "dee", "eve")
+def swap_predictions(accuracy: float, seed: int) -> bytes:
+    """A predictions.csv for the verification set with exactly ``accuracy``."""
+    rng = np.random.default_rng(seed)
+    predictions = SWAP_KEY.labels.copy()
+    wrong = rng.choice(len(predictions), size=round(len(predictions) * (1 - accuracy)), replace=False)
+    predictions[wrong] = (predictions[wrong] + 1) % SWAP_KEY.n_classes
+    return csv_bytes(SWAP_KEY, predictions)
+
+
+def swap_set(tmp_path) -> SwapSet:
+    return SwapSet(tmp_path, validate.TestIds(SWAP_KEY.ids), SWAP_KEY.labels)
+
+
+def test_verify_walks_down_until_top_k_reproduce_on_the_swapped_set(db_url, tmp_path):
+    students = ("ann", "ben", "cid", "dee", "eve", "fay")
     lb, tokens, _ = make_board(db_url, KEY, students=students, clock=Clock())
     predictions = {name: with_accuracy(0.9 - 0.05 * i, 0.9 - 0.05 * i, seed=i) for i, name in enumerate(students)}
-    drift = predictions["cid"].copy()
-    drift[:2] = (drift[:2] + 1) % 5  # a re-run that differs by 2 of 400 images: within tolerance
+    # private 0.80 on n=200 vs 0.74 on the verification set's n=400: the 99.9% margin is 0.114
+    assert noise_margin(0.80, 200, 0.74, 400, 0.999) == pytest.approx(0.1143, abs=1e-4)
     outputs = {
         notebook("ann"): RunFailed("cell 3 raised FileNotFoundError"),
-        notebook("ben"): csv_bytes(KEY, with_accuracy(0.6, 0.6, seed=9)),  # far from what was submitted
-        notebook("cid"): csv_bytes(KEY, drift),
-        notebook("eve"): csv_bytes(KEY, predictions["eve"]),
+        notebook("ben"): swap_predictions(0.6, seed=9),  # private 0.85: far better than on new drawings
+        notebook("cid"): swap_predictions(0.74, seed=2),  # private 0.80: within the noise margin
+        notebook("eve"): swap_predictions(0.72, seed=4),  # private 0.70: better on new drawings is fine
+        notebook("fay"): csv_bytes(KEY, predictions["fay"]),  # predictions for the released ids
     }
     for name in students:
         attached = notebook(name) if name != "dee" else None
         lb.submit(lb.authenticate(tokens[name]), csv_bytes(KEY, predictions[name]), notebook=attached,
                   notebook_name=f"{name}.ipynb" if attached else None)
     runner = FakeRunner(outputs)
-    outcomes = verify_top(lb, 2, runner, tmp_path, tolerance=0.01, private=True, progress=False)
+    outcomes = verify_top(lb, 2, runner, tmp_path, swap_set(tmp_path), tolerance=0.01, private=True,
+                          progress=False)
     assert [(o.student, o.status) for o in outcomes] == [
         ("ann", "not_reproducible"), ("ben", "not_reproducible"), ("cid", "verified"),
         ("dee", "not_reproducible"), ("eve", "verified")]
     assert "cell 3 raised" in outcomes[0].detail and "no notebook" in outcomes[3].detail
-    assert outcomes[1].rerun_accuracy == pytest.approx(0.6) and outcomes[2].rerun_accuracy == pytest.approx(0.795)
+    assert outcomes[1].rerun_accuracy == pytest.approx(0.6) and outcomes[2].rerun_accuracy == pytest.approx(0.74)
+    assert outcomes[2].submitted_accuracy == pytest.approx(0.80) and "margin 0.1143" in outcomes[2].detail
     assert {row.student: row.verify_status for row in lb.board(private=True)} == {
         "ann": "not_reproducible", "ben": "not_reproducible", "cid": "verified", "dee": "not_reproducible",
-        "eve": "verified"}
+        "eve": "verified", "fay": "unverified"}
     # a second run keeps earlier decisions without re-running; --force re-runs
-    again = verify_top(lb, 1, runner, tmp_path, private=True, progress=False)
+    again = verify_top(lb, 1, runner, tmp_path, swap_set(tmp_path), private=True, progress=False)
     assert [(o.student, o.detail) for o in again] == [
         ("ann", "not reproducible earlier"), ("ben", "not reproducible earlier"), ("cid", "verified earlier")]
     assert len(runner.calls) == 4
-    verify_top(lb, 1, runner, tmp_path, private=True, force=True, progress=False)
-    assert len(runner.calls) == 7
+    outcomes = verify_top(lb, 6, runner, tmp_path, swap_set(tmp_path), private=True, force=True, progress=False)
+    assert len(runner.calls) == 9
+    assert outcomes[-1].student == "fay" and "invalid predictions.csv" in outcomes[-1].detail
 
 
-def test_verify_rejects_an_invalid_rerun_file(db_url, tmp_path):
+def test_verify_margin_is_never_below_the_tolerance(db_url, tmp_path):
     lb, tokens, _ = make_board(db_url, KEY, clock=Clock())
     lb.submit(lb.authenticate(tokens["alice"]), csv_bytes(KEY, KEY.labels), notebook=notebook("a"))
-    runner = FakeRunner({notebook("a"): b"id,label\nq1,3\n"})
-    [outcome] = verify_top(lb, 1, runner, tmp_path, progress=False)
-    assert outcome.status == "not_reproducible" and "invalid predictions.csv" in outcome.detail
+    runner = FakeRunner({notebook("a"): swap_predictions(0.995, seed=0)})
+    # a perfect board score has no sampling noise left (p = 1): only the tolerance remains
+    [strict] = verify_top(lb, 1, runner, tmp_path, swap_set(tmp_path), tolerance=0.0, force=True, progress=False)
+    [lenient] = verify_top(lb, 1, runner, tmp_path, swap_set(tmp_path), tolerance=0.01, force=True, progress=False)
+    assert strict.status == "verified" and lenient.status == "verified"  # pooled p < 1 still leaves noise
+    runner.outputs[notebook("a")] = swap_predictions(0.9, seed=0)
+    [far] = verify_top(lb, 1, runner, tmp_path, swap_set(tmp_path), tolerance=0.05, force=True, progress=False)
+    assert far.status == "not_reproducible" and far.submitted_accuracy == 1.0
 
 
 def test_attached_notebook_is_checked(db_url):

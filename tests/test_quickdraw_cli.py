@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import socket
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -190,3 +191,35 @@ def test_console_command_prints_one_line_without_traceback(tiny):
     (tiny["source"] / "cow.npy").write_bytes(b"not numpy at all")
     proc = console("prepare", "homework", "--source", tiny["source"], "--spec", tiny["spec"], "--out", tiny["out"])
     assert_one_line_error(proc, "cow.npy", "corrupt")
+
+
+def test_first_prepare_creates_a_private_secret_and_secret_file_reproduces(tiny, tmp_path, prepare):
+    first = prepare(tiny)
+    assert first.returncode == 0, first.stderr
+    secret = tiny["out"] / "instructor" / "secret"
+    assert f"Instructor secret: created {secret}" in first.stdout
+    assert stat.S_IMODE(secret.stat().st_mode) == 0o600
+    assert stat.S_IMODE(secret.parent.stat().st_mode) == 0o700
+    again = prepare(tiny)
+    assert f"Instructor secret: {secret}" in again.stdout and "created" not in again.stdout
+    assert "competition: up to date" in again.stdout
+
+    copy = {**tiny, "out": tmp_path / "elsewhere"}
+    assert prepare(copy, "--secret-file", secret).returncode == 0
+    assert (copy["out"] / "instructor" / "secret").read_bytes() == secret.read_bytes()
+    for name in ("instructor/competition_labels.csv", "instructor/homework_heldout.npz", "competition/test.csv",
+                 "instructor/competition_verification_labels.csv"):
+        assert (copy["out"] / name).read_bytes() == (tiny["out"] / name).read_bytes(), name
+
+    fresh = {**tiny, "out": tmp_path / "fresh"}
+    assert prepare(fresh).returncode == 0  # a new secret: other hidden sets, same training data
+    assert (fresh["out"] / "competition/train.csv").read_bytes() == (tiny["out"] / "competition/train.csv").read_bytes()
+    assert (fresh["out"] / "competition/test.csv").read_bytes() != (tiny["out"] / "competition/test.csv").read_bytes()
+    assert_one_line_error(prepare(fresh, "--secret-file", secret), "holds a different secret", "Move it away")
+
+
+def test_a_bad_secret_file_is_one_line(tiny, tmp_path, prepare):
+    assert_one_line_error(prepare(tiny, "--secret-file", tmp_path / "missing"), "secret file", "not found")
+    (tmp_path / "short").write_text("abc\n")
+    assert_one_line_error(prepare(tiny, "--secret-file", tmp_path / "short"), "64 hexadecimal digits")
+    assert not tiny["out"].exists()

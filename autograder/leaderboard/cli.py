@@ -19,6 +19,7 @@ from pathlib import Path
 from autograder.errors import UserError
 from autograder.leaderboard import roster as roster_io
 from autograder.leaderboard.scoring import read_answer_key, read_classes
+from autograder.leaderboard.verify import DEFAULT_CONFIDENCE
 from autograder.leaderboard.store import (
     DEFAULT_DAILY_LIMIT,
     DEFAULT_ETA,
@@ -42,7 +43,8 @@ private board (the other half) is revealed when the competition closes.
   serve         run the web app (submission page, live board, instructor view, JSON API)
   submit        submit a predictions CSV (to the local database, or a server with --url)
   board         print the public (or private) board
-  verify        re-run the top entries' notebooks in the sandbox and mark them (not) reproducible
+  verify        re-run the top entries' notebooks in the sandbox on the never-released verification
+                set and mark them (not) reproducible
   close         close the competition and reveal the private board
   export        write the final standings per student (CSV or JSON)
 
@@ -91,6 +93,16 @@ def _positive(kind):
     return parse
 
 
+def _probability(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.5 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 0.5 and below 1: {text!r}")
+    return value
+
+
 def register(subparsers) -> None:
     """Add ``leaderboard ...`` to the top-level parser."""
     top = subparsers.add_parser(
@@ -122,7 +134,8 @@ def register(subparsers) -> None:
     init.add_argument("--max-notebook-bytes", type=_positive(int), default=DEFAULT_MAX_NOTEBOOK_BYTES,
                       help=f"largest attached notebook accepted (default {DEFAULT_MAX_NOTEBOOK_BYTES})")
     init.add_argument("--tolerance", type=float, default=DEFAULT_TOLERANCE,
-                      help=f"verify: largest accuracy difference still reproducible (default {DEFAULT_TOLERANCE})")
+                      help=f"verify: the smallest margin by which the verification-set accuracy may fall short "
+                           f"of the board's (the margin for sampling noise is usually larger; default {DEFAULT_TOLERANCE})")
     init.add_argument("--deadline", type=_when, help="close automatically at this time (ISO 8601, UTC if no zone)")
     _json_arg(init, "the instructor token and settings")
     init.set_defaults(func=cmd_init)
@@ -185,18 +198,31 @@ def register(subparsers) -> None:
     board.set_defaults(func=cmd_board)
 
     verify = actions.add_parser(
-        "verify", help="re-run the top entries' notebooks and mark them (not) reproducible",
-        description="Walk down the board (private once closed, else public): re-run each entry's "
-                    "attached notebook in the grading sandbox with the competition data, validate the "
-                    "predictions.csv it writes and compare its accuracy with the submitted one. An entry "
-                    "that fails is marked not reproducible and the next one is checked, until --top "
-                    "entries are verified.",
+        "verify", help="re-run the top entries' notebooks on the never-released verification set",
+        description="Walk down the board (private once closed, else public): re-run each entry's attached "
+                    "notebook in the grading sandbox (no network, the course environment's packages only) "
+                    "with the competition's training data and, as $QUICKDRAW_COMPETITION_TEST, the "
+                    "verification set: as many drawings of the same classes as the test set, drawn with the "
+                    "instructor's secret and never released. The entry is verified when its accuracy there "
+                    "is at least its board accuracy minus z*sqrt(p(1-p)(1/n_board + 1/n_verification)) "
+                    "(p pooled, z for --confidence, one-sided; never less than --tolerance). An entry that "
+                    "fails is marked not reproducible and the next one is checked, until --top entries are "
+                    "verified.",
     )
     verify.add_argument("--top", type=_positive(int), default=3, help="how many verified entries to find (default 3)")
-    verify.add_argument("--tolerance", type=float, help="largest accuracy difference accepted (default: the competition's)")
+    verify.add_argument("--confidence", type=_probability, default=DEFAULT_CONFIDENCE,
+                        help=f"one-sided confidence of the noise margin: the share of honest entries accepted "
+                             f"(default {DEFAULT_CONFIDENCE})")
+    verify.add_argument("--tolerance", type=float,
+                        help="smallest margin ever used (default: the competition's, see init --tolerance)")
     verify.add_argument("--board", choices=("public", "private"), help="which board to walk (default: private once closed)")
     verify.add_argument("--competition-dir", type=Path, default=data / "competition",
                         help="competition data given to the notebooks (default: data/quickdraw/competition)")
+    verify.add_argument("--verification-dir", type=Path, default=data / "instructor" / "competition_verification",
+                        help="the verification set's folder (test.csv + images; default: "
+                             "data/quickdraw/instructor/competition_verification)")
+    verify.add_argument("--verification-labels", type=Path,
+                        help="its id,label file (default: <verification-dir>_labels.csv)")
     verify.add_argument("--timeout", type=_positive(float), default=1800.0,
                         help="wall-time limit per notebook in seconds (default 1800)")
     verify.add_argument("--force", action="store_true", help="re-run entries verified earlier")
@@ -363,15 +389,18 @@ def cmd_board(args) -> int:
 
 
 def cmd_verify(args) -> int:
-    from autograder.leaderboard.verify import sandbox_runner, verify_top
+    from autograder.leaderboard.verify import read_swap_set, sandbox_runner, verify_top
 
-    if not (args.competition_dir / "test.csv").is_file():
+    if not (args.competition_dir / "train.csv").is_file():
         raise UserError(f"no competition data at {args.competition_dir} (run `autograder data quickdraw prepare "
                         "competition` or pass --competition-dir)")
     lb = open_leaderboard(args)
+    folder = args.verification_dir.resolve()
+    labels = args.verification_labels or folder.with_name(folder.name + "_labels.csv")
+    swap = read_swap_set(folder, labels, lb.answer_key().n_classes)
     private = None if args.board is None else args.board == "private"
-    outcomes = verify_top(lb, args.top, sandbox_runner(timeout=args.timeout), args.competition_dir.resolve(),
-                          tolerance=args.tolerance, private=private, force=args.force)
+    outcomes = verify_top(lb, args.top, sandbox_runner(timeout=args.timeout), args.competition_dir.resolve(), swap,
+                          confidence=args.confidence, tolerance=args.tolerance, private=private, force=args.force)
     if args.json:
         _print_json([outcome.as_json() for outcome in outcomes])
     else:

@@ -1,35 +1,96 @@
-"""Reproducibility check: re-run the top entries' notebooks and compare their predictions.
+"""Verification on a swapped test set: re-run the top entries' notebooks on drawings they never saw.
 
-The check walks down the board as the instructor used to by hand: it re-runs the selected
-submission's attached notebook, validates the ``predictions.csv`` it writes, and marks the
-entry ``verified`` when the re-run accuracy (whole test set) is within the tolerance of the
-submitted one, ``not_reproducible`` otherwise (no notebook, a failing notebook, an invalid
-or too different file); it goes on until ``top`` entries are verified or the board ends.
+As code competitions do, the check walks down the board and re-runs each selected
+submission's attached notebook in the grading sandbox with the competition's training data
+and, in place of the released test images, the **verification set**: drawings of the same
+classes, as many as the test set, drawn with the instructor's secret and never released
+(``data/quickdraw/instructor/competition_verification/``, labels beside it). A notebook that
+trains a model scores about as well there as on the board; one that wrote labels it looked
+up, memorised or smuggled in has nothing to look up and falls to chance (or fails to write
+predictions for ids it has never seen).
 
-Running a notebook is the job of a :data:`NotebookRunner`: given the notebook's bytes and
-the competition folder (train/valid/test images, no labels), it runs the notebook with that
-folder as ``QUICKDRAW_COMPETITION`` and returns the bytes of the ``predictions.csv`` it
-wrote, or raises :class:`RunFailed`. The default runner uses the grading sandbox.
+An entry is **verified** when its accuracy on the verification set is at least its accuracy
+on the board's half (private once closed) minus a margin for sampling noise: the two
+accuracies are estimates of one true accuracy p from n_b and n_v independent images, so
+under that hypothesis their difference has standard error sqrt(p (1 - p) (1/n_b + 1/n_v))
+(p pooled from both). The margin is z times that, z the one-sided normal quantile of
+``confidence`` (default 0.999, z = 3.09: one honest entry in a thousand is flagged), and never
+less than the competition's ``tolerance``. For n_b = 1000 private and n_v = 2000 verification
+images the margin is 0.036 at p = 0.90, 0.026 at p = 0.95, 0.039 at p = 0.88, 0.048 at p = 0.80.
+The confidence is high on purpose: the entries checked are the board's best, whose scores
+are biased upwards by being the maximum of many noisy ones.
+
+Running a notebook is the job of a :data:`NotebookRunner`: given the notebook's bytes, the
+competition folder and the test folder, it runs the notebook with them as
+``QUICKDRAW_COMPETITION`` and ``QUICKDRAW_COMPETITION_TEST`` and returns the bytes of the
+``predictions.csv`` it wrote, or raises :class:`RunFailed`. The default runner uses the
+grading sandbox: no network, the course environment only.
 """
 
 from __future__ import annotations
 
+import csv
+import math
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from statistics import NormalDist
 
 import numpy as np
 from tqdm import tqdm
 
+from autograder.errors import UserError
 from autograder.leaderboard.store import Leaderboard
-from autograder.leaderboard.validate import InvalidSubmission, parse_predictions
+from autograder.leaderboard.validate import InvalidSubmission, TestIds, parse_predictions
 
-NotebookRunner = Callable[[bytes, Path], bytes]
+NotebookRunner = Callable[[bytes, Path, Path], bytes]
+DEFAULT_CONFIDENCE = 0.999
 
 
 class RunFailed(Exception):
     """The notebook could not produce predictions (error, timeout, no predictions.csv)."""
+
+
+@dataclass(frozen=True)
+class SwapSet:
+    """The never-released verification set: the folder a notebook reads and its labels."""
+
+    folder: Path  # holds test.csv (id,filename) and the images, laid out like competition/
+    ids: TestIds
+    labels: np.ndarray  # one per id, in the order of ``ids``
+
+    def accuracy(self, predictions: np.ndarray) -> float:
+        return float(np.mean(predictions == self.labels))
+
+
+def read_swap_set(folder: Path, labels_csv: Path, n_classes: int) -> SwapSet:
+    """Read the verification folder (``test.csv``) and its ``id,label`` file; one-line errors."""
+    hint = "run `autograder data quickdraw prepare competition` (it writes the verification set)"
+    try:
+        with open(folder / "test.csv", newline="", encoding="utf-8") as handle:
+            shown = [row["id"] for row in csv.DictReader(handle)]
+        with open(labels_csv, newline="", encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+        labels = {row["id"]: int(row["label"]) for row in rows}
+    except FileNotFoundError as exc:
+        raise UserError(f"no verification set: {exc.filename} is missing; {hint}") from None
+    except (KeyError, ValueError, TypeError):
+        raise UserError(f"{labels_csv} or {folder / 'test.csv'} is not a verification set; {hint}") from None
+    if sorted(shown) != sorted(labels) or not labels:
+        raise UserError(f"{folder / 'test.csv'} and {labels_csv} list different ids; {hint}")
+    values = np.array(list(labels.values()))
+    if values.min() < 0 or values.max() >= n_classes:
+        raise UserError(f"{labels_csv} has labels outside 0-{n_classes - 1}")
+    return SwapSet(folder, TestIds(tuple(labels)), values.astype(np.uint8))
+
+
+def noise_margin(board: float, n_board: int, swap: float, n_swap: int, confidence: float) -> float:
+    """z * sqrt(p (1 - p) (1/n_board + 1/n_swap)) with p pooled: how far below the board score an
+    honest entry's verification score falls with probability ``1 - confidence`` (one-sided)."""
+    pooled = (board * n_board + swap * n_swap) / (n_board + n_swap)
+    z = NormalDist().inv_cdf(confidence)
+    return z * math.sqrt(pooled * (1 - pooled) * (1 / n_board + 1 / n_swap))
 
 
 @dataclass(frozen=True)
@@ -40,37 +101,52 @@ class Outcome:
     student: str
     submission_id: int
     status: str  # verified | not_reproducible
-    submitted_accuracy: float
-    rerun_accuracy: float | None
+    submitted_accuracy: float  # on the board's half of the released test set
+    rerun_accuracy: float | None  # on the verification set
     detail: str
 
     def as_json(self) -> dict:
         return dict(self.__dict__)
 
 
-def check_submission(
-    lb: Leaderboard, submission_id: int, runner: NotebookRunner, competition_dir: Path, tolerance: float
-) -> tuple[str, str, float, float | None]:
-    """Re-run one submission; return (status, detail, submitted accuracy, re-run accuracy)."""
+@dataclass(frozen=True)
+class Check:
+    """How to check: the data given to notebooks and the noise margin's parameters."""
+
+    runner: NotebookRunner
+    competition_dir: Path
+    swap: SwapSet
+    private: bool
+    confidence: float = DEFAULT_CONFIDENCE
+    tolerance: float = 0.0  # the smallest margin ever used
+
+
+def check_submission(lb: Leaderboard, submission_id: int, check: Check) -> tuple[str, str, float, float | None]:
+    """Re-run one submission on the verification set; return (status, detail, board accuracy, its accuracy)."""
     key = lb.answer_key()
     stored_bytes, notebook, _ = lb.submission_for_verify(submission_id)
-    stored = np.frombuffer(stored_bytes, dtype=np.uint8)
-    submitted = key.score(stored).overall
+    scores = key.score(np.frombuffer(stored_bytes, dtype=np.uint8))
+    board = scores.private if check.private else scores.public
+    n_public = int(np.count_nonzero(key.public))
+    n_board = len(key.ids) - n_public if check.private else n_public
     if notebook is None:
-        return "not_reproducible", "no notebook was attached to this submission", submitted, None
+        return "not_reproducible", "no notebook was attached to this submission", board, None
     try:
-        output = runner(notebook, competition_dir)
+        output = check.runner(notebook, check.competition_dir, check.swap.folder)
     except RunFailed as exc:
-        return "not_reproducible", f"the notebook did not run: {exc}", submitted, None
+        return "not_reproducible", f"the notebook did not run: {exc}", board, None
     try:
-        rerun = parse_predictions(output, key.test_ids, key.n_classes, lb.settings().max_bytes)
+        predictions = parse_predictions(output, check.swap.ids, key.n_classes, lb.settings().max_bytes)
     except InvalidSubmission as exc:
-        return "not_reproducible", f"the re-run wrote an invalid predictions.csv: {exc}", submitted, None
-    again = key.score(rerun).overall
-    agreement = float(np.mean(rerun == stored))
-    detail = f"re-run accuracy {again:.4f} vs submitted {submitted:.4f}; {agreement:.1%} of predictions agree"
-    status = "verified" if abs(again - submitted) <= tolerance else "not_reproducible"
-    return status, detail, submitted, again
+        return ("not_reproducible", f"the run on the verification set wrote an invalid predictions.csv: {exc}",
+                board, None)
+    swap = check.swap.accuracy(predictions)
+    margin = max(check.tolerance, noise_margin(board, n_board, swap, len(check.swap.labels), check.confidence))
+    half = "private" if check.private else "public"
+    detail = (f"verification-set accuracy {swap:.4f} vs {board:.4f} on the {half} half "
+              f"(accepted down to {board - margin:.4f}: margin {margin:.4f} at {check.confidence:.1%} confidence, "
+              f"n = {n_board} and {len(check.swap.labels)})")
+    return ("verified" if swap >= board - margin else "not_reproducible"), detail, board, swap
 
 
 def verify_top(
@@ -78,7 +154,9 @@ def verify_top(
     top: int,
     runner: NotebookRunner,
     competition_dir: Path,
+    swap: SwapSet,
     *,
+    confidence: float = DEFAULT_CONFIDENCE,
     tolerance: float | None = None,
     private: bool | None = None,
     force: bool = False,
@@ -87,12 +165,14 @@ def verify_top(
     """Check board entries from the top until ``top`` are verified; return every outcome.
 
     ``private`` picks the board (default: the private one once the competition closed, else
-    the public one). Entries decided by an earlier run keep their status without a re-run
-    unless ``force``.
+    the public one); its half's accuracy is what the verification score is compared with.
+    ``tolerance`` (default: the competition's) is the smallest margin. Entries decided by an
+    earlier run keep their status without a re-run unless ``force``.
     """
-    tolerance = lb.settings().tolerance if tolerance is None else tolerance
     if private is None:
         private = lb.is_closed()
+    tolerance = lb.settings().tolerance if tolerance is None else tolerance
+    check = Check(runner, competition_dir, swap, private, confidence, tolerance)
     outcomes: list[Outcome] = []
     verified = 0
     rows = lb.board(private=private)
@@ -102,12 +182,11 @@ def verify_top(
                 break
             if row.verify_status != "unverified" and not force:  # decided by an earlier run
                 stored, _, _ = lb.submission_for_verify(row.submission_id)
-                submitted = lb.answer_key().score(np.frombuffer(stored, dtype=np.uint8)).overall
+                scores = lb.answer_key().score(np.frombuffer(stored, dtype=np.uint8))
+                submitted = scores.private if private else scores.public
                 status, detail, again = row.verify_status, f"{row.verify_status.replace('_', ' ')} earlier", None
             else:
-                status, detail, submitted, again = check_submission(
-                    lb, row.submission_id, runner, competition_dir, tolerance
-                )
+                status, detail, submitted, again = check_submission(lb, row.submission_id, check)
                 lb.record_verification(row.submission_id, status, detail, again)
             outcomes.append(Outcome(row.rank, row.student, row.submission_id, status, submitted, again, detail))
             if status == "verified":
@@ -117,24 +196,40 @@ def verify_top(
 
 
 def sandbox_runner(timeout: float) -> NotebookRunner:
-    """The runner backed by the grading sandbox (:func:`autograder.sandbox.run_notebook`):
-    the notebook runs once in a fresh sandbox with the competition folder mounted read-only at
-    ``competition/`` (``$QUICKDRAW_COMPETITION``), and its ``predictions.csv`` is read back."""
+    """The runner backed by the grading sandbox (:func:`autograder.sandbox.run_notebook`): the
+    notebook runs once in a fresh sandbox (no network, the course's Python environment) with the
+    competition folder read-only at ``competition/`` (``$QUICKDRAW_COMPETITION``) and the test
+    folder at ``competition-test/`` (``$QUICKDRAW_COMPETITION_TEST``); its ``predictions.csv``
+    is read back."""
     from autograder.sandbox import Limits, require_sandbox, run_notebook
 
     require_sandbox()  # a clear error when this machine cannot sandbox
     limits = Limits().with_(notebook_timeout=timeout, cell_timeout=timeout, cpu_seconds=int(timeout) + 60)
 
-    def run(notebook: bytes, competition_dir: Path) -> bytes:
+    def run(notebook: bytes, competition_dir: Path, test_dir: Path) -> bytes:
         with tempfile.TemporaryDirectory(prefix="leaderboard-verify-") as folder:
             path = Path(folder) / "submission.ipynb"
             path.write_bytes(notebook)
-            result = run_notebook(path, files={"competition": competition_dir},
-                                  env={"QUICKDRAW_COMPETITION": "{home}/competition"},
-                                  collect=["predictions.csv"], limits=limits)
+            result = run_notebook(
+                path, files={"competition": competition_dir, "competition-test": test_dir},
+                env={"QUICKDRAW_COMPETITION": "{home}/competition",
+                     "QUICKDRAW_COMPETITION_TEST": "{home}/competition-test"},
+                collect=["predictions.csv"], limits=limits)
         if "predictions.csv" not in result.files:
-            why = f"{result.status}: {result.error}" if result.error else result.status
-            raise RunFailed(f"no predictions.csv after the run ({why})")
+            raise RunFailed(f"no predictions.csv after the run ({why_failed(result)})")
         return result.files["predictions.csv"]
 
     return run
+
+
+def why_failed(result) -> str:
+    """The run's status and its first error; a missing package is named as such."""
+    errors = [output for cell in getattr(result.notebook, "cells", []) if cell.get("cell_type") == "code"
+              for output in cell.get("outputs", []) if output.get("output_type") == "error"]
+    missing = [e for e in errors if e.get("ename") in ("ModuleNotFoundError", "ImportError")]
+    if missing:
+        return (f"{missing[0].get('ename')}: {str(missing[0].get('evalue'))[:200]} - only the course environment's "
+                "packages (environment.yml) are available to verification, without network")
+    if errors:
+        return f"{result.status}: {errors[0].get('ename')}: {str(errors[0].get('evalue'))[:200]}"
+    return f"{result.status}: {result.error}" if result.error else result.status
