@@ -16,7 +16,7 @@ from PIL import Image
 from conftest import TEST_SECRET
 
 from autograder.errors import UserError
-from autograder.quickdraw import prepare as prepare_module
+from autograder.quickdraw import files as files_module
 from autograder.quickdraw.prepare import prepare_all, prepare_dataset
 from autograder.quickdraw.spec import parse_spec
 
@@ -176,7 +176,7 @@ def test_force_replaces_only_our_folders(tiny_quickdraw, tmp_path):
 
 def test_interrupted_build_leaves_old_dataset_or_nothing(tiny_quickdraw, tmp_path, monkeypatch):
     spec = spec_of(tiny_quickdraw)
-    real_write_png = prepare_module._write_png
+    real_write_png = files_module.write_png
     calls = []
 
     def failing_write_png(path, image):
@@ -185,16 +185,16 @@ def test_interrupted_build_leaves_old_dataset_or_nothing(tiny_quickdraw, tmp_pat
             raise KeyboardInterrupt
         return real_write_png(path, image)
 
-    monkeypatch.setattr(prepare_module, "_write_png", failing_write_png)
+    monkeypatch.setattr(files_module, "write_png", failing_write_png)
     with pytest.raises(KeyboardInterrupt):
         prepare_dataset("homework", tmp_path, tiny_quickdraw["source"], spec=spec, progress=False, secret=TEST_SECRET)
     assert os.listdir(tmp_path) == []  # no half dataset, no temporary folder
 
-    monkeypatch.setattr(prepare_module, "_write_png", real_write_png)
+    monkeypatch.setattr(files_module, "write_png", real_write_png)
     prepare_dataset("homework", tmp_path, tiny_quickdraw["source"], spec=spec, progress=False, secret=TEST_SECRET)
     old = tree(tmp_path)
     calls.clear()
-    monkeypatch.setattr(prepare_module, "_write_png", failing_write_png)
+    monkeypatch.setattr(files_module, "write_png", failing_write_png)
     with pytest.raises(KeyboardInterrupt):
         prepare_dataset("homework", tmp_path, tiny_quickdraw["source"], seed=9, spec=spec, progress=False, force=True, secret=TEST_SECRET)
     assert tree(tmp_path) == old and sorted(os.listdir(tmp_path)) == ["homework", "instructor"]

@@ -2,8 +2,8 @@
 
 Each dataset is built in a temporary folder beside its target and moved into place only
 when complete, so an interrupted run never leaves half a dataset. Every file is
-byte-identical for the same seed, spec and source data: PNGs carry no metadata, archives
-carry fixed timestamps, and MANIFEST.json records the parameters and every file's sha256.
+byte-identical for the same seed, secret, spec and source data (see files.py), and
+MANIFEST.json records the parameters and every file's sha256.
 A dataset whose MANIFEST.json matches the requested parameters and whose files match
 their hashes is left alone ("up to date").
 """
@@ -11,21 +11,19 @@ their hashes is left alone ("up to date").
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import re
 import secrets
 import shutil
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 from tqdm import tqdm
 
 from autograder.errors import UserError
+from autograder.quickdraw.files import lines, sha256_file, write_labeled, write_npz, write_text, write_unlabeled
 from autograder.quickdraw.jitter import jitter_unlike
 from autograder.quickdraw.secret import Secret, resolve_secret, store_secret
 from autograder.quickdraw.selection import allocate, image_digests, seeded_rng, source_fingerprint
@@ -38,7 +36,6 @@ INSTRUCTOR = "instructor"
 # What may sit in the output folder besides the datasets (data/quickdraw/ in the repo).
 KNOWN_ENTRIES = {INSTRUCTOR, "cache", "README.md", "datasets.json", ".gitignore", ".gitkeep"}
 TEMP = re.compile(r"^\.[\w.]+\.tmp-(\d+)-[0-9a-f]+$")
-ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
 
 @dataclass
@@ -174,7 +171,7 @@ def _build(dataset: DatasetSpec, arrays, rows, draw: Draw, params, tmp: Path, pr
     folder, instructor = tmp / dataset.name, tmp / INSTRUCTOR
     folder.mkdir(parents=True)
     instructor.mkdir()
-    files = {"classes.txt": _write(folder / "classes.txt", "".join(c + "\n" for c in dataset.classes))}
+    files = {"classes.txt": write_text(folder / "classes.txt", "".join(c + "\n" for c in dataset.classes))}
     hidden: dict[str, str] = {}
     n_classes = len(dataset.classes)
     opaque = [s for s in (dataset.hidden_labels, dataset.verification) if s]
@@ -193,65 +190,37 @@ def _build(dataset: DatasetSpec, arrays, rows, draw: Draw, params, tmp: Path, pr
                 images = jitter_unlike(images, rng, draw.public)
             if split in dataset.instructor_only:
                 file = f"{dataset.name}_{split}.npz"
-                hidden[file] = _write_npz(instructor / file, images=images, labels=labels)
+                hidden[file] = write_npz(instructor / file, images=images, labels=labels)
             elif split in opaque:
                 split_ids, ids = ids[: len(items)], ids[len(items) :]
                 _write_opaque(dataset, split, split_ids, images, labels, folder, instructor, files, hidden, bar)
             else:
-                files.update(_write_labeled(folder, split, images, labels, bar))
+                files.update(write_labeled(folder, split, images, labels, bar))
 
     manifest = {**params, "files": dict(sorted(files.items()))}
-    _write(folder / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True) + "\n")
-    _write(instructor / MANIFEST, json.dumps(_instructor_entry(params, draw.secret, hidden)))
-
-
-def _write_labeled(folder: Path, split: str, images, labels, bar) -> dict[str, str]:
-    """``split/NNNNNN.png`` and ``split.csv`` (filename,label); return {file: sha256}."""
-    width = max(6, len(str(len(images) - 1)))
-    files, csv_rows = {}, ["filename,label"]
-    (folder / split).mkdir()
-    for k in range(len(images)):
-        png = f"{split}/{k:0{width}d}.png"
-        files[png] = _write_png(folder / png, images[k])
-        csv_rows.append(f"{png},{labels[k]}")
-        bar.update()
-    files[f"{split}.csv"] = _write(folder / f"{split}.csv", _lines(csv_rows))
-    return files
-
-
-def _write_unlabeled(root: Path, split: str, ids: list[str], images, bar) -> tuple[dict[str, str], np.ndarray]:
-    """``split/<id>.png`` and ``split.csv`` (id,filename, sorted by id); return ({file: sha256}, order)."""
-    order = np.argsort(ids)
-    files, rows = {}, ["id,filename"]
-    (root / split).mkdir(parents=True)
-    for k in order:
-        png = f"{split}/{ids[k]}.png"
-        files[png] = _write_png(root / png, images[k])
-        rows.append(f"{ids[k]},{png}")
-        bar.update()
-    files[f"{split}.csv"] = _write(root / f"{split}.csv", _lines(rows))
-    return files, order
+    write_text(folder / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+    write_text(instructor / MANIFEST, json.dumps(_instructor_entry(params, draw.secret, hidden)))
 
 
 def _write_opaque(dataset, split, ids, images, labels, folder, instructor, files, hidden, bar) -> None:
     """The hidden-label split (released, labels to the instructor) or the verification split
     (laid out like the released test split, but in ``instructor/<name>_<split>/``)."""
     if split == dataset.hidden_labels:
-        written, order = _write_unlabeled(folder, split, ids, images, bar)
+        written, order = write_unlabeled(folder, split, ids, images, bar)
         files.update(written)
         public = _public_mask(labels, dataset.public_fraction)
         sample = ["id,label"] + [f"{ids[k]},0" for k in order]
-        files["sample_submission.csv"] = _write(folder / "sample_submission.csv", _lines(sample))
+        files["sample_submission.csv"] = write_text(folder / "sample_submission.csv", lines(sample))
         label_rows = ["id,label,split"] + [
             f"{ids[k]},{labels[k]},{'public' if public[k] else 'private'}" for k in order
         ]
     else:
         target = f"{dataset.name}_{split}"
-        written, order = _write_unlabeled(instructor / target, dataset.hidden_labels, ids, images, bar)
+        written, order = write_unlabeled(instructor / target, dataset.hidden_labels, ids, images, bar)
         hidden.update({f"{target}/{name}": digest for name, digest in written.items()})
         label_rows = ["id,label"] + [f"{ids[k]},{labels[k]}" for k in order]
     file = f"{dataset.name}_{'labels' if split == dataset.hidden_labels else split + '_labels'}.csv"
-    hidden[file] = _write(instructor / file, _lines(label_rows))
+    hidden[file] = write_text(instructor / file, lines(label_rows))
 
 
 def _opaque_ids(rng: np.random.Generator, n: int) -> list[str]:
@@ -269,43 +238,6 @@ def _public_mask(labels: np.ndarray, fraction: float) -> np.ndarray:
     return public
 
 
-def _lines(rows: list[str]) -> str:
-    return "".join(row + "\n" for row in rows)
-
-
-def _write(path: Path, text: str) -> str:
-    """Write UTF-8 text with \\n line ends; return its sha256."""
-    data = text.encode("utf-8")
-    path.write_bytes(data)
-    return hashlib.sha256(data).hexdigest()
-
-
-def _write_png(path: Path, image: np.ndarray) -> str:
-    """Write a 28x28 mode-"L" PNG without metadata at a fixed compression; return its sha256."""
-    buffer = io.BytesIO()
-    Image.fromarray(image).save(buffer, format="PNG", compress_level=9)
-    data = buffer.getvalue()
-    path.write_bytes(data)
-    return hashlib.sha256(data).hexdigest()
-
-
-def _write_npz(path: Path, **arrays: np.ndarray) -> str:
-    """Like ``np.savez_compressed`` but with fixed zip timestamps; return the file's sha256."""
-    with zipfile.ZipFile(path, "w") as archive:
-        for key, array in arrays.items():
-            info = zipfile.ZipInfo(f"{key}.npy", date_time=ZIP_DATE)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            buffer = io.BytesIO()
-            np.lib.format.write_array(buffer, np.ascontiguousarray(array), allow_pickle=False)
-            archive.writestr(info, buffer.getvalue())
-    return _sha256(path)
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 # ---- state of an existing output -------------------------------------------------------
 
 
@@ -318,7 +250,7 @@ def _instructor_params_id(params: dict, secret: Secret) -> str:
 
 
 def _instructor_entry(params: dict, secret: Secret, files: dict[str, str]) -> dict:
-    return {"params_sha256": _instructor_params_id(params, secret), "files": dict(sorted(files.items()))}
+    return {"paramssha256_file": _instructor_params_id(params, secret), "files": dict(sorted(files.items()))}
 
 
 def _expected_instructor_files(dataset: DatasetSpec) -> list[str]:
@@ -372,7 +304,7 @@ def _folder_state(folder: Path, params: dict) -> str:
     if missing := sorted(set(expected) - present):
         return f"{folder} is missing {missing[0]}"
     for name, digest in expected.items():
-        if _sha256(folder / name) != digest:
+        if sha256_file(folder / name) != digest:
             return f"{folder}/{name} was changed since it was prepared"
     return "current"
 
@@ -389,7 +321,7 @@ def _instructor_state(instructor: Path, dataset: DatasetSpec, params: dict, secr
     entry = manifest.get(dataset.name) if isinstance(manifest, dict) else None
     if not isinstance(entry, dict):
         return f"{instructor / present[0]} was not made by this tool"
-    if entry.get("params_sha256") != _instructor_params_id(params, secret):
+    if entry.get("paramssha256_file") != _instructor_params_id(params, secret):
         return f"{instructor / present[0]} was prepared with different parameters or another secret"
     files = entry.get("files") or {}
     for top in present:
@@ -398,7 +330,7 @@ def _instructor_state(instructor: Path, dataset: DatasetSpec, params: dict, secr
         on_disk = {top} if not path.is_dir() else {
             f"{top}/{p.relative_to(path).as_posix()}" for p in path.rglob("*") if not p.is_dir()
         }
-        if listed != on_disk or any(files[name] != _sha256(instructor / name) for name in listed):
+        if listed != on_disk or any(files[name] != sha256_file(instructor / name) for name in listed):
             return f"{path} was changed since it was prepared"
     return "current" if len(present) == len(expected) else "absent"
 
