@@ -75,5 +75,6 @@ demo-grade: $(STAMP) $(SYSTEM_STAMP) demo-data demo-release
 	COURSE_ROOT=$(abspath $(DEMO_CLASS)) $(BIN)/autograder export --format csv --out $(DEMO_CLASS)/grades.csv
 	@cat $(DEMO_CLASS)/grades-canvas.csv
 
-clean-data:
-	rm -rf data/quickdraw/homework data/quickdraw/competition data/quickdraw/instructor
+clean-data:  # keeps the instructor secret (data/quickdraw/instructor/secret): it draws the hidden sets
+	rm -rf data/quickdraw/homework data/quickdraw/competition
+	find data/quickdraw/instructor -mindepth 1 -maxdepth 1 ! -name secret -exec rm -rf {} + 2>/dev/null || true

@@ -264,7 +264,7 @@ def swap_set(tmp_path) -> SwapSet:
     return SwapSet(tmp_path, validate.TestIds(SWAP_KEY.ids), SWAP_KEY.labels)
 
 
-def test_verify_walks_down_until_top_k_reproduce_on_the_swapped_set(db_url, tmp_path):
+def test_verify_walks_down_until_top_k_reproduce(db_url, tmp_path):
     students = ("ann", "ben", "cid", "dee", "eve", "fay")
     lb, tokens, _ = make_board(db_url, KEY, students=students, clock=Clock())
     predictions = {name: with_accuracy(0.9 - 0.05 * i, 0.9 - 0.05 * i, seed=i) for i, name in enumerate(students)}
