@@ -100,6 +100,18 @@ distances = (queries ** 2).sum(1)[:, None] - 2 * queries @ pool.T + (pool ** 2).
 write(test_ids, pool_labels[distances.argmin(1)])
 """
 
+# Reads the verification set's labels (or the instructor secret) from the instructor's folder,
+# by its host path or beside the test folder it was given: neither is visible in the sandbox.
+PEEKER = LOAD + """
+for path in (__LABELS__, str(TEST) + "_labels.csv", __SECRET__):
+    try:
+        rows = [line.split(",") for line in open(path).read().split()[1:]]
+    except OSError:
+        continue
+    write([r[0] for r in rows], [r[1] for r in rows])
+    break
+"""
+
 # Fine on the student's laptop, but scikit-learn is not part of the course environment.
 OUTSIDE_PACKAGE = LOAD + """
 from sklearn.neighbors import KNeighborsClassifier
@@ -146,6 +158,7 @@ def run_here(code: str, folder, quickdraw_root, monkeypatch) -> bytes:
 
 def test_verify_swaps_in_the_verification_set(quickdraw_root, tmp_path, capsys, monkeypatch):
     ids, images, labels = released_test(quickdraw_root)
+    instructor = quickdraw_root / "instructor"
     perfect = ("id,label\n" + "".join(f"{i},{label}\n" for i, label in zip(ids, labels))).encode()
     table = "".join(f"{hashlib.sha256(image.tobytes()).hexdigest()},{label}\n" for image, label in zip(images, labels))
     blob = base64.b64encode(table.encode()).decode()
@@ -154,6 +167,8 @@ def test_verify_swaps_in_the_verification_set(quickdraw_root, tmp_path, capsys, 
         "smuggler": notebook(fill(SMUGGLER, BLOB=blob), {"labels.csv": {"text/csv": blob}}),
         "overfitter": notebook(fill(OVERFIT, PIXELS=base64.b64encode(images.tobytes()).decode(), LABELS=labels)),
         "outsider": notebook(OUTSIDE_PACKAGE),
+        "peeker": notebook(fill(PEEKER, LABELS=str(instructor / "competition_verification_labels.csv"),
+                                SECRET=str(instructor / "secret"))),
         "honest": notebook(HONEST),
     }
     # what each cheater submitted is what its notebook writes on the released test set: all correct
@@ -180,13 +195,14 @@ def test_verify_swaps_in_the_verification_set(quickdraw_root, tmp_path, capsys, 
         print("\n" + "\n".join(f"{name}: {o['status']} - {o['detail']}" for name, o in outcomes.items()))
     assert code == 0 and {name: o["status"] for name, o in outcomes.items()} == {
         "memoriser": "not_reproducible", "smuggler": "not_reproducible", "overfitter": "not_reproducible",
-        "outsider": "not_reproducible", "honest": "verified"}, outcomes
+        "outsider": "not_reproducible", "peeker": "not_reproducible", "honest": "verified"}, outcomes
     for name in ("memoriser", "smuggler"):  # nothing to look up: chance on the new drawings
         assert outcomes[name]["submitted_accuracy"] == 1.0 and outcomes[name]["rerun_accuracy"] < 0.3, name
     overfit = outcomes["overfitter"]["rerun_accuracy"]
     assert 0.5 < overfit < 0.95, overfit  # a plain classifier on new drawings, far below its perfect score
     assert "No module named 'sklearn'" in outcomes["outsider"]["detail"]
     assert "only the course environment's packages" in outcomes["outsider"]["detail"]
+    assert "no predictions.csv" in outcomes["peeker"]["detail"]
     honest = outcomes["honest"]
     assert honest["submitted_accuracy"] > 0.7 and abs(honest["rerun_accuracy"] - honest["submitted_accuracy"]) < 0.04
     assert "verification-set accuracy" in honest["detail"] and "99.9% confidence" in honest["detail"]

@@ -232,4 +232,6 @@ def why_failed(result) -> str:
                 "packages (environment.yml) are available to verification, without network")
     if errors:
         return f"{result.status}: {errors[0].get('ename')}: {str(errors[0].get('evalue'))[:200]}"
-    return f"{result.status}: {result.error}" if result.error else result.status
+    if result.error:
+        return f"{result.status}: {result.error}"
+    return "it ran to the end without errors but wrote none" if result.status == "ok" else result.status
