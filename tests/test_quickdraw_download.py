@@ -141,11 +141,12 @@ def test_prepare_downloads_missing_classes(bucket, tiny_quickdraw, tmp_path, run
     assert proc.returncode == 0, proc.stderr
     cache = course / "data" / "quickdraw" / "cache"
     assert leftovers(cache) == ["ant.npy", "bee.npy", "cow.npy", "dog.npy"]
-    # same drawings as the offline folder -> byte-identical datasets
-    offline = run("prepare", "all", "--spec", tiny_quickdraw["spec_path"], "--source",
-                  tiny_quickdraw["source"], "--out", tmp_path / "offline")
-    assert offline.returncode == 0, offline.stderr
+    # same drawings as the offline folder (and the same instructor secret) -> byte-identical datasets
     downloaded = course / "data" / "quickdraw"
+    offline = run("prepare", "all", "--spec", tiny_quickdraw["spec_path"], "--source",
+                  tiny_quickdraw["source"], "--out", tmp_path / "offline",
+                  "--secret-file", downloaded / "instructor" / "secret")
+    assert offline.returncode == 0, offline.stderr
     for path in (tmp_path / "offline").rglob("*"):
         if path.is_file():
             assert path.read_bytes() == (downloaded / path.relative_to(tmp_path / "offline")).read_bytes()
