@@ -50,12 +50,12 @@ def test_login_upload_and_live_board(tmp_path, browser):
                                              "buffer": csv_bytes(KEY, KEY.labels)}])
         page.click("#upload")
         expect(page).to_have_url(re.compile(r"/result/\d+$"))
-        expect(page.locator("#score")).to_have_text("0.999")
+        expect(page.locator("#score")).to_have_text("1.000")
 
         # the open board page picks the new row up by itself, above mallory's
         first_row = board.locator("#board tbody tr").first
         expect(first_row).to_contain_text("alice", timeout=15_000)
-        expect(first_row).to_contain_text("0.999")
+        expect(first_row).to_contain_text("1.000")
         expect(board.locator("#board tbody tr")).to_have_count(2)
         assert board.evaluate("window.stillTheSamePage") is True  # updated in place, not reloaded
 

@@ -132,7 +132,7 @@ def test_cli_submit_and_board_against_a_server(tmp_path, capsys):
         assert main(["leaderboard", "submit", str(good), "--token", tokens["ada"], "--url", server.url, "--json"]) == 0
         result = json.loads(capsys.readouterr().out)
         assert set(result) == {"id", "status", "public_score", "message"}
-        assert result["status"] == "accepted" and result["public_score"] == 0.999
+        assert result["status"] == "accepted" and result["public_score"] == 1.0
         assert main(["leaderboard", "submit", str(bad), "--token", tokens["ada"], "--url", server.url, "--json"]) == 1
         result = json.loads(capsys.readouterr().out)
         assert result == {"id": None, "status": "rejected", "public_score": None,

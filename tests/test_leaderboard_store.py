@@ -48,7 +48,7 @@ def counts(lb) -> tuple[int, int]:
 
 
 def test_submission_scores_and_ladder_board(db_url):
-    lb, tokens, _ = make_board(db_url, KEY, clock=Clock(), daily_limit=50, eta=0.01)
+    lb, tokens, _ = make_board(db_url, KEY, clock=Clock(), daily_limit=50, ladder="fixed", eta=0.01)
     alice = lb.authenticate(tokens["alice"])
     first = lb.submit(alice, csv_bytes(KEY, with_accuracy(0.60, 0.58)))
     assert first.moved and first.public_score == 0.6
@@ -142,7 +142,7 @@ def test_teams_share_one_entry_limit_and_selection(db_url):
     lb.submit(eli, csv_bytes(KEY, with_accuracy(0.7, 0.7)))
     with pytest.raises(SubmissionRejected, match="daily limit"):
         lb.submit(dana, csv_bytes(KEY, KEY.labels))
-    assert [(row.student, row.score) for row in lb.board()] == [("Ravens", 0.699)]
+    assert [(row.student, row.score) for row in lb.board()] == [("Ravens", 0.7)]
     assert [row["by"] for row in lb.history(dana)] == ["eli", "dana"]
     with pytest.raises(SubmissionRejected, match="team"):
         lb.set_display_name(eli, "Crows")
@@ -172,7 +172,7 @@ def test_a_failure_mid_transaction_writes_nothing(db_url, monkeypatch):
     def explode(*args):
         raise RuntimeError("crash after the quota was taken")
 
-    monkeypatch.setattr(store_module, "ladder_step", explode)
+    monkeypatch.setattr(store_module, "ladder_answer", explode)
     with pytest.raises(RuntimeError):
         lb.submit(alice, csv_bytes(KEY, KEY.labels))
     assert counts(lb) == (0, 0) and lb.board() == []

@@ -61,9 +61,9 @@ def test_api_submission_and_board(site):
     response = post_csv(client, tokens["alice"])
     assert response.status_code == 201
     body = response.json()
-    assert body["status"] == "accepted" and body["public_score"] == 0.999 and body["remaining_today"] == 2
+    assert body["status"] == "accepted" and body["public_score"] == 1.0 and body["remaining_today"] == 2
     assert client.get("/api/board").json() == [
-        {"rank": 1, "student": "alice", "score": 0.999, "submitted_at": body["submitted_at"]}]
+        {"rank": 1, "student": "alice", "score": 1.0, "submitted_at": body["submitted_at"]}]
     raw = client.post("/api/submissions", content=GOOD, headers={**bearer(tokens["bob"]), "Content-Type": "text/csv"})
     assert raw.status_code == 201 and raw.json()["id"] == body["id"] + 1
     history = client.get("/api/submissions", headers=bearer(tokens["alice"])).json()
@@ -165,7 +165,7 @@ def test_form_flow_csrf_and_cookie(site):
     assert bad.status_code == 422 and "line 2: unknown id" in bad.text and stored(lb) == (0, 0)
     good = client.post("/submit", files={"file": ("p.csv", GOOD)}, data={"csrf": csrf})
     assert good.status_code == 200 and good.url.path.startswith("/result/")
-    assert re.search(r'id="score">([^<]+)<', good.text).group(1) == "0.999"
+    assert re.search(r'id="score">([^<]+)<', good.text).group(1) == "1.000"
     assert "moved" in client.get("/me").text
     renamed = client.post("/me", data={"csrf": csrf, "name": "Ada"})
     assert renamed.status_code == 200 and "Ada" in client.get("/").text
