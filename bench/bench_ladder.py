@@ -26,85 +26,27 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 import time
-from statistics import NormalDist
+from pathlib import Path
 
 import numpy as np
 
-from autograder.leaderboard.ladder import FIXED, FREE, ladder_answer, pack
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-N_PUBLIC = N_PRIVATE = 1000
-N_CLASSES = 5
-CHANCE = 1 / N_CLASSES
-ETA = 0.003
+from test_leaderboard_support import (  # noqa: E402
+    CHANCE,
+    ETA,
+    N_CLASSES,
+    N_PUBLIC,
+    exact_board_leak,
+    guessing_and_boosting,
+    submissions_until_move,
+)
+
+from autograder.leaderboard.ladder import FIXED, FREE  # noqa: E402
+
 MODES = {FIXED: f"fixed step (eta {ETA})", FREE: "parameter-free"}
-
-
-class Entrant:
-    """One entrant's Ladder state, as the store keeps it (reported best, packed best hits)."""
-
-    def __init__(self, mode: str):
-        self.mode, self.best, self.bits = mode, None, None
-
-    def submit(self, correct: np.ndarray) -> bool:
-        step = ladder_answer(self.mode, ETA, self.best, self.bits, correct)
-        if step.moved:
-            self.best, self.bits = step.reported, pack(correct)
-        return step.moved
-
-
-def plurality(vectors: np.ndarray, rng) -> np.ndarray:
-    """Per image, the label most vectors give (ties broken at random)."""
-    counts = np.stack([(vectors == label).sum(axis=0) for label in range(N_CLASSES)])
-    return (counts + rng.random(counts.shape) * 0.5).argmax(axis=0)
-
-
-def guessing_and_boosting(mode: str, seed: int, k: int) -> tuple[float, float, float]:
-    """(board after k random submissions - chance, boosting leak, board move from the vote)."""
-    rng = np.random.default_rng(seed)
-    labels = rng.integers(0, N_CLASSES, N_PUBLIC + N_PRIVATE)
-    public = np.arange(len(labels)) < N_PUBLIC
-    entrant, kept = Entrant(mode), []
-    for _ in range(k):
-        guess = rng.integers(0, N_CLASSES, len(labels))
-        if entrant.submit(guess[public] == labels[public]):
-            kept.append(guess)
-    board = entrant.best
-    vote = plurality(np.array(kept), rng)
-    leak = float(np.mean(vote[public] == labels[public]) - np.mean(vote[~public] == labels[~public]))
-    entrant.submit(vote[public] == labels[public])
-    return board - CHANCE, leak, entrant.best - board
-
-
-def exact_board_leak(seed: int, k: int) -> float:
-    """The boosting leak against a board that reports every exact public accuracy."""
-    rng = np.random.default_rng(seed)
-    labels = rng.integers(0, N_CLASSES, N_PUBLIC + N_PRIVATE)
-    public = np.arange(len(labels)) < N_PUBLIC
-    guesses = rng.integers(0, N_CLASSES, (k, len(labels)))
-    kept = guesses[np.mean(guesses[:, public] == labels[public], axis=1) > CHANCE]
-    vote = plurality(kept, rng)
-    return float(np.mean(vote[public] == labels[public]) - np.mean(vote[~public] == labels[~public]))
-
-
-def model_hits(ease: np.ndarray, accuracy: float, rng, noise: float = 0.6) -> np.ndarray:
-    """Per-image correctness of one trained model: right where ease + its own noise clears a
-    threshold set for ``accuracy``; models of one pipeline share ``ease`` (so they agree on
-    most images, as retrains do)."""
-    threshold = -NormalDist().inv_cdf(accuracy) * math.sqrt(1 + noise**2)
-    return ease + rng.normal(0, noise, len(ease)) > threshold
-
-
-def submissions_until_move(mode: str, seed: int, accuracy: float, limit: int) -> int | None:
-    """After a 0.80 model on the board, how many retrains at ``accuracy`` until one moves it."""
-    rng = np.random.default_rng(seed)
-    ease = rng.normal(0, 1, N_PUBLIC)
-    entrant = Entrant(mode)
-    entrant.submit(model_hits(ease, 0.80, rng))
-    for number in range(1, limit + 1):
-        if entrant.submit(model_hits(ease, accuracy, rng)):
-            return number
-    return None
 
 
 def summary(values) -> str:

@@ -11,7 +11,13 @@ the board by more than eta, and the board stays within sampling noise of chance.
 
 Single-image probing: change one label of a fixed submission at a time and watch the score.
 A naive board reveals, for every probed public image, whether the label was right; on the
-Ladder (one image = 1/n < eta) every probe reports the same number, so nothing is learned.
+Ladder every probe reports the same number, so nothing is learned (fixed: one image = 1/n <
+eta; parameter-free: one image = 1/n, exactly the paired standard error, not more).
+
+Both Ladders run each attack. The fixed step against the parameter-free Ladder, at the
+competition's size (1,000 public images): after 600 random submissions, the parameter-free
+board is inflated less above chance and the boosting vote leaks less of the public labels and
+never moves the board, while an honest +0.02 still moves it (figures in bench/bench_ladder.py).
 """
 
 from __future__ import annotations
@@ -21,11 +27,23 @@ from statistics import NormalDist
 
 import numpy as np
 import pytest
-from test_leaderboard_support import Clock, csv_bytes, make_board, sqlite_url, synthetic_key
+from test_leaderboard_support import (
+    CHANCE,
+    ETA,
+    Clock,
+    csv_bytes,
+    exact_board_leak,
+    guessing_and_boosting,
+    make_board,
+    sqlite_url,
+    submissions_until_move,
+    synthetic_key,
+)
 
-ETA = 0.003
 N_TEST = 2000  # 1000 public, 1000 private: the competition's size
 K = 400
+TRIALS = 30  # independent competitions for the statistical comparisons (fixed seeds)
+LADDERS = ("fixed", "free")
 
 
 def majority(vectors: np.ndarray, rng) -> np.ndarray:
@@ -34,11 +52,11 @@ def majority(vectors: np.ndarray, rng) -> np.ndarray:
     return np.where(votes > 0, 1, np.where(votes < 0, 0, rng.integers(0, 2, vectors.shape[1])))
 
 
-@pytest.fixture
-def binary_board(tmp_path):
+@pytest.fixture(params=LADDERS)
+def binary_board(tmp_path, request):
     key = synthetic_key(n=N_TEST, n_classes=2, seed=3)
     lb, tokens, _ = make_board(sqlite_url(tmp_path), key, students=("naive", "ladder", "greedy"),
-                               clock=Clock(), eta=ETA, daily_limit=10_000)
+                               clock=Clock(), ladder=request.param, eta=ETA, daily_limit=10_000)
     return key, lb, tokens
 
 
@@ -85,10 +103,11 @@ def test_boosting_attack_climbs_a_naive_board_but_not_the_ladder(binary_board):
     assert last.public_score - 0.5 < naive_climb / 2
 
 
-def test_single_image_probing_learns_nothing_on_the_ladder(tmp_path):
+@pytest.mark.parametrize("ladder", LADDERS)
+def test_single_image_probing_learns_nothing_on_the_ladder(tmp_path, ladder):
     key = synthetic_key(n=N_TEST, n_classes=5, seed=4)
     lb, tokens, _ = make_board(sqlite_url(tmp_path), key, students=("prober",), clock=Clock(),
-                               eta=ETA, daily_limit=10_000)
+                               ladder=ladder, eta=ETA, daily_limit=10_000)
     prober = lb.authenticate(tokens["prober"])
     rng = np.random.default_rng(7)
     base = np.where(rng.random(N_TEST) < 0.7, key.labels, (key.labels + rng.integers(1, 5, N_TEST)) % 5)  # 70 %
@@ -118,3 +137,50 @@ def test_single_image_probing_learns_nothing_on_the_ladder(tmp_path):
     assert {result.public_score for result in results} == {first.public_score}
     assert not any(result.moved for result in results)
     assert [row.score for row in lb.board()] == [first.public_score]
+
+
+def test_random_guessing_through_the_store_inflates_the_parameter_free_board_less(tmp_path):
+    """600 random 5-class submissions per entrant, through the real store, on both Ladders."""
+    key = synthetic_key(n=N_TEST, n_classes=5, seed=11)
+    rng = np.random.default_rng(600)
+    guesses = rng.integers(0, 5, (600, N_TEST))
+    shown = {}
+    for ladder in LADDERS:
+        lb, tokens, _ = make_board(sqlite_url(tmp_path, f"{ladder}.db"), key, students=("guesser",),
+                                   clock=Clock(), ladder=ladder, eta=ETA, daily_limit=10_000)
+        guesser = lb.authenticate(tokens["guesser"])
+        moves = sum(lb.submit(guesser, csv_bytes(key, guess)).moved for guess in guesses)
+        shown[ladder] = (lb.board()[0].score, moves, lb.board(private=True)[0].score)
+        lb.dispose()
+    sigma = math.sqrt(CHANCE * (1 - CHANCE) / 1000)
+    (fixed, fixed_moves, _), (free, free_moves, free_private) = shown["fixed"], shown["free"]
+    print(f"after 600 random submissions: fixed {fixed:.3f} ({fixed_moves} moves), free {free:.3f} ({free_moves})")
+    assert free < fixed and free_moves < fixed_moves
+    # every move of the parameter-free board needs about 1.4 sigma more than the best (the
+    # paired standard error of two independent guesses); 600 draws reach about 3 sigma
+    assert free_moves <= 4 and free - CHANCE <= 4 * sigma
+    assert abs(free_private - CHANCE) < 4 * sigma  # what the board shows is a chance-level entry
+
+
+def test_parameter_free_ladder_against_guessing_boosting_and_honest_progress():
+    """Over independent competitions (fixed seeds), with margins of several standard errors of
+    the mean: the parameter-free Ladder beats the fixed step against both attacks and still
+    shows an honest +0.02."""
+    runs = {ladder: np.array([guessing_and_boosting(ladder, seed, 600) for seed in range(TRIALS)])
+            for ladder in LADDERS}
+    inflation = {ladder: runs[ladder][:, 0].mean() for ladder in LADDERS}
+    leak = {ladder: runs[ladder][:, 1].mean() for ladder in LADDERS}
+    exact = np.mean([exact_board_leak(seed, 600) for seed in range(TRIALS)])
+    print(f"inflation {inflation}, leak {leak}, exact-score board leak {exact:.3f}")
+    assert inflation["free"] < inflation["fixed"] - 0.002 and inflation["free"] < 0.038
+    assert exact > 0.1 and leak["free"] < exact / 4  # the Ladder hides what an exact board gives away
+    assert leak["free"] < leak["fixed"] - 0.004 and leak["free"] < 0.027
+    assert np.count_nonzero(runs["free"][:, 2] > 0) <= 1  # the vote (almost) never moves the board
+
+    honest = [submissions_until_move("free", seed, 0.82, 20) for seed in range(TRIALS)]
+    idle = [submissions_until_move(ladder, seed, 0.80, 1) for seed in range(TRIALS) for ladder in LADDERS]
+    assert all(count is not None and count <= 4 for count in honest)  # +0.02 is seen, within 4 retrains
+    assert sum(count == 1 for count in honest) >= TRIALS / 2  # usually at the first one
+    false_free = sum(count is not None for count in idle[1::2])
+    false_fixed = sum(count is not None for count in idle[0::2])
+    assert false_free <= TRIALS / 6 and false_free < false_fixed  # a retrain with no gain rarely moves it
