@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 import warnings
+from datetime import datetime
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -221,3 +222,37 @@ def test_fuzzed_malformed_uploads_are_refused_cleanly(site):
     check()
     assert sum(seen.values()) >= 1000 and len(seen) == 21, seen
     assert post_csv(client, tokens["alice"]).status_code == 201  # and the account still works
+
+
+def test_deadline_on_every_page_and_the_rules_page(site, tmp_path):
+    lb, tokens, instructor, client = site
+    page_deadline = re.compile(r'id="deadline">([^<]*)<')
+    assert page_deadline.search(client.get("/").text).group(1) == "Deadline: not announced yet (see the competition rules)."
+    lb.close(at=datetime(2025, 11, 30, 23, 59))  # a deadline in the future of the test clock
+    result = post_csv(client, tokens["alice"]).json()["id"]
+    pages = ["/", "/login", "/rules", "/instructor"]
+    seen = {path: client.get(path).text for path in pages}
+    login(client, tokens["alice"])
+    for path in ("/submit", "/me", f"/result/{result}", "/", "/rules"):
+        seen[f"{path} (alice)"] = client.get(path).text
+    for path, text in seen.items():
+        assert page_deadline.search(text).group(1).startswith("Deadline: 2025-11-30 23:59 UTC (27 days "), path
+        assert 'href="/rules"' in text, path
+    rules = seen["/rules"]
+    assert "<h2>Teams</h2>" in rules and "up to 5 students" in rules  # docs/competition-rules.md itself
+    assert 'id="rules-link"' in seen["/"]
+    lb.close(at=datetime(2025, 11, 3))  # in the past: closed
+    assert "(passed; the competition is closed)" in client.get("/").text
+
+
+def test_rules_page_shows_the_instructors_file_escaped(site, tmp_path):
+    lb = site[0]
+    rules = tmp_path / "rules.md"
+    rules.write_text(f"# Our rules\n\n**Prize:** a book. {EVIL}\n", encoding="utf-8")
+    with TestClient(create_app(lb, rules=rules)) as client:
+        page = client.get("/rules")
+        assert page.status_code == 200 and "<h1>Our rules</h1>" in page.text and "<strong>Prize:</strong>" in page.text
+        assert EVIL not in page.text and html.escape(EVIL, quote=False) in page.text
+    with TestClient(create_app(lb, rules=tmp_path / "missing.md")) as client:
+        page = client.get("/rules")
+        assert page.status_code == 404 and "has not published the competition rules yet" in page.text
