@@ -186,11 +186,11 @@ class Entrant:
     """One entrant's Ladder state as the store keeps it (reported best, packed best hits),
     driven by the store's own decision function."""
 
-    def __init__(self, mode: str):
-        self.mode, self.best, self.bits = mode, None, None
+    def __init__(self, mode: str, eta: float = ETA):
+        self.mode, self.eta, self.best, self.bits = mode, eta, None, None
 
     def submit(self, correct: np.ndarray) -> bool:
-        step = ladder_answer(self.mode, ETA, self.best, self.bits, correct)
+        step = ladder_answer(self.mode, self.eta, self.best, self.bits, correct)
         if step.moved:
             self.best, self.bits = step.reported, pack(correct)
         return step.moved
@@ -202,12 +202,12 @@ def plurality(vectors: np.ndarray, rng) -> np.ndarray:
     return (counts + rng.random(counts.shape) * 0.5).argmax(axis=0)
 
 
-def guessing_and_boosting(mode: str, seed: int, k: int) -> tuple[float, float, float]:
+def guessing_and_boosting(mode: str, seed: int, k: int, eta: float = ETA) -> tuple[float, float, float]:
     """(board after k random submissions - chance, boosting leak, board move from the vote)."""
     rng = np.random.default_rng(seed)
     labels = rng.integers(0, N_CLASSES, N_PUBLIC + N_PRIVATE)
     public = np.arange(len(labels)) < N_PUBLIC
-    entrant, kept = Entrant(mode), []
+    entrant, kept = Entrant(mode, eta), []
     for _ in range(k):
         guess = rng.integers(0, N_CLASSES, len(labels))
         if entrant.submit(guess[public] == labels[public]):
@@ -238,11 +238,11 @@ def model_hits(ease: np.ndarray, accuracy: float, rng, noise: float = 0.6) -> np
     return ease + rng.normal(0, noise, len(ease)) > threshold
 
 
-def submissions_until_move(mode: str, seed: int, accuracy: float, limit: int) -> int | None:
+def submissions_until_move(mode: str, seed: int, accuracy: float, limit: int, eta: float = ETA) -> int | None:
     """After a 0.80 model on the board, how many retrains at ``accuracy`` until one moves it."""
     rng = np.random.default_rng(seed)
     ease = rng.normal(0, 1, N_PUBLIC)
-    entrant = Entrant(mode)
+    entrant = Entrant(mode, eta)
     entrant.submit(model_hits(ease, 0.80, rng))
     for number in range(1, limit + 1):
         if entrant.submit(model_hits(ease, accuracy, rng)):
