@@ -97,7 +97,8 @@ def main() -> None:
               f"{np.mean([count == 1 for count in control]):.0%}")
     ratio = results["fixed"][:, 0].mean() / results["free"][:, 0].mean()
     leak_ratio = results["fixed"][:, 1].mean() / results["free"][:, 1].mean()
-    print(f"\nparameter-free vs fixed ({args.submissions} submissions): random guessing inflated {ratio:.2f}x less, boosting leak {leak_ratio:.2f}x "
+    print(f"\nparameter-free vs fixed ({args.submissions} submissions): random guessing inflated {ratio:.2f}x less, "
+          f"boosting leak {leak_ratio:.2f}x "
           f"smaller ({time.perf_counter() - start:.1f} s)")
 
 

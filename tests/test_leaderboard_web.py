@@ -227,7 +227,8 @@ def test_fuzzed_malformed_uploads_are_refused_cleanly(site):
 def test_deadline_on_every_page_and_the_rules_page(site, tmp_path):
     lb, tokens, instructor, client = site
     page_deadline = re.compile(r'id="deadline">([^<]*)<')
-    assert page_deadline.search(client.get("/").text).group(1) == "Deadline: not announced yet (see the competition rules)."
+    unset = page_deadline.search(client.get("/").text).group(1)
+    assert unset == "Deadline: not announced yet (see the competition rules)."
     lb.close(at=datetime(2025, 11, 30, 23, 59))  # a deadline in the future of the test clock
     result = post_csv(client, tokens["alice"]).json()["id"]
     pages = ["/", "/login", "/rules", "/instructor"]
