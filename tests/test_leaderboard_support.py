@@ -183,16 +183,18 @@ ETA = 0.003  # the fixed Ladder's old default step
 
 
 class Entrant:
-    """One entrant's Ladder state as the store keeps it (reported best, packed best hits),
-    driven by the store's own decision function."""
+    """One entrant's Ladder state as the store keeps it (reported best, packed best hits,
+    submissions compared with that best), driven by the store's own decision function."""
 
     def __init__(self, mode: str, eta: float = ETA):
-        self.mode, self.eta, self.best, self.bits = mode, eta, None, None
+        self.mode, self.eta, self.best, self.bits, self.since_best = mode, eta, None, None, 0
 
     def submit(self, correct: np.ndarray) -> bool:
-        step = ladder_answer(self.mode, self.eta, self.best, self.bits, correct)
+        step = ladder_answer(self.mode, self.eta, self.best, self.bits, correct, tries=self.since_best + 1)
         if step.moved:
-            self.best, self.bits = step.reported, pack(correct)
+            self.best, self.bits, self.since_best = step.reported, pack(correct), 0
+        else:
+            self.since_best += 1
         return step.moved
 
 
@@ -238,16 +240,28 @@ def model_hits(ease: np.ndarray, accuracy: float, rng, noise: float = 0.6) -> np
     return ease + rng.normal(0, noise, len(ease)) > threshold
 
 
-def submissions_until_move(mode: str, seed: int, accuracy: float, limit: int, eta: float = ETA) -> int | None:
-    """After a 0.80 model on the board, how many retrains at ``accuracy`` until one moves it."""
+def submissions_until_move(mode: str, seed: int, accuracy: float, limit: int, eta: float = ETA,
+                           first: int = 2) -> int | None:
+    """After a 0.80 model on the board (submission 1) and retrains with no gain (submissions
+    2 .. first - 1), how many retrains at ``accuracy`` (submissions first, first + 1, ...)
+    until one moves the board; None if none of ``limit`` does."""
+    return honest_progress(mode, seed, accuracy, limit, eta, first)[0]
+
+
+def honest_progress(mode: str, seed: int, accuracy: float, limit: int, eta: float = ETA,
+                    first: int = 2) -> tuple[int | None, float]:
+    """:func:`submissions_until_move` and the board after all ``limit`` retrains minus the
+    retrains' true accuracy (the expected public accuracy of one: ``accuracy``)."""
     rng = np.random.default_rng(seed)
     ease = rng.normal(0, 1, N_PUBLIC)
     entrant = Entrant(mode, eta)
-    entrant.submit(model_hits(ease, 0.80, rng))
+    for _ in range(first - 1):
+        entrant.submit(model_hits(ease, 0.80, rng))
+    moved_at = None
     for number in range(1, limit + 1):
-        if entrant.submit(model_hits(ease, accuracy, rng)):
-            return number
-    return None
+        if entrant.submit(model_hits(ease, accuracy, rng)) and moved_at is None:
+            moved_at = number
+    return moved_at, entrant.best - accuracy
 
 
 

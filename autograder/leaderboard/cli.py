@@ -19,7 +19,7 @@ from pathlib import Path
 from autograder.errors import UserError
 from autograder.leaderboard import roster as roster_io
 from autograder.leaderboard.deadline import deadline_line, parse_utc
-from autograder.leaderboard.ladder import MODES
+from autograder.leaderboard.ladder import DEFAULT_ALPHA, MODES
 from autograder.leaderboard.scoring import read_answer_key, read_classes
 from autograder.leaderboard.store import (
     DEFAULT_DAILY_LIMIT,
@@ -39,8 +39,9 @@ from autograder.paths import course_root, quickdraw_dir
 
 DESCRIPTION = """\
 The QuickDraw competition leaderboard: students submit predictions for the unlabeled test
-images; the public board shows Ladder scores (Blum & Hardt 2015: by default the parameter-free
-Ladder, which moves only on improvements beyond the standard error) on half of the images; the
+images; the public board shows Ladder scores (Blum & Hardt 2015; by default a sequential version
+of their parameter-free Ladder, which moves only on improvements beyond a multiple of the standard
+error that grows with an entrant's tries against its best) on half of the images; the
 private board (the other half) is revealed when the competition closes. Teams of up to
 --max-team-size students share one board entry and one daily quota.
 
@@ -86,6 +87,13 @@ def _when(text: str) -> datetime:
     return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
 
 
+def _probability(text: str) -> float:
+    value = _positive(float)(text)
+    if value >= 1:
+        raise argparse.ArgumentTypeError(f"must be below 1: {text!r}")
+    return value
+
+
 def _positive(kind):
     def parse(text: str):
         try:
@@ -120,13 +128,20 @@ def register(subparsers) -> None:
                       help="classes.txt or a comma-separated list (default: data/quickdraw/competition/classes.txt)")
     init.add_argument("--name", default="QuickDraw competition", help="title shown on the pages")
     init.add_argument("--ladder", choices=MODES, default=DEFAULT_LADDER,
-                      help="public board mechanism: free = Blum & Hardt's parameter-free Ladder (moves only when a "
-                           "submission beats the entrant's best by more than the standard error of the paired "
-                           "per-image differences; scores rounded to that error's precision); fixed = fixed step "
-                           f"--eta (default {DEFAULT_LADDER})")
+                      help="public board mechanism: sequential = the parameter-free Ladder's paired test with a "
+                           "critical value that accounts for the entrant's repeated tries against its best (the "
+                           "j-th try moves the board only beyond z_j standard errors, z_j = Phi^-1(1 - alpha / "
+                           "(2.612 j^1.5)): a false move has probability <= --alpha however many tries); free = "
+                           "Blum & Hardt's parameter-free Ladder (beyond one standard error of the paired per-image "
+                           "differences; both round scores to that error's precision); fixed = fixed step --eta "
+                           f"(default {DEFAULT_LADDER})")
     init.add_argument("--eta", type=_positive(float), default=DEFAULT_ETA,
                       help=f"with --ladder fixed: the public score moves only by beating the best by more than eta, "
                            f"and is rounded to it (default {DEFAULT_ETA})")
+    init.add_argument("--alpha", type=_probability, default=DEFAULT_ALPHA,
+                      help="with --ladder sequential: the bound on the probability that submissions which are not "
+                           "better ever move an entrant's board past its current best; smaller is stricter and "
+                           f"needs clearer gains (default {DEFAULT_ALPHA})")
     init.add_argument("--max-team-size", type=_positive(int), default=DEFAULT_MAX_TEAM_SIZE,
                       help=f"largest team allowed in a roster (default {DEFAULT_MAX_TEAM_SIZE})")
     init.add_argument("--daily-limit", type=_positive(int), default=DEFAULT_DAILY_LIMIT,
@@ -266,7 +281,8 @@ def cmd_init(args) -> int:
     key = read_answer_key(args.labels, classes)
     lb = open_leaderboard(args, create=True)
     token = lb.initialize(
-        key, name=args.name, ladder=args.ladder, eta=args.eta, max_team_size=args.max_team_size,
+        key, name=args.name, ladder=args.ladder, eta=args.eta, alpha=args.alpha,
+        max_team_size=args.max_team_size,
         daily_limit=args.daily_limit, max_bytes=args.max_bytes,
         max_notebook_bytes=args.max_notebook_bytes, tolerance=args.tolerance, closes_at=args.deadline,
     )
@@ -274,10 +290,10 @@ def cmd_init(args) -> int:
     if args.json:
         _print_json({"db": lb.url, "instructor_token": token, "n_test": settings.n_test,
                      "n_public": settings.n_public, "classes": list(classes), "ladder": settings.ladder,
-                     "eta": settings.eta, "max_team_size": settings.max_team_size,
+                     "eta": settings.eta, "alpha": settings.alpha, "max_team_size": settings.max_team_size,
                      "daily_limit": settings.daily_limit, "closes_at": iso(settings.closes_at)})
     else:
-        ladder = f"fixed Ladder (eta {settings.eta})" if settings.ladder == "fixed" else "parameter-free Ladder"
+        ladder = settings.ladder_title()
         print(f"Competition created in {lb.url}: {settings.n_test} test images ({settings.n_public} public), "
               f"{len(classes)} classes, {ladder}, {settings.daily_limit} submissions/day, "
               f"teams of up to {settings.max_team_size}. {deadline_line(settings.closes_at, lb.clock())}")

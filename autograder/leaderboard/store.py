@@ -28,14 +28,14 @@ from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, undefer
 
 from autograder.errors import UserError
-from autograder.leaderboard.ladder import FIXED, FREE, MODES, ladder_answer, pack
+from autograder.leaderboard.ladder import DEFAULT_ALPHA, FIXED, FREE, MODES, SEQUENTIAL, ladder_answer, pack
 from autograder.leaderboard.models import Base, Competition, DailyCount, Entrant, Student, Submission
 from autograder.leaderboard.roster import RosterEntry, check_team_sizes
 from autograder.leaderboard.scoring import AnswerKey
 from autograder.leaderboard.validate import InvalidSubmission, parse_predictions
 from autograder.paths import course_root
 
-DEFAULT_LADDER = FREE
+DEFAULT_LADDER = SEQUENTIAL
 DEFAULT_ETA = 0.003  # the fixed Ladder's step
 DEFAULT_MAX_TEAM_SIZE = 5
 DEFAULT_DAILY_LIMIT = 5
@@ -131,7 +131,7 @@ class Settings:
 
     name: str
     classes: tuple[str, ...]
-    ladder: str  # "free" (parameter-free Ladder) or "fixed" (step eta)
+    ladder: str  # "sequential" (the default), "free" (parameter-free Ladder) or "fixed" (step eta)
     eta: float
     daily_limit: int
     max_bytes: int
@@ -141,17 +141,29 @@ class Settings:
     n_test: int
     n_public: int
     max_team_size: int
+    alpha: float = DEFAULT_ALPHA
 
     def is_closed(self, now: datetime) -> bool:
         """Whether the competition is closed at ``now``."""
         return _closed(self.closes_at, now)
 
+    def ladder_title(self) -> str:
+        """The Ladder's short name with its parameter (for pages and the CLI)."""
+        if self.ladder == FIXED:
+            return f"fixed Ladder (eta {self.eta:g})"
+        return "parameter-free Ladder" if self.ladder == FREE else f"sequential Ladder (alpha {self.alpha:g})"
+
     def ladder_rule(self) -> str:
         """One sentence on when the public board moves (for pages and messages)."""
         if self.ladder == FIXED:
             return f"a submission moves the board only when it beats its entrant's best by more than {self.eta:g}"
-        return ("a submission moves the board only when it beats its entrant's best by more than the standard "
-                "error of the per-image differences between the two (Blum & Hardt's parameter-free Ladder)")
+        if self.ladder == FREE:
+            return ("a submission moves the board only when it beats its entrant's best by more than the standard "
+                    "error of the per-image differences between the two (Blum & Hardt's parameter-free Ladder)")
+        return ("a submission moves the board only when it beats its entrant's best by more than a multiple of the "
+                "standard error of the per-image differences between the two, a multiple that grows with the "
+                "number of submissions tried against that best (a sequential test: repeated tries cannot climb "
+                "on noise)")
 
 
 @dataclass(frozen=True)
@@ -199,13 +211,14 @@ _STUDENT_BY_TOKEN = (select(Student.id, Student.student_id, Student.entrant_id, 
                      .join(Entrant, Entrant.id == Student.entrant_id).where(Student.token_hash == bindparam("digest")))
 _INSTRUCTOR_BY_TOKEN = select(_COMPETITION.c.id).where(_COMPETITION.c.instructor_token_hash == bindparam("digest"))
 _CLOSES_AT = select(_COMPETITION.c.closes_at).where(_COMPETITION.c.id == 1)
-_LOCK_ENTRANT = (select(_ENTRANT.c.best_score, _ENTRANT.c.best_correct, _ENTRANT.c.n_submissions)
+_LOCK_ENTRANT = (select(_ENTRANT.c.best_score, _ENTRANT.c.best_correct, _ENTRANT.c.n_submissions,
+                        _ENTRANT.c.since_best)
                  .where(_ENTRANT.c.id == bindparam("entrant")).with_for_update())
 _INSERT_SUBMISSION = insert(_SUBMISSION).returning(_SUBMISSION.c.id)
 _COUNT_ENTRANT = (update(_ENTRANT).where(_ENTRANT.c.id == bindparam("entrant"))
-                  .values(n_submissions=_ENTRANT.c.n_submissions + 1))
+                  .values(n_submissions=_ENTRANT.c.n_submissions + 1, since_best=_ENTRANT.c.since_best + 1))
 _MOVE_ENTRANT = _COUNT_ENTRANT.values(best_score=bindparam("best"), best_submission_id=bindparam("submission"),
-                                      best_correct=bindparam("correct"))
+                                      best_correct=bindparam("correct"), since_best=0)
 # INSERT ... ON CONFLICT DO UPDATE SET count = count + 1 WHERE count < :limit RETURNING count
 _QUOTA = {
     name: dialect_insert(_DAILY).on_conflict_do_update(
@@ -280,6 +293,7 @@ class Leaderboard:
         name: str = "QuickDraw competition",
         ladder: str = DEFAULT_LADDER,
         eta: float = DEFAULT_ETA,
+        alpha: float = DEFAULT_ALPHA,
         max_team_size: int = DEFAULT_MAX_TEAM_SIZE,
         daily_limit: int = DEFAULT_DAILY_LIMIT,
         max_bytes: int = DEFAULT_MAX_BYTES,
@@ -292,6 +306,8 @@ class Leaderboard:
             raise UserError(f"the Ladder is one of {', '.join(MODES)}, got {ladder!r}")
         if not 0 < eta < 0.5:
             raise UserError(f"eta must be in (0, 0.5), got {eta}")
+        if not 0 < alpha < 1:
+            raise UserError(f"alpha must be in (0, 1), got {alpha}")
         if max_team_size < 1:
             raise UserError(f"the largest team has at least 1 member, got {max_team_size}")
         if daily_limit < 1 or max_bytes < 64 or max_notebook_bytes < 1 or tolerance < 0:
@@ -305,7 +321,7 @@ class Leaderboard:
                     raise UserError(f"{self.url} already holds a competition; use another --db")
                 session.add(
                     Competition(
-                        id=1, name=name, classes="\n".join(key.classes), ladder=ladder, eta=eta,
+                        id=1, name=name, classes="\n".join(key.classes), ladder=ladder, eta=eta, alpha=alpha,
                         max_team_size=max_team_size, daily_limit=daily_limit,
                         max_bytes=max_bytes, max_notebook_bytes=max_notebook_bytes, tolerance=tolerance,
                         closes_at=closes_at, created_at=self.clock(), key_sha256=key.fingerprint(),
@@ -346,7 +362,7 @@ class Leaderboard:
                 self._settings = Settings(
                     competition.name, key.classes, competition.ladder, competition.eta, competition.daily_limit,
                     competition.max_bytes, competition.max_notebook_bytes, competition.tolerance,
-                    None, len(key.ids), int(key.public.sum()), competition.max_team_size,
+                    None, len(key.ids), int(key.public.sum()), competition.max_team_size, competition.alpha,
                 )
         return self._settings
 
@@ -491,7 +507,8 @@ class Leaderboard:
             if taken is None:
                 raise SubmissionRejected(
                     f"daily limit reached: {limit} submissions per UTC day; try again after midnight UTC", "limit")
-            step = ladder_answer(settings.ladder, settings.eta, entrant.best_score, entrant.best_correct, correct)
+            step = ladder_answer(settings.ladder, settings.eta, entrant.best_score, entrant.best_correct, correct,
+                                 alpha=settings.alpha, tries=(entrant.since_best or 0) + 1)
             reported, moved = step.reported, step.moved
             submission_id = conn.execute(_INSERT_SUBMISSION, {
                 "entrant_id": who.entrant_id, "student_pk": who.student_pk, "seq": entrant.n_submissions + 1,
@@ -513,8 +530,10 @@ class Leaderboard:
             message = (f"public score {reported:.3f} (unchanged): this submission did not beat your best "
                        f"by more than {settings.eta:g}")
         else:
+            margin = ("the standard error of the difference" if settings.ladder == FREE else
+                      "a multiple of the standard error of the difference that grows with your tries against it")
             message = (f"public score {reported:.3f} (unchanged): this submission did not beat your best "
-                       "by more than the standard error of the difference (not shown: it depends on the hidden labels)")
+                       f"by more than {margin} (not shown: it depends on the hidden labels)")
         return SubmitResult(submission_id, reported, moved, now, limit - taken, message)
 
     def history(self, who: Principal) -> list[dict]:

@@ -305,6 +305,7 @@ def create_app(lb: Leaderboard, refresh_seconds: float = 5.0, rules: Path | None
     def api_competition():
         current = lb.settings()
         return {"name": current.name, "classes": list(current.classes), "ladder": current.ladder, "eta": current.eta,
+                "alpha": current.alpha,
                 "max_team_size": current.max_team_size,
                 "daily_limit": current.daily_limit, "max_bytes": current.max_bytes, "n_test": current.n_test,
                 "n_public": current.n_public, "closes_at": iso(current.closes_at),
