@@ -150,7 +150,7 @@ def test_team_rule_and_deadline_on_the_command_line(tmp_path, capsys, monkeypatc
     code, out, _ = run(capsys, "init", "--labels", labels, "--classes", ",".join(key.classes),
                        "--deadline", "2099-01-31T23:59:00Z", "--json")
     init = json.loads(out)
-    assert code == 0 and init["ladder"] == "free" and init["max_team_size"] == 5
+    assert code == 0 and init["ladder"] == "sequential" and init["alpha"] == 0.5 and init["max_team_size"] == 5
     assert init["closes_at"] == "2099-01-31T23:59:00.000Z"
     six = tmp_path / "six.csv"
     six.write_text("id,team\n" + "".join(f"s{i},Herons\n" for i in range(6)))

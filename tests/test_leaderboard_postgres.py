@@ -13,6 +13,7 @@ from test_leaderboard_store import (  # noqa: F401  (collected here again, on Po
     test_display_names,
     test_final_selection_defaults_to_best_public_and_students_may_pick,
     test_parameter_free_ladder_on_the_database,
+    test_sequential_ladder_on_the_database,
     test_submission_scores_and_ladder_board,
     test_team_size_is_enforced_when_the_roster_is_loaded,
     test_teams_share_one_entry_limit_and_selection,

@@ -149,9 +149,9 @@ def test_teams_share_one_entry_limit_and_selection(db_url):
 
 
 def test_parameter_free_ladder_on_the_database(db_url):
-    """The default board: moves only beyond the paired standard error, keeps the best's public
-    hits as packed bits on the entrant, and never tells the student the margin."""
-    lb, tokens, _ = make_board(db_url, KEY, clock=Clock(), daily_limit=50)
+    """The parameter-free board: moves only beyond the paired standard error, keeps the best's
+    public hits as packed bits on the entrant, and never tells the student the margin."""
+    lb, tokens, _ = make_board(db_url, KEY, clock=Clock(), daily_limit=50, ladder="free")
     assert lb.settings().ladder == "free"
     alice = lb.authenticate(tokens["alice"])
     public = np.flatnonzero(KEY.public)  # 200 public images
@@ -178,6 +178,38 @@ def test_parameter_free_ladder_on_the_database(db_url):
     assert np.array_equal(np.unpackbits(np.frombuffer(bits, np.uint8)).astype(bool),
                           better[KEY.public] == KEY.labels[KEY.public])
     assert [row.score for row in lb.board()] == [0.63]
+
+
+def test_sequential_ladder_on_the_database(db_url):
+    """The default board: the same +0.03 (2.5 paired standard errors) moves it at an entrant's
+    first try against its best, not after 19 tries that did not move it; a move restarts the
+    count, which the store keeps on the entrant."""
+    lb, tokens, _ = make_board(db_url, KEY, clock=Clock(), daily_limit=50)
+    assert lb.settings().ladder == "sequential" and lb.settings().alpha == 0.5
+    public = np.flatnonzero(KEY.public)  # 200 public images
+    base = with_accuracy(0.6, 0.6)
+    wrong = public[base[public] != KEY.labels[public]]
+    better = base.copy()  # +0.03 by fixing 6 wrong answers: paired error 0.012, z_1 = 0.87 < 2.5 < z_20 = 2.86
+    better[wrong[:6]] = KEY.labels[wrong[:6]]
+    best = better.copy()  # +0.06 more: 3.6 errors above `better`, beyond z_j for every j up to 100
+    best[wrong[6:18]] = KEY.labels[wrong[6:18]]
+
+    def since_best(name: str) -> int:
+        with lb.engine.connect() as conn:
+            return conn.execute(text("SELECT since_best FROM lb_entrant WHERE name = :n"), {"n": name}).scalar_one()
+
+    alice, bob = lb.authenticate(tokens["alice"]), lb.authenticate(tokens["bob"])
+    assert lb.submit(alice, csv_bytes(KEY, base)).moved
+    assert not any(lb.submit(alice, csv_bytes(KEY, base)).moved for _ in range(19))
+    assert since_best("alice") == 19
+    late = lb.submit(alice, csv_bytes(KEY, better))  # the 20th try against the same best
+    assert not late.moved and late.public_score == 0.6 and "grows with your tries" in late.message
+    assert lb.submit(bob, csv_bytes(KEY, base)).moved
+    early = lb.submit(bob, csv_bytes(KEY, better))  # bob's first try against his best
+    assert early.moved and early.public_score == 0.63 and since_best("bob") == 0
+    assert not lb.submit(bob, csv_bytes(KEY, base)).moved and since_best("bob") == 1
+    assert lb.submit(bob, csv_bytes(KEY, best)).moved and since_best("bob") == 0
+    assert [(row.student, row.score) for row in lb.board()] == [("bob", 0.69), ("alice", 0.6)]
 
 
 def test_team_size_is_enforced_when_the_roster_is_loaded(db_url, tmp_path):

@@ -273,5 +273,9 @@ def test_sequential_ladder_needs_more_evidence_the_more_tries_against_one_best()
     assert not moves[3].moved and not moves[20].moved and moves[20].reported == 0.6  # z_3 = 1.79 > 1.72
     assert moves[20].margin == pytest.approx(critical_value(20) * error)
     assert ladder_answer("free", 0.003, 0.6, bits, better, tries=20).moved  # the parameter-free Ladder: z = 1
+    one_fix = hits(n, range(601))  # one image fixed: a gain of exactly one paired error (1/n)
+    assert ladder_answer("sequential", 0.003, 0.6, bits, one_fix, tries=1).moved  # z_1 = 0.87 (documented)
+    assert not ladder_answer("sequential", 0.003, 0.6, bits, one_fix, tries=2).moved
+    assert not ladder_answer("free", 0.003, 0.6, bits, one_fix, tries=1).moved
     clear = hits(n, range(700))  # +0.10 with no losses: clear at any try
     assert ladder_answer("sequential", 0.003, 0.6, bits, clear, tries=600).moved
