@@ -12,7 +12,8 @@ the board by more than eta, and the board stays within sampling noise of chance.
 Single-image probing: change one label of a fixed submission at a time and watch the score.
 A naive board reveals, for every probed public image, whether the label was right; on the
 Ladder every probe reports the same number, so nothing is learned (fixed: one image = 1/n <
-eta; parameter-free: one image = 1/n, exactly the paired standard error, not more).
+eta; parameter-free: one image = 1/n, exactly the paired standard error, not more;
+sequential: from the second try against one best on, 1.49 paired errors or more).
 
 Every Ladder runs each attack. At the competition's size (1,000 public images), over seeded
 competitions, the default sequential Ladder meets the issue's targets with margins of several

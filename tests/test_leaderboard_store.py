@@ -256,7 +256,7 @@ def test_a_failure_mid_transaction_writes_nothing(db_url, monkeypatch):
     lb, tokens, _ = make_board(db_url, KEY, clock=Clock())
     alice = lb.authenticate(tokens["alice"])
 
-    def explode(*args):
+    def explode(*args, **kwargs):
         raise RuntimeError("crash after the quota was taken")
 
     monkeypatch.setattr(store_module, "ladder_answer", explode)
