@@ -21,6 +21,8 @@ default) and, for comparison, a fixed step wide enough for the guessing target (
    control, how often 19 retrains with no real gain (0.80) move it. Also when the gain only
    arrives after 3, 8 or 18 retrains with no gain (19 retrains at +0.02 from submission 5, 10
    or 20): what a multiple-comparison bound costs an entrant who tried many times.
+4. The sequential Ladder's alpha (its bound on a false move against one best) against all
+   three figures: the default's justification.
 Figures 1 and 2 are also given for --budget submissions: what the daily limit lets one entrant
 (a team included) submit in a four-week competition (5 a day x 28 days = 140).
 Figures are over --trials independent competitions (fixed seeds). Run:
@@ -57,6 +59,7 @@ BOARDS = {"sequential": (SEQUENTIAL, ETA, f"sequential (alpha {DEFAULT_ALPHA}, t
           "wide": (FIXED, WIDE, f"fixed step (eta {WIDE}, for comparison)")}
 INFLATION, LEAK, VISIBLE = 0.02, 0.015, 0.9  # the issue's targets
 LATE_STARTS = (5, 10, 20)
+ALPHAS = (0.05, 0.2, 0.5, 0.8)
 
 
 def summary(values) -> str:
@@ -126,6 +129,15 @@ def main() -> None:
         runs = attacks(mode, eta, seeds, args.submissions)
         attacks(mode, eta, seeds, args.budget)
         table[title] = (runs[:, 0].mean(), runs[:, 1].mean(), honest(mode, eta, seeds, args.retrains))
+    print(f"\nthe sequential Ladder's alpha (600 random submissions; +0.02 as submissions 2..{args.retrains + 1}):")
+    for alpha in ALPHAS:
+        runs = np.array([guessing_and_boosting(SEQUENTIAL, seed, args.submissions, alpha=alpha) for seed in seeds])
+        seen = np.mean([honest_progress(SEQUENTIAL, seed, 0.82, args.retrains, alpha=alpha)[0] is not None
+                        for seed in seeds])
+        late = np.mean([honest_progress(SEQUENTIAL, seed, 0.82, args.retrains, first=10, alpha=alpha)[0] is not None
+                        for seed in seeds])
+        print(f"  alpha {alpha:<4}: inflation {runs[:, 0].mean():+.4f}, leak {runs[:, 1].mean():+.4f}, "
+              f"+0.02 seen {seen:.0%} (from submission 10: {late:.0%})")
     print(f"\ntargets at {args.submissions} submissions: inflation <= {INFLATION}, leak <= {LEAK}, "
           f"+0.02 seen in >= {VISIBLE:.0%} ({time.perf_counter() - start:.1f} s)")
     for title, (inflation, leak, seen) in table.items():

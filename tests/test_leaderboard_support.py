@@ -24,7 +24,7 @@ from statistics import NormalDist
 import httpx
 import numpy as np
 
-from autograder.leaderboard.ladder import ladder_answer, pack
+from autograder.leaderboard.ladder import DEFAULT_ALPHA, ladder_answer, pack
 from autograder.leaderboard.roster import RosterEntry
 from autograder.leaderboard.scoring import AnswerKey
 from autograder.leaderboard.store import Leaderboard, database_url
@@ -186,11 +186,12 @@ class Entrant:
     """One entrant's Ladder state as the store keeps it (reported best, packed best hits,
     submissions compared with that best), driven by the store's own decision function."""
 
-    def __init__(self, mode: str, eta: float = ETA):
-        self.mode, self.eta, self.best, self.bits, self.since_best = mode, eta, None, None, 0
+    def __init__(self, mode: str, eta: float = ETA, alpha: float = DEFAULT_ALPHA):
+        self.mode, self.eta, self.alpha, self.best, self.bits, self.since_best = mode, eta, alpha, None, None, 0
 
     def submit(self, correct: np.ndarray) -> bool:
-        step = ladder_answer(self.mode, self.eta, self.best, self.bits, correct, tries=self.since_best + 1)
+        step = ladder_answer(self.mode, self.eta, self.best, self.bits, correct, alpha=self.alpha,
+                             tries=self.since_best + 1)
         if step.moved:
             self.best, self.bits, self.since_best = step.reported, pack(correct), 0
         else:
@@ -204,12 +205,13 @@ def plurality(vectors: np.ndarray, rng) -> np.ndarray:
     return (counts + rng.random(counts.shape) * 0.5).argmax(axis=0)
 
 
-def guessing_and_boosting(mode: str, seed: int, k: int, eta: float = ETA) -> tuple[float, float, float]:
+def guessing_and_boosting(mode: str, seed: int, k: int, eta: float = ETA,
+                          alpha: float = DEFAULT_ALPHA) -> tuple[float, float, float]:
     """(board after k random submissions - chance, boosting leak, board move from the vote)."""
     rng = np.random.default_rng(seed)
     labels = rng.integers(0, N_CLASSES, N_PUBLIC + N_PRIVATE)
     public = np.arange(len(labels)) < N_PUBLIC
-    entrant, kept = Entrant(mode, eta), []
+    entrant, kept = Entrant(mode, eta, alpha), []
     for _ in range(k):
         guess = rng.integers(0, N_CLASSES, len(labels))
         if entrant.submit(guess[public] == labels[public]):
@@ -240,21 +242,15 @@ def model_hits(ease: np.ndarray, accuracy: float, rng, noise: float = 0.6) -> np
     return ease + rng.normal(0, noise, len(ease)) > threshold
 
 
-def submissions_until_move(mode: str, seed: int, accuracy: float, limit: int, eta: float = ETA,
-                           first: int = 2) -> int | None:
-    """After a 0.80 model on the board (submission 1) and retrains with no gain (submissions
-    2 .. first - 1), how many retrains at ``accuracy`` (submissions first, first + 1, ...)
-    until one moves the board; None if none of ``limit`` does."""
-    return honest_progress(mode, seed, accuracy, limit, eta, first)[0]
-
-
 def honest_progress(mode: str, seed: int, accuracy: float, limit: int, eta: float = ETA,
-                    first: int = 2) -> tuple[int | None, float]:
-    """:func:`submissions_until_move` and the board after all ``limit`` retrains minus the
-    retrains' true accuracy (the expected public accuracy of one: ``accuracy``)."""
+                    first: int = 2, alpha: float = DEFAULT_ALPHA) -> tuple[int | None, float]:
+    """After a 0.80 model on the board (submission 1) and retrains with no gain (submissions
+    2 .. first - 1): how many retrains at ``accuracy`` (submissions first, first + 1, ...)
+    until one moves the board (None if none of ``limit`` does), and the board after all
+    ``limit`` of them minus ``accuracy`` (the expected public accuracy of one)."""
     rng = np.random.default_rng(seed)
     ease = rng.normal(0, 1, N_PUBLIC)
-    entrant = Entrant(mode, eta)
+    entrant = Entrant(mode, eta, alpha)
     for _ in range(first - 1):
         entrant.submit(model_hits(ease, 0.80, rng))
     moved_at = None
