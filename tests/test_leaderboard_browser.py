@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 import pytest
 from playwright.sync_api import expect, sync_playwright
@@ -30,6 +31,7 @@ def test_login_upload_and_live_board(tmp_path, browser):
     url = sqlite_url(tmp_path)
     lb, tokens, _ = make_board(url, KEY, students=("alice", RosterEntry("mallory", display_name=XSS)))
     lb.submit(lb.authenticate(tokens["mallory"]), csv_bytes(KEY, (KEY.labels + 1) % 5))
+    lb.close(at=datetime(2099, 1, 31, 23, 59))  # the deadline, shown on every page
     with Server(url, refresh=0.5) as server:
         context = browser.new_context()
         dialogs: list[str] = []
@@ -50,12 +52,12 @@ def test_login_upload_and_live_board(tmp_path, browser):
                                              "buffer": csv_bytes(KEY, KEY.labels)}])
         page.click("#upload")
         expect(page).to_have_url(re.compile(r"/result/\d+$"))
-        expect(page.locator("#score")).to_have_text("0.999")
+        expect(page.locator("#score")).to_have_text("1.000")
 
         # the open board page picks the new row up by itself, above mallory's
         first_row = board.locator("#board tbody tr").first
         expect(first_row).to_contain_text("alice", timeout=15_000)
-        expect(first_row).to_contain_text("0.999")
+        expect(first_row).to_contain_text("1.000")
         expect(board.locator("#board tbody tr")).to_have_count(2)
         assert board.evaluate("window.stillTheSamePage") is True  # updated in place, not reloaded
 
@@ -68,6 +70,14 @@ def test_login_upload_and_live_board(tmp_path, browser):
         expect(page.locator("#remaining")).to_have_text("4")
         page.goto(server.url + "/me")
         expect(page.locator("table.history tbody tr")).to_have_count(1)
+        for view in (board, page):
+            expect(view.locator("#deadline")).to_contain_text("Deadline: 2099-01-31 23:59 UTC")
+
+        # the rules, linked from the board, open in the app with the deadline above them
+        board.click("#rules-link")
+        expect(board).to_have_url(re.compile(r"/rules$"))
+        expect(board.locator("#rules h2", has_text="Teams")).to_be_visible()
+        expect(board.locator("#deadline")).to_contain_text("left")
         assert dialogs == []  # the hostile display name never ran as script
         context.close()
     lb.dispose()

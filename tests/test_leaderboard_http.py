@@ -4,10 +4,12 @@ many concurrent clients, a crash in the middle of a burst, the CLI with --url, f
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 
 import httpx
 from hypothesis import HealthCheck, given, settings
@@ -132,7 +134,7 @@ def test_cli_submit_and_board_against_a_server(tmp_path, capsys):
         assert main(["leaderboard", "submit", str(good), "--token", tokens["ada"], "--url", server.url, "--json"]) == 0
         result = json.loads(capsys.readouterr().out)
         assert set(result) == {"id", "status", "public_score", "message"}
-        assert result["status"] == "accepted" and result["public_score"] == 0.999
+        assert result["status"] == "accepted" and result["public_score"] == 1.0
         assert main(["leaderboard", "submit", str(bad), "--token", tokens["ada"], "--url", server.url, "--json"]) == 1
         result = json.loads(capsys.readouterr().out)
         assert result == {"id": None, "status": "rejected", "public_score": None,
@@ -142,6 +144,12 @@ def test_cli_submit_and_board_against_a_server(tmp_path, capsys):
         assert main(["leaderboard", "board", "--url", server.url, "--json"]) == 0
         [row] = json.loads(capsys.readouterr().out)
         assert set(row) == {"rank", "student", "score", "submitted_at"} and row["student"] == "ada"
+        lb.close(at=datetime(2099, 1, 31, 23, 59))  # the server reads the deadline fresh
+        assert main(["leaderboard", "board", "--url", server.url]) == 0
+        assert re.search(r"^Deadline: 2099-01-31 23:59 UTC \(\d+ days \d+ h left\)\.$", capsys.readouterr().out, re.M)
+        assert main(["leaderboard", "submit", str(good), "--token", tokens["ada"], "--url", server.url]) == 0
+        out = capsys.readouterr().out
+        assert out.startswith("accepted") and "Deadline: 2099-01-31 23:59 UTC" in out
         assert main(["leaderboard", "board", "--private", "--url", server.url]) == 2
         assert "hidden until the competition closes" in capsys.readouterr().err
         assert main(["leaderboard", "board", "--private", "--url", server.url, "--token", instructor, "--json"]) == 0

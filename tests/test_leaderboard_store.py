@@ -50,7 +50,7 @@ def counts(lb) -> tuple[int, int]:
 
 
 def test_submission_scores_and_ladder_board(db_url):
-    lb, tokens, _ = make_board(db_url, KEY, clock=Clock(), daily_limit=50, eta=0.01)
+    lb, tokens, _ = make_board(db_url, KEY, clock=Clock(), daily_limit=50, ladder="fixed", eta=0.01)
     alice = lb.authenticate(tokens["alice"])
     first = lb.submit(alice, csv_bytes(KEY, with_accuracy(0.60, 0.58)))
     assert first.moved and first.public_score == 0.6
@@ -144,10 +144,97 @@ def test_teams_share_one_entry_limit_and_selection(db_url):
     lb.submit(eli, csv_bytes(KEY, with_accuracy(0.7, 0.7)))
     with pytest.raises(SubmissionRejected, match="daily limit"):
         lb.submit(dana, csv_bytes(KEY, KEY.labels))
-    assert [(row.student, row.score) for row in lb.board()] == [("Ravens", 0.699)]
+    assert [(row.student, row.score) for row in lb.board()] == [("Ravens", 0.7)]
     assert [row["by"] for row in lb.history(dana)] == ["eli", "dana"]
     with pytest.raises(SubmissionRejected, match="team"):
         lb.set_display_name(eli, "Crows")
+
+
+def test_parameter_free_ladder_on_the_database(db_url):
+    """The parameter-free board: moves only beyond the paired standard error, keeps the best's
+    public hits as packed bits on the entrant, and never tells the student the margin."""
+    lb, tokens, _ = make_board(db_url, KEY, clock=Clock(), daily_limit=50, ladder="free")
+    assert lb.settings().ladder == "free"
+    alice = lb.authenticate(tokens["alice"])
+    public = np.flatnonzero(KEY.public)  # 200 public images
+    base = with_accuracy(0.6, 0.6)
+    right, wrong = public[base[public] == KEY.labels[public]], public[base[public] != KEY.labels[public]]
+    first = lb.submit(alice, csv_bytes(KEY, base))
+    assert first.moved and first.public_score == 0.6
+    # +0.03 by fixing 6 wrong answers and breaking none: significant, the board moves
+    better = base.copy()
+    better[wrong[:6]] = KEY.labels[wrong[:6]]
+    moved = lb.submit(alice, csv_bytes(KEY, better))
+    assert moved.moved and moved.public_score == 0.63
+    # +0.03 again as the net of 36 fixes and 30 new mistakes: within the noise, unchanged
+    noisy = better.copy()
+    noisy[wrong[6:42]] = KEY.labels[wrong[6:42]]
+    noisy[right[:30]] = (KEY.labels[right[:30]] + 1) % KEY.n_classes
+    assert KEY.score(noisy).public == pytest.approx(0.66)
+    stayed = lb.submit(alice, csv_bytes(KEY, noisy))
+    assert not stayed.moved and stayed.public_score == 0.63
+    assert "standard error" in stayed.message and "0.0" not in stayed.message.split("(unchanged)")[1]
+    with lb.engine.connect() as conn:
+        bits = conn.execute(text("SELECT best_correct FROM lb_entrant WHERE name = 'alice'")).scalar_one()
+    assert len(bits) == 200 // 8
+    assert np.array_equal(np.unpackbits(np.frombuffer(bits, np.uint8)).astype(bool),
+                          better[KEY.public] == KEY.labels[KEY.public])
+    assert [row.score for row in lb.board()] == [0.63]
+
+
+def test_sequential_ladder_on_the_database(db_url):
+    """The default board: the same +0.03 (2.5 paired standard errors) moves it at an entrant's
+    first try against its best, not after 19 tries that did not move it; a move restarts the
+    count, which the store keeps on the entrant."""
+    lb, tokens, _ = make_board(db_url, KEY, clock=Clock(), daily_limit=50)
+    assert lb.settings().ladder == "sequential" and lb.settings().alpha == 0.5
+    public = np.flatnonzero(KEY.public)  # 200 public images
+    base = with_accuracy(0.6, 0.6)
+    wrong = public[base[public] != KEY.labels[public]]
+    better = base.copy()  # +0.03 by fixing 6 wrong answers: paired error 0.012, z_1 = 0.87 < 2.5 < z_20 = 2.86
+    better[wrong[:6]] = KEY.labels[wrong[:6]]
+    best = better.copy()  # +0.06 more: 3.6 errors above `better`, beyond z_j for every j up to 100
+    best[wrong[6:18]] = KEY.labels[wrong[6:18]]
+
+    def since_best(name: str) -> int:
+        with lb.engine.connect() as conn:
+            return conn.execute(text("SELECT since_best FROM lb_entrant WHERE name = :n"), {"n": name}).scalar_one()
+
+    alice, bob = lb.authenticate(tokens["alice"]), lb.authenticate(tokens["bob"])
+    assert lb.submit(alice, csv_bytes(KEY, base)).moved
+    assert not any(lb.submit(alice, csv_bytes(KEY, base)).moved for _ in range(19))
+    assert since_best("alice") == 19
+    late = lb.submit(alice, csv_bytes(KEY, better))  # the 20th try against the same best
+    assert not late.moved and late.public_score == 0.6 and "grows with your tries" in late.message
+    assert lb.submit(bob, csv_bytes(KEY, base)).moved
+    early = lb.submit(bob, csv_bytes(KEY, better))  # bob's first try against his best
+    assert early.moved and early.public_score == 0.63 and since_best("bob") == 0
+    assert not lb.submit(bob, csv_bytes(KEY, base)).moved and since_best("bob") == 1
+    assert lb.submit(bob, csv_bytes(KEY, best)).moved and since_best("bob") == 0
+    assert [(row.student, row.score) for row in lb.board()] == [("bob", 0.69), ("alice", 0.6)]
+
+
+def test_team_size_is_enforced_when_the_roster_is_loaded(db_url, tmp_path):
+    five = [RosterEntry(f"s{i}", team="Owls") for i in range(5)]
+    lb, tokens, _ = make_board(db_url, KEY, students=five, clock=Clock(), daily_limit=3)
+    assert lb.settings().max_team_size == 5
+    members = [lb.authenticate(tokens[f"s{i}"]) for i in range(5)]
+    assert len({who.entrant_id for who in members}) == 1
+    for who in members[:3]:  # five members, one quota of 3 and one entry
+        lb.submit(who, csv_bytes(KEY, with_accuracy(0.6, 0.6)))
+    with pytest.raises(SubmissionRejected, match="daily limit"):
+        lb.submit(members[4], csv_bytes(KEY, KEY.labels))
+    assert [row.student for row in lb.board()] == ["Owls"] and lb.remaining_today(members[3]) == 0
+    # a sixth member, in a roster of its own or with the others again: refused, nothing stored
+    for roster in ([RosterEntry("s5", team="Owls")], [*five, RosterEntry("s5", team="Owls")]):
+        with pytest.raises(UserError, match="teams have at most 5"):
+            lb.add_students(roster)
+    assert lb.authenticate(tokens["s0"]) is not None and len(lb.student_stats()) == 5
+    six = [RosterEntry(f"t{i}", team="Larks") for i in range(6)]
+    with pytest.raises(UserError, match="'Larks' has 6 members"):
+        make_board(sqlite_url(tmp_path, "six.db"), KEY, students=six)
+    bigger, tokens, _ = make_board(sqlite_url(tmp_path, "big.db"), KEY, students=six, max_team_size=6)
+    assert len({bigger.authenticate(token).entrant_id for token in tokens.values()}) == 1
 
 
 def test_tokens_are_hashed_at_rest_and_reissue_replaces_them(db_url, tmp_path):
@@ -171,10 +258,10 @@ def test_a_failure_mid_transaction_writes_nothing(db_url, monkeypatch):
     lb, tokens, _ = make_board(db_url, KEY, clock=Clock())
     alice = lb.authenticate(tokens["alice"])
 
-    def explode(*args):
+    def explode(*args, **kwargs):
         raise RuntimeError("crash after the quota was taken")
 
-    monkeypatch.setattr(store_module, "ladder_step", explode)
+    monkeypatch.setattr(store_module, "ladder_answer", explode)
     with pytest.raises(RuntimeError):
         lb.submit(alice, csv_bytes(KEY, KEY.labels))
     assert counts(lb) == (0, 0) and lb.board() == []

@@ -9,7 +9,18 @@ from hypothesis import strategies as st
 from test_leaderboard_support import csv_bytes, synthetic_key
 
 from autograder.errors import UserError
-from autograder.leaderboard.ladder import ladder_step, round_to_step
+from autograder.leaderboard.ladder import (
+    DEFAULT_ALPHA,
+    critical_value,
+    ladder_answer,
+    ladder_step,
+    pack,
+    paired_standard_error,
+    paired_step,
+    precision_of,
+    round_to_step,
+    unpack,
+)
 from autograder.leaderboard.scoring import AnswerKey, read_answer_key, read_classes
 from autograder.leaderboard.validate import InvalidSubmission, careful_parse, decode, parse_predictions
 
@@ -179,3 +190,92 @@ def test_ladder_moves_only_beyond_eta_and_rounds():
     assert round_to_step(0.61049, 0.0025) == 0.61
     with pytest.raises(ValueError):
         ladder_step(None, 0.5, 0)
+
+
+def hits(n: int, right) -> np.ndarray:
+    correct = np.zeros(n, dtype=bool)
+    correct[list(right)] = True
+    return correct
+
+
+def test_parameter_free_ladder_moves_beyond_the_paired_standard_error():
+    n = 1000
+    best = hits(n, range(600))  # 0.600
+    first = paired_step(None, None, best)  # a first submission always moves; rounded to its own error
+    assert first.moved and first.margin == pytest.approx(np.std(best, ddof=1) / np.sqrt(n))
+    assert first.reported == 0.6 and precision_of(first.margin) == 0.01
+    # +0.02 where the new model only adds right answers: tiny paired error, the board moves
+    better = hits(n, range(620))
+    step = paired_step(first.reported, best, better)
+    assert step.margin == pytest.approx(paired_standard_error(better, best)) and step.margin < 0.005
+    assert step.moved and step.reported == 0.62
+    # the same +0.02 as the net of 260 gains and 240 losses: within the noise, the board stays
+    noisy = hits(n, list(range(240, 600)) + list(range(600, 860)))
+    assert noisy.mean() == pytest.approx(0.62)
+    step = paired_step(first.reported, best, noisy)
+    assert step.margin > 0.02 and not step.moved and step.reported == first.reported
+    # an identical resubmission (no difference, no error) and a worse one never move it
+    assert not paired_step(0.6, best, best.copy()).moved
+    assert not paired_step(0.6, best, hits(n, range(500))).moved
+
+
+def test_parameter_free_ladder_rounds_to_the_errors_precision_and_never_shows_less():
+    assert precision_of(0.0179) == 0.01 and precision_of(0.0042) == 0.001 and precision_of(0.0) == 0.0
+    n = 1000
+    best = hits(n, range(805))  # shown as 0.81 (error 0.0125 -> two decimals)
+    shown = paired_step(None, None, best).reported
+    assert shown == 0.81
+    better = hits(n, range(809))  # a better file, at finer precision 0.809 < 0.81: the board keeps 0.81
+    step = paired_step(shown, best, better)
+    assert step.moved and step.reported == 0.81
+    perfect = paired_step(None, None, np.ones(n, dtype=bool))  # no noise at all: the exact score
+    assert perfect.moved and perfect.reported == 1.0
+
+
+def test_best_hits_are_stored_as_packed_bits_and_the_mode_is_checked():
+    correct = np.random.default_rng(1).random(1001) < 0.5
+    data = pack(correct)
+    assert len(data) == 126 and np.array_equal(unpack(data, 1001), correct)
+    step = ladder_answer("free", 0.003, None, None, correct)
+    assert step.moved
+    again = ladder_answer("free", 0.003, step.reported, data, correct)
+    assert not again.moved
+    assert ladder_answer("fixed", 0.003, 0.5, None, correct).margin == 0.003
+    with pytest.raises(ValueError, match="unknown Ladder"):
+        ladder_answer("kaggle", 0.003, None, None, correct)
+
+
+def test_sequential_critical_values_spend_alpha_over_an_unlimited_history():
+    from statistics import NormalDist
+
+    levels = [1 - NormalDist().cdf(critical_value(j)) for j in range(1, 200_001)]
+    # the levels sum to alpha: the tail beyond 200,000 tries is below 2 / (zeta(3/2) sqrt(200,000))
+    assert sum(levels) < DEFAULT_ALPHA and sum(levels) > DEFAULT_ALPHA - 0.5 * 2 / (2.6 * 200_000**0.5)
+    assert all(a > b for a, b in zip(levels, levels[1:]))  # each later try needs more evidence
+    z = [critical_value(j) for j in (1, 2, 5, 20, 600)]
+    assert z == pytest.approx([0.87, 1.49, 2.12, 2.86, 4.20], abs=0.01)
+    assert critical_value(3, alpha=0.05) > critical_value(3, alpha=0.5)
+    for bad in ((0, 0.5), (1, 0.0), (1, 1.0)):
+        with pytest.raises(ValueError):
+            critical_value(*bad)
+
+
+def test_sequential_ladder_needs_more_evidence_the_more_tries_against_one_best():
+    n = 1000
+    best = hits(n, range(600))  # 0.600
+    # +0.04 as the net of 290 gains and 250 losses: paired error 0.0232, 1.72 errors above the best
+    better = hits(n, list(range(250, 600)) + list(range(600, 890)))
+    error = paired_standard_error(better, best)
+    assert better.mean() == pytest.approx(0.64) and 0.04 / error == pytest.approx(1.72, abs=0.01)
+    bits = pack(best)
+    moves = {tries: ladder_answer("sequential", 0.003, 0.6, bits, better, tries=tries) for tries in (1, 2, 3, 20)}
+    assert moves[1].moved and moves[2].moved and moves[1].reported == 0.64  # z_1 = 0.87, z_2 = 1.49
+    assert not moves[3].moved and not moves[20].moved and moves[20].reported == 0.6  # z_3 = 1.79 > 1.72
+    assert moves[20].margin == pytest.approx(critical_value(20) * error)
+    assert ladder_answer("free", 0.003, 0.6, bits, better, tries=20).moved  # the parameter-free Ladder: z = 1
+    one_fix = hits(n, range(601))  # one image fixed: a gain of exactly one paired error (1/n)
+    assert ladder_answer("sequential", 0.003, 0.6, bits, one_fix, tries=1).moved  # z_1 = 0.87 (documented)
+    assert not ladder_answer("sequential", 0.003, 0.6, bits, one_fix, tries=2).moved
+    assert not ladder_answer("free", 0.003, 0.6, bits, one_fix, tries=1).moved
+    clear = hits(n, range(700))  # +0.10 with no losses: clear at any try
+    assert ladder_answer("sequential", 0.003, 0.6, bits, clear, tries=600).moved

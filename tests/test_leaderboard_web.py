@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 import warnings
+from datetime import datetime
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -61,9 +62,9 @@ def test_api_submission_and_board(site):
     response = post_csv(client, tokens["alice"])
     assert response.status_code == 201
     body = response.json()
-    assert body["status"] == "accepted" and body["public_score"] == 0.999 and body["remaining_today"] == 2
+    assert body["status"] == "accepted" and body["public_score"] == 1.0 and body["remaining_today"] == 2
     assert client.get("/api/board").json() == [
-        {"rank": 1, "student": "alice", "score": 0.999, "submitted_at": body["submitted_at"]}]
+        {"rank": 1, "student": "alice", "score": 1.0, "submitted_at": body["submitted_at"]}]
     raw = client.post("/api/submissions", content=GOOD, headers={**bearer(tokens["bob"]), "Content-Type": "text/csv"})
     assert raw.status_code == 201 and raw.json()["id"] == body["id"] + 1
     history = client.get("/api/submissions", headers=bearer(tokens["alice"])).json()
@@ -165,7 +166,7 @@ def test_form_flow_csrf_and_cookie(site):
     assert bad.status_code == 422 and "line 2: unknown id" in bad.text and stored(lb) == (0, 0)
     good = client.post("/submit", files={"file": ("p.csv", GOOD)}, data={"csrf": csrf})
     assert good.status_code == 200 and good.url.path.startswith("/result/")
-    assert re.search(r'id="score">([^<]+)<', good.text).group(1) == "0.999"
+    assert re.search(r'id="score">([^<]+)<', good.text).group(1) == "1.000"
     assert "moved" in client.get("/me").text
     renamed = client.post("/me", data={"csrf": csrf, "name": "Ada"})
     assert renamed.status_code == 200 and "Ada" in client.get("/").text
@@ -221,3 +222,38 @@ def test_fuzzed_malformed_uploads_are_refused_cleanly(site):
     check()
     assert sum(seen.values()) >= 1000 and len(seen) == 21, seen
     assert post_csv(client, tokens["alice"]).status_code == 201  # and the account still works
+
+
+def test_deadline_on_every_page_and_the_rules_page(site, tmp_path):
+    lb, tokens, instructor, client = site
+    page_deadline = re.compile(r'id="deadline">([^<]*)<')
+    unset = page_deadline.search(client.get("/").text).group(1)
+    assert unset == "Deadline: not announced yet (see the competition rules)."
+    lb.close(at=datetime(2025, 11, 30, 23, 59))  # a deadline in the future of the test clock
+    result = post_csv(client, tokens["alice"]).json()["id"]
+    pages = ["/", "/login", "/rules", "/instructor"]
+    seen = {path: client.get(path).text for path in pages}
+    login(client, tokens["alice"])
+    for path in ("/submit", "/me", f"/result/{result}", "/", "/rules"):
+        seen[f"{path} (alice)"] = client.get(path).text
+    for path, text in seen.items():
+        assert page_deadline.search(text).group(1).startswith("Deadline: 2025-11-30 23:59 UTC (27 days "), path
+        assert 'href="/rules"' in text, path
+    rules = seen["/rules"]
+    assert "<h2>Teams</h2>" in rules and "up to 5 students" in rules  # docs/competition-rules.md itself
+    assert 'id="rules-link"' in seen["/"]
+    lb.close(at=datetime(2025, 11, 3))  # in the past: closed
+    assert "(passed; the competition is closed)" in client.get("/").text
+
+
+def test_rules_page_shows_the_instructors_file_escaped(site, tmp_path):
+    lb = site[0]
+    rules = tmp_path / "rules.md"
+    rules.write_text(f"# Our rules\n\n**Prize:** a book. {EVIL}\n", encoding="utf-8")
+    with TestClient(create_app(lb, rules=rules)) as client:
+        page = client.get("/rules")
+        assert page.status_code == 200 and "<h1>Our rules</h1>" in page.text and "<strong>Prize:</strong>" in page.text
+        assert EVIL not in page.text and html.escape(EVIL, quote=False) in page.text
+    with TestClient(create_app(lb, rules=tmp_path / "missing.md")) as client:
+        page = client.get("/rules")
+        assert page.status_code == 404 and "has not published the competition rules yet" in page.text

@@ -18,11 +18,15 @@ from pathlib import Path
 
 from autograder.errors import UserError
 from autograder.leaderboard import roster as roster_io
+from autograder.leaderboard.deadline import deadline_line, parse_utc
+from autograder.leaderboard.ladder import DEFAULT_ALPHA, MODES
 from autograder.leaderboard.scoring import read_answer_key, read_classes
 from autograder.leaderboard.verify import DEFAULT_CONFIDENCE
 from autograder.leaderboard.store import (
     DEFAULT_DAILY_LIMIT,
     DEFAULT_ETA,
+    DEFAULT_LADDER,
+    DEFAULT_MAX_TEAM_SIZE,
     DEFAULT_MAX_BYTES,
     DEFAULT_MAX_NOTEBOOK_BYTES,
     DEFAULT_TOLERANCE,
@@ -30,13 +34,17 @@ from autograder.leaderboard.store import (
     SubmissionRejected,
     database_url,
     iso,
+    utcnow,
 )
 from autograder.paths import course_root, quickdraw_dir
 
 DESCRIPTION = """\
 The QuickDraw competition leaderboard: students submit predictions for the unlabeled test
-images; the public board shows Ladder scores (Blum & Hardt 2015) on half of the images; the
-private board (the other half) is revealed when the competition closes.
+images; the public board shows Ladder scores (Blum & Hardt 2015; by default a sequential version
+of their parameter-free Ladder, which moves only on improvements beyond a multiple of the standard
+error that grows with an entrant's tries against its best) on half of the images; the
+private board (the other half) is revealed when the competition closes. Teams of up to
+--max-team-size students share one board entry and one daily quota.
 
   init          create the competition from the instructor's labels (prints the instructor token)
   add-students  create accounts from a roster CSV or nbgrader's gradebook (prints tokens)
@@ -79,6 +87,13 @@ def _when(text: str) -> datetime:
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r} (e.g. 2025-12-01T23:59:00Z)") from None
     return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def _probability(text: str) -> float:
+    value = _positive(float)(text)
+    if value >= 1:
+        raise argparse.ArgumentTypeError(f"must be below 1: {text!r}")
+    return value
 
 
 def _positive(kind):
@@ -124,9 +139,23 @@ def register(subparsers) -> None:
     init.add_argument("--classes", default=str(data / "competition" / "classes.txt"),
                       help="classes.txt or a comma-separated list (default: data/quickdraw/competition/classes.txt)")
     init.add_argument("--name", default="QuickDraw competition", help="title shown on the pages")
+    init.add_argument("--ladder", choices=MODES, default=DEFAULT_LADDER,
+                      help="public board mechanism: sequential = the parameter-free Ladder's paired test with a "
+                           "critical value that accounts for the entrant's repeated tries against its best (the "
+                           "j-th try moves the board only beyond z_j standard errors, z_j = Phi^-1(1 - alpha / "
+                           "(2.612 j^1.5)): a false move has probability <= --alpha however many tries); free = "
+                           "Blum & Hardt's parameter-free Ladder (beyond one standard error of the paired per-image "
+                           "differences; both round scores to that error's precision); fixed = fixed step --eta "
+                           f"(default {DEFAULT_LADDER})")
     init.add_argument("--eta", type=_positive(float), default=DEFAULT_ETA,
-                      help=f"Ladder step: the public score moves only by beating the best by more than eta, "
+                      help=f"with --ladder fixed: the public score moves only by beating the best by more than eta, "
                            f"and is rounded to it (default {DEFAULT_ETA})")
+    init.add_argument("--alpha", type=_probability, default=DEFAULT_ALPHA,
+                      help="with --ladder sequential: the bound on the probability that submissions which are not "
+                           "better ever move an entrant's board past its current best; smaller is stricter and "
+                           f"needs clearer gains (default {DEFAULT_ALPHA})")
+    init.add_argument("--max-team-size", type=_positive(int), default=DEFAULT_MAX_TEAM_SIZE,
+                      help=f"largest team allowed in a roster (default {DEFAULT_MAX_TEAM_SIZE})")
     init.add_argument("--daily-limit", type=_positive(int), default=DEFAULT_DAILY_LIMIT,
                       help=f"accepted submissions per entrant per UTC day (default {DEFAULT_DAILY_LIMIT})")
     init.add_argument("--max-bytes", type=_positive(int), default=DEFAULT_MAX_BYTES,
@@ -136,7 +165,8 @@ def register(subparsers) -> None:
     init.add_argument("--tolerance", type=float, default=DEFAULT_TOLERANCE,
                       help=f"verify: the smallest margin by which the verification-set accuracy may fall short "
                            f"of the board's (the margin for sampling noise is usually larger; default {DEFAULT_TOLERANCE})")
-    init.add_argument("--deadline", type=_when, help="close automatically at this time (ISO 8601, UTC if no zone)")
+    init.add_argument("--deadline", type=_when, help="close automatically at this time (ISO 8601, UTC if no zone; "
+                                                     "`close --at` changes it later)")
     _json_arg(init, "the instructor token and settings")
     init.set_defaults(func=cmd_init)
 
@@ -145,7 +175,8 @@ def register(subparsers) -> None:
         description="Create an account (and a token) for each student of a roster CSV (header: id, and "
                     "optionally display_name, email, team) or, without ROSTER, of nbgrader's gradebook. "
                     "Students already known keep their token unless --reissue. Students with the same "
-                    "team share one board entry, daily limit and final selection. Tokens are printed "
+                    "team share one board entry, daily limit and final selection; a roster with a team "
+                    "larger than the competition's --max-team-size is refused. Tokens are printed "
                     "once and stored only as hashes.",
     )
     add.add_argument("roster", nargs="?", type=Path, metavar="ROSTER.csv", help="roster CSV")
@@ -165,6 +196,9 @@ def register(subparsers) -> None:
     serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     serve.add_argument("--refresh", type=_positive(float), default=5.0,
                        help="seconds between live board updates (default 5)")
+    serve.add_argument("--rules", type=Path, default=None,
+                       help="Markdown file shown at /rules and linked from every page "
+                            "(default: docs/competition-rules.md in the course root)")
     serve.add_argument("--workers", type=_positive(int), default=1,
                        help="server processes (default 1; more use more cores, all on the same database)")
     serve.set_defaults(func=cmd_serve)
@@ -273,17 +307,22 @@ def cmd_init(args) -> int:
     key = read_answer_key(args.labels, classes)
     lb = open_leaderboard(args, create=True)
     token = lb.initialize(
-        key, name=args.name, eta=args.eta, daily_limit=args.daily_limit, max_bytes=args.max_bytes,
+        key, name=args.name, ladder=args.ladder, eta=args.eta, alpha=args.alpha,
+        max_team_size=args.max_team_size,
+        daily_limit=args.daily_limit, max_bytes=args.max_bytes,
         max_notebook_bytes=args.max_notebook_bytes, tolerance=args.tolerance, closes_at=args.deadline,
     )
     settings = lb.settings()
     if args.json:
         _print_json({"db": lb.url, "instructor_token": token, "n_test": settings.n_test,
-                     "n_public": settings.n_public, "classes": list(classes), "eta": settings.eta,
+                     "n_public": settings.n_public, "classes": list(classes), "ladder": settings.ladder,
+                     "eta": settings.eta, "alpha": settings.alpha, "max_team_size": settings.max_team_size,
                      "daily_limit": settings.daily_limit, "closes_at": iso(settings.closes_at)})
     else:
+        ladder = settings.ladder_title()
         print(f"Competition created in {lb.url}: {settings.n_test} test images ({settings.n_public} public), "
-              f"{len(classes)} classes, eta {settings.eta}, {settings.daily_limit} submissions/day.")
+              f"{len(classes)} classes, {ladder}, {settings.daily_limit} submissions/day, "
+              f"teams of up to {settings.max_team_size}. {deadline_line(settings.closes_at, lb.clock())}")
         print(f"Instructor token (shown once, keep it secret): {token}")
     return 0
 
@@ -293,7 +332,9 @@ def cmd_add_students(args) -> int:
         entries = roster_io.read_roster_csv(args.roster)
     else:
         entries = roster_io.read_gradebook(args.gradebook or str(course_root() / "gradebook.db"))
-    issued = open_leaderboard(args).add_students(entries, reissue=args.reissue)
+    lb = open_leaderboard(args)
+    roster_io.check_team_sizes(entries, lb.settings().max_team_size, str(args.roster or "the gradebook"))
+    issued = lb.add_students(entries, reissue=args.reissue)
     skipped = len(entries) - len(issued)
     if args.json:
         _print_json([{"student": student, "token": token} for student, token in issued])
@@ -312,6 +353,10 @@ def cmd_serve(args) -> int:
     lb.dispose()
     os.environ["LEADERBOARD_DB"] = lb.url  # each worker process builds its app from these
     os.environ["LEADERBOARD_REFRESH"] = str(args.refresh)
+    if args.rules is not None:
+        if not args.rules.is_file():
+            raise UserError(f"no rules file {args.rules}")
+        os.environ["LEADERBOARD_RULES"] = str(args.rules.resolve())
     print(f"Leaderboard at http://{args.host}:{args.port}/ (Ctrl-C stops it)", flush=True)
     uvicorn.run("autograder.leaderboard.web:app_from_environment", factory=True, host=args.host, port=args.port,
                 workers=args.workers, log_level="warning", access_log=False)
@@ -335,12 +380,14 @@ def cmd_submit(args) -> int:
         client = ApiClient(args.url, token)
         try:
             status, result = client.submit(args.file, args.notebook)
+            closes_at = None if args.json else parse_utc(client.competition().get("closes_at"))
         finally:
             client.close()
         if status == 401:
             raise UserError(result.get("message", "unknown token"))
     else:
         lb = open_leaderboard(args)
+        closes_at = lb.settings().closes_at
         who = lb.authenticate(token)
         if who is None or who.is_instructor:
             raise UserError("unknown student token")
@@ -360,6 +407,8 @@ def cmd_submit(args) -> int:
         print(f"accepted (submission {result['id']}): {result['message']}")
     else:
         print(f"rejected: {result['message']}")
+    if not args.json:
+        print(deadline_line(closes_at, utcnow()))
     return 0 if result["status"] == "accepted" else 1
 
 
@@ -370,13 +419,17 @@ def cmd_board(args) -> int:
         client = ApiClient(args.url, args.token)
         try:
             rows = client.board(args.private)
+            closes_at = None if args.json else parse_utc(client.competition().get("closes_at"))
         finally:
             client.close()
     else:
-        rows = [row.as_json() for row in open_leaderboard(args).board(private=args.private)]
+        lb = open_leaderboard(args)
+        rows = [row.as_json() for row in lb.board(private=args.private)]
+        closes_at = lb.settings().closes_at
     if args.json:
         _print_json(rows)
         return 0
+    print(deadline_line(closes_at, utcnow()))
     if not rows:
         print("No submissions yet.")
         return 0

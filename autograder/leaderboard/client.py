@@ -44,6 +44,13 @@ class ApiClient:
             raise UserError(f"the server refused the board: {self._json(response).get('detail', response.status_code)}")
         return self._json(response)
 
+    def competition(self) -> dict:
+        """The competition's public settings (name, classes, daily limit, closes_at, ...)."""
+        response = self._request("GET", "/api/competition")
+        if response.status_code != 200:
+            raise UserError(f"the server refused the competition settings: HTTP {response.status_code}")
+        return self._json(response)
+
     def _json(self, response: httpx.Response):
         try:
             return response.json()

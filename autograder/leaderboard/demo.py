@@ -100,7 +100,7 @@ def main() -> int:
             probe[image] = (probe[image] + 1) % key.n_classes
             seen.add(_post(url, tokens["probe-bot"], _csv(key.ids, probe), f"probe{image}.csv")["public_score"])
         print(f"  probe-bot  -> base {first['public_score']:.3f}, then 12 single-image probes all reported "
-              f"{sorted(seen)}: the Ladder (eta {lb.settings().eta}) gives the prober nothing to learn")
+              f"{sorted(seen)}: the {lb.settings().ladder} Ladder gives the prober nothing to learn")
 
         print("\nPublic board (Ladder scores):")
         for row in client.board():

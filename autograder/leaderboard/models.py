@@ -37,7 +37,10 @@ class Competition(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     classes: Mapped[str] = mapped_column(Text)  # one class name per line
-    eta: Mapped[float] = mapped_column(Float)
+    ladder: Mapped[str] = mapped_column(String(10), default="sequential")  # sequential, free or fixed (ladder.py)
+    eta: Mapped[float] = mapped_column(Float)  # the fixed Ladder's step
+    alpha: Mapped[float] = mapped_column(Float, default=0.5)  # the sequential Ladder's level
+    max_team_size: Mapped[int] = mapped_column(Integer, default=5)
     daily_limit: Mapped[int] = mapped_column(Integer)
     max_bytes: Mapped[int] = mapped_column(Integer)
     max_notebook_bytes: Mapped[int] = mapped_column(Integer)
@@ -62,6 +65,8 @@ class Entrant(Base):
     n_submissions: Mapped[int] = mapped_column(Integer, default=0)
     best_score: Mapped[float | None] = mapped_column(Float)  # Ladder-reported public score
     best_submission_id: Mapped[int | None] = mapped_column(Integer)
+    best_correct: Mapped[bytes | None] = mapped_column(LargeBinary)  # packed bits: best's public hits
+    since_best: Mapped[int] = mapped_column(Integer, default=0)  # submissions compared with that best so far
     selected_submission_id: Mapped[int | None] = mapped_column(Integer)
 
 

@@ -26,6 +26,18 @@ def _clean(value: str | None) -> str | None:
     return value or None
 
 
+def check_team_sizes(entries: list[RosterEntry], limit: int, source: str = "the roster") -> None:
+    """Refuse a roster where a team has more than ``limit`` distinct students (one line)."""
+    members: dict[str, set[str]] = {}
+    for entry in entries:
+        if entry.team:
+            members.setdefault(entry.team, set()).add(entry.student_id)
+    for team, students in members.items():
+        if len(students) > limit:
+            raise UserError(f"{source}: team {team!r} has {len(students)} members "
+                            f"({', '.join(sorted(students))}); teams have at most {limit}")
+
+
 def read_roster_csv(path: Path) -> list[RosterEntry]:
     """Read a CSV with a header: ``id`` (or ``student_id``/``student``) and optional
     ``display_name``, ``email``, ``team`` columns.

@@ -53,6 +53,10 @@ class AnswerKey:
             overall=right_all / len(self.ids),
         )
 
+    def public_correct(self, predictions: np.ndarray) -> np.ndarray:
+        """Per public image (in id order), whether ``predictions`` gets it right (bool)."""
+        return predictions[self.public] == self.labels[self.public]
+
     def fingerprint(self) -> str:
         """sha256 over ids, labels and split: identifies the key a database was made with."""
         digest = hashlib.sha256("\n".join(self.ids).encode())

@@ -28,14 +28,16 @@ from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, undefer
 
 from autograder.errors import UserError
-from autograder.leaderboard.ladder import ladder_step
+from autograder.leaderboard.ladder import DEFAULT_ALPHA, FIXED, FREE, MODES, SEQUENTIAL, ladder_answer, pack
 from autograder.leaderboard.models import Base, Competition, DailyCount, Entrant, Student, Submission
-from autograder.leaderboard.roster import RosterEntry
+from autograder.leaderboard.roster import RosterEntry, check_team_sizes
 from autograder.leaderboard.scoring import AnswerKey
 from autograder.leaderboard.validate import InvalidSubmission, parse_predictions
 from autograder.paths import course_root
 
-DEFAULT_ETA = 0.003
+DEFAULT_LADDER = SEQUENTIAL
+DEFAULT_ETA = 0.003  # the fixed Ladder's step
+DEFAULT_MAX_TEAM_SIZE = 5
 DEFAULT_DAILY_LIMIT = 5
 DEFAULT_MAX_BYTES = 2 * 1024 * 1024
 DEFAULT_MAX_NOTEBOOK_BYTES = 8 * 1024 * 1024
@@ -129,6 +131,7 @@ class Settings:
 
     name: str
     classes: tuple[str, ...]
+    ladder: str  # "sequential" (the default), "free" (parameter-free Ladder) or "fixed" (step eta)
     eta: float
     daily_limit: int
     max_bytes: int
@@ -137,10 +140,30 @@ class Settings:
     closes_at: datetime | None
     n_test: int
     n_public: int
+    max_team_size: int
+    alpha: float = DEFAULT_ALPHA
 
     def is_closed(self, now: datetime) -> bool:
         """Whether the competition is closed at ``now``."""
         return _closed(self.closes_at, now)
+
+    def ladder_title(self) -> str:
+        """The Ladder's short name with its parameter (for pages and the CLI)."""
+        if self.ladder == FIXED:
+            return f"fixed Ladder (eta {self.eta:g})"
+        return "parameter-free Ladder" if self.ladder == FREE else f"sequential Ladder (alpha {self.alpha:g})"
+
+    def ladder_rule(self) -> str:
+        """One sentence on when the public board moves (for pages and messages)."""
+        if self.ladder == FIXED:
+            return f"a submission moves the board only when it beats its entrant's best by more than {self.eta:g}"
+        if self.ladder == FREE:
+            return ("a submission moves the board only when it beats its entrant's best by more than the standard "
+                    "error of the per-image differences between the two (Blum & Hardt's parameter-free Ladder)")
+        return ("a submission moves the board only when it beats its entrant's best by more than a multiple of the "
+                "standard error of the per-image differences between the two, a multiple that grows with the "
+                "number of submissions tried against that best (a sequential test: repeated tries cannot climb "
+                "on noise)")
 
 
 @dataclass(frozen=True)
@@ -188,12 +211,14 @@ _STUDENT_BY_TOKEN = (select(Student.id, Student.student_id, Student.entrant_id, 
                      .join(Entrant, Entrant.id == Student.entrant_id).where(Student.token_hash == bindparam("digest")))
 _INSTRUCTOR_BY_TOKEN = select(_COMPETITION.c.id).where(_COMPETITION.c.instructor_token_hash == bindparam("digest"))
 _CLOSES_AT = select(_COMPETITION.c.closes_at).where(_COMPETITION.c.id == 1)
-_LOCK_ENTRANT = (select(_ENTRANT.c.best_score, _ENTRANT.c.n_submissions)
+_LOCK_ENTRANT = (select(_ENTRANT.c.best_score, _ENTRANT.c.best_correct, _ENTRANT.c.n_submissions,
+                        _ENTRANT.c.since_best)
                  .where(_ENTRANT.c.id == bindparam("entrant")).with_for_update())
 _INSERT_SUBMISSION = insert(_SUBMISSION).returning(_SUBMISSION.c.id)
 _COUNT_ENTRANT = (update(_ENTRANT).where(_ENTRANT.c.id == bindparam("entrant"))
-                  .values(n_submissions=_ENTRANT.c.n_submissions + 1))
-_MOVE_ENTRANT = _COUNT_ENTRANT.values(best_score=bindparam("best"), best_submission_id=bindparam("submission"))
+                  .values(n_submissions=_ENTRANT.c.n_submissions + 1, since_best=_ENTRANT.c.since_best + 1))
+_MOVE_ENTRANT = _COUNT_ENTRANT.values(best_score=bindparam("best"), best_submission_id=bindparam("submission"),
+                                      best_correct=bindparam("correct"), since_best=0)
 # INSERT ... ON CONFLICT DO UPDATE SET count = count + 1 WHERE count < :limit RETURNING count
 _QUOTA = {
     name: dialect_insert(_DAILY).on_conflict_do_update(
@@ -266,7 +291,10 @@ class Leaderboard:
         key: AnswerKey,
         *,
         name: str = "QuickDraw competition",
+        ladder: str = DEFAULT_LADDER,
         eta: float = DEFAULT_ETA,
+        alpha: float = DEFAULT_ALPHA,
+        max_team_size: int = DEFAULT_MAX_TEAM_SIZE,
         daily_limit: int = DEFAULT_DAILY_LIMIT,
         max_bytes: int = DEFAULT_MAX_BYTES,
         max_notebook_bytes: int = DEFAULT_MAX_NOTEBOOK_BYTES,
@@ -274,8 +302,14 @@ class Leaderboard:
         closes_at: datetime | None = None,
     ) -> str:
         """Create the tables and the competition; return the instructor token (shown once)."""
+        if ladder not in MODES:
+            raise UserError(f"the Ladder is one of {', '.join(MODES)}, got {ladder!r}")
         if not 0 < eta < 0.5:
             raise UserError(f"eta must be in (0, 0.5), got {eta}")
+        if not 0 < alpha < 1:
+            raise UserError(f"alpha must be in (0, 1), got {alpha}")
+        if max_team_size < 1:
+            raise UserError(f"the largest team has at least 1 member, got {max_team_size}")
         if daily_limit < 1 or max_bytes < 64 or max_notebook_bytes < 1 or tolerance < 0:
             raise UserError("daily limit and size limits must be positive, tolerance non-negative")
         Base.metadata.create_all(self.engine)
@@ -287,7 +321,8 @@ class Leaderboard:
                     raise UserError(f"{self.url} already holds a competition; use another --db")
                 session.add(
                     Competition(
-                        id=1, name=name, classes="\n".join(key.classes), eta=eta, daily_limit=daily_limit,
+                        id=1, name=name, classes="\n".join(key.classes), ladder=ladder, eta=eta, alpha=alpha,
+                        max_team_size=max_team_size, daily_limit=daily_limit,
                         max_bytes=max_bytes, max_notebook_bytes=max_notebook_bytes, tolerance=tolerance,
                         closes_at=closes_at, created_at=self.clock(), key_sha256=key.fingerprint(),
                         ids="\n".join(key.ids), labels=key.labels.tobytes(), public_mask=public_mask,
@@ -325,9 +360,9 @@ class Leaderboard:
             with self._read() as session:
                 competition = self._competition(session)
                 self._settings = Settings(
-                    competition.name, key.classes, competition.eta, competition.daily_limit,
+                    competition.name, key.classes, competition.ladder, competition.eta, competition.daily_limit,
                     competition.max_bytes, competition.max_notebook_bytes, competition.tolerance,
-                    None, len(key.ids), int(key.public.sum()),
+                    None, len(key.ids), int(key.public.sum()), competition.max_team_size, competition.alpha,
                 )
         return self._settings
 
@@ -361,7 +396,9 @@ class Leaderboard:
 
         Existing students keep their token unless ``reissue``; teams are created on first use.
         """
-        issued = []
+        limit = self._fixed_settings().max_team_size
+        check_team_sizes(roster, limit)
+        issued, teams = [], set()
         with self._write() as session:
             self._competition(session)
             for entry in roster:
@@ -375,11 +412,20 @@ class Leaderboard:
                 if len(entry.student_id) > 100:
                     raise UserError(f"student id too long: {entry.student_id[:40]}...")
                 entrant = self._entrant_for(session, entry)
+                if entrant.is_team:
+                    teams.add(entrant.id)
                 session.add(
                     Student(student_id=entry.student_id, email=entry.email, token_hash=hash_token(token),
                             entrant_id=entrant.id, created_at=self.clock())
                 )
                 issued.append((entry.student_id, token))
+            session.flush()
+            for entrant_id in teams:  # with the members added earlier, a team may still be too large
+                members = session.execute(select(func.count()).where(Student.entrant_id == entrant_id)).scalar_one()
+                if members > limit:
+                    team = session.get(Entrant, entrant_id).name
+                    raise UserError(f"team {team!r} would have {members} members with the ones already on the board; "
+                                    f"teams have at most {limit}")
         return issued
 
     def _entrant_for(self, session: Session, entry: RosterEntry) -> Entrant:
@@ -446,6 +492,7 @@ class Leaderboard:
         if notebook is not None:
             _check_notebook(notebook, settings.max_notebook_bytes)
         scores = key.score(predictions)
+        correct = key.public_correct(predictions)
         limit = settings.daily_limit
         with self._write_lock, self._writer.begin() as conn:  # prepared Core statements on the hot path
             closes_at = conn.execute(_CLOSES_AT).scalar_one()
@@ -460,7 +507,9 @@ class Leaderboard:
             if taken is None:
                 raise SubmissionRejected(
                     f"daily limit reached: {limit} submissions per UTC day; try again after midnight UTC", "limit")
-            reported, moved = ladder_step(entrant.best_score, scores.public, settings.eta)
+            step = ladder_answer(settings.ladder, settings.eta, entrant.best_score, entrant.best_correct, correct,
+                                 alpha=settings.alpha, tries=(entrant.since_best or 0) + 1)
+            reported, moved = step.reported, step.moved
             submission_id = conn.execute(_INSERT_SUBMISSION, {
                 "entrant_id": who.entrant_id, "student_pk": who.student_pk, "seq": entrant.n_submissions + 1,
                 "created_at": now, "filename": (filename or "predictions.csv")[:255],
@@ -471,14 +520,20 @@ class Leaderboard:
                 "notebook_name": (notebook_name or None) and notebook_name[:255], "verify_status": "unverified",
             }).scalar_one()
             if moved:
-                conn.execute(_MOVE_ENTRANT, {"entrant": who.entrant_id, "best": reported, "submission": submission_id})
+                conn.execute(_MOVE_ENTRANT, {"entrant": who.entrant_id, "best": reported, "submission": submission_id,
+                                             "correct": pack(correct)})
             else:
                 conn.execute(_COUNT_ENTRANT, {"entrant": who.entrant_id})
         if moved:
             message = f"public score {reported:.3f}: a new best, the board moved"
-        else:
+        elif settings.ladder == FIXED:
             message = (f"public score {reported:.3f} (unchanged): this submission did not beat your best "
                        f"by more than {settings.eta:g}")
+        else:
+            margin = ("the standard error of the difference" if settings.ladder == FREE else
+                      "a multiple of the standard error of the difference that grows with your tries against it")
+            message = (f"public score {reported:.3f} (unchanged): this submission did not beat your best "
+                       f"by more than {margin} (not shown: it depends on the hidden labels)")
         return SubmitResult(submission_id, reported, moved, now, limit - taken, message)
 
     def history(self, who: Principal) -> list[dict]:

@@ -22,6 +22,9 @@ from jinja2 import Environment, FileSystemLoader
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from autograder.leaderboard.deadline import deadline_line
+from autograder.leaderboard.ladder import FIXED
+from autograder.leaderboard.rules import render_rules
 from autograder.leaderboard.store import (
     Leaderboard,
     NotFound,
@@ -108,13 +111,14 @@ def _decimals(eta: float) -> int:
     return max(3, -Decimal(repr(eta)).normalize().as_tuple().exponent)
 
 
-def create_app(lb: Leaderboard, refresh_seconds: float = 5.0) -> FastAPI:
-    """The FastAPI app serving ``lb``; the board page re-polls every ``refresh_seconds``."""
+def create_app(lb: Leaderboard, refresh_seconds: float = 5.0, rules: Path | None = None) -> FastAPI:
+    """The FastAPI app serving ``lb``; the board page re-polls every ``refresh_seconds``;
+    ``/rules`` shows the Markdown file ``rules`` (default: docs/competition-rules.md of the course)."""
     app = FastAPI(title="QuickDraw leaderboard", docs_url=None, redoc_url=None, openapi_url=None)
     templates = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     settings = lb.settings()
-    digits = _decimals(settings.eta)
+    digits = _decimals(settings.eta) if settings.ladder == FIXED else 3
     templates.filters["score"] = lambda value: "" if value is None else f"{value:.{digits}f}"
     templates.globals["digits"] = digits
     templates.filters["time"] = lambda value: "" if value is None else value.strftime("%Y-%m-%d %H:%M:%S UTC")
@@ -127,8 +131,10 @@ def create_app(lb: Leaderboard, refresh_seconds: float = 5.0) -> FastAPI:
     def page(request: Request, name: str, status: int = 200, **context) -> HTMLResponse:
         who = context.pop("who", None)
         current = lb.settings()
+        now = lb.clock()
         html = templates.get_template(name).render(
-            request=request, who=who, competition=current, closed=current.is_closed(lb.clock()), **context
+            request=request, who=who, competition=current, closed=current.is_closed(now),
+            deadline=deadline_line(current.closes_at, now), **context
         )
         return HTMLResponse(html, status_code=status)
 
@@ -164,6 +170,12 @@ def create_app(lb: Leaderboard, refresh_seconds: float = 5.0) -> FastAPI:
         who, _ = from_cookie(request)
         return page(request, "board.html", who=who, rows=lb.board(), refresh=refresh_seconds,
                     private_rows=lb.board(private=True) if lb.is_closed() else None)
+
+    @app.get("/rules", response_class=HTMLResponse)
+    def rules_page(request: Request):
+        who, _ = from_cookie(request)
+        html, found = render_rules(rules)
+        return page(request, "rules.html", 200 if found else 404, who=who, rules_html=html)
 
     @app.get("/favicon.ico")
     def favicon():
@@ -237,7 +249,7 @@ def create_app(lb: Leaderboard, refresh_seconds: float = 5.0) -> FastAPI:
             entry = next((row for row in lb.history(who) if row["id"] == submission_id), None)
         if entry is None:
             return student_page(request, "submit.html", 404, error=f"no submission {submission_id} of yours")
-        return student_page(request, "result.html", entry=entry, eta=lb.settings().eta)
+        return student_page(request, "result.html", entry=entry)
 
     @app.get("/me", response_class=HTMLResponse)
     def history_page(request: Request):
@@ -292,7 +304,9 @@ def create_app(lb: Leaderboard, refresh_seconds: float = 5.0) -> FastAPI:
     @app.get("/api/competition")
     def api_competition():
         current = lb.settings()
-        return {"name": current.name, "classes": list(current.classes), "eta": current.eta,
+        return {"name": current.name, "classes": list(current.classes), "ladder": current.ladder, "eta": current.eta,
+                "alpha": current.alpha,
+                "max_team_size": current.max_team_size,
                 "daily_limit": current.daily_limit, "max_bytes": current.max_bytes, "n_test": current.n_test,
                 "n_public": current.n_public, "closes_at": iso(current.closes_at),
                 "closed": current.is_closed(lb.clock())}
@@ -396,8 +410,10 @@ def app_from_environment() -> FastAPI:
     """The app for ``$LEADERBOARD_DB`` (used by ``serve --workers N``: each worker builds its own)."""
     from autograder.leaderboard.store import database_url
 
+    rules = os.environ.get("LEADERBOARD_RULES")
     return create_app(Leaderboard(database_url(os.environ["LEADERBOARD_DB"])),
-                      refresh_seconds=float(os.environ.get("LEADERBOARD_REFRESH", "5")))
+                      refresh_seconds=float(os.environ.get("LEADERBOARD_REFRESH", "5")),
+                      rules=Path(rules) if rules else None)
 
 
 async def _json_body(request: Request):
