@@ -233,3 +233,32 @@ def test_every_sandbox_gets_a_uid_no_earlier_one_had():
     with SandboxKernel(LIMITS) as a, SandboxKernel(LIMITS) as b:
         uids += [a.sandbox.slot.uid, b.sandbox.slot.uid]
     assert len(set(uids)) == len(uids) and all(FIRST_UID <= uid < FIRST_UID + UID_COUNT for uid in uids)
+
+
+ALLOCATE = """
+import sys
+from pathlib import Path
+from autograder.sandbox import uids
+uids.UID_DIR = Path(sys.argv[1])
+print(" ".join(str(uids.allocate_uid(lambda uid: False)) for _ in range(int(sys.argv[2]))))
+"""
+
+
+def test_uids_are_handed_out_once_across_processes_and_wrap_only_at_the_end(tmp_path, monkeypatch):
+    import subprocess
+    import sys
+
+    from autograder.sandbox import uids
+
+    folder = tmp_path / "uids"
+    procs = [subprocess.Popen([sys.executable, "-c", ALLOCATE, str(folder), "40"], stdout=subprocess.PIPE, text=True)
+             for _ in range(4)]
+    handed = [int(uid) for proc in procs for uid in proc.communicate(timeout=60)[0].split()]
+    assert len(handed) == 160 and len(set(handed)) == 160
+    monkeypatch.setattr(uids, "UID_DIR", folder)
+    (folder / "next").write_text(str(UID_COUNT - 2))
+    busy = {FIRST_UID + UID_COUNT - 1}  # still running since the last cycle: skipped
+    assert [uids.allocate_uid(busy.__contains__) for _ in range(2)] == [FIRST_UID + UID_COUNT - 2, FIRST_UID]
+    folder.chmod(0o755)  # a folder others could have prepared is refused
+    with pytest.raises(RuntimeError, match="mode 0700"):
+        uids.allocate_uid(busy.__contains__)
