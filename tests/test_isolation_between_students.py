@@ -134,10 +134,12 @@ CALLS = {
     "cachestat": ("cachestat", [0, 0, 0, 0], "EPERM"),
     "iopl": ("iopl", [0], "EPERM"),
     "flock": ("flock", ["FD", 1], "ENOLCK"),
+    "prctl memory merge": ("prctl", [67, 1, 0, 0, 0], "EPERM"),
+    "madvise mergeable": ("madvise", [0, 0, 12], "EPERM"),
 }
 # of those, the ones an unprivileged process may call without the filter (or gets another error)
 UNFILTERED_DIFFERENT = {"add_key", "keyctl", "unshare", "clone newuser", "clone3", "inotify_init1",
-                        "name_to_handle_at", "cachestat", "flock"}
+                        "name_to_handle_at", "cachestat", "flock", "madvise mergeable"}
 
 PROBE = r'''
 import ctypes, errno, json, os, subprocess

@@ -33,6 +33,8 @@ reused, see :mod:`autograder.sandbox.uids`):
   available"), which libraries treat as "locking not supported".
 - page-cache state of shared files: the exact probes (``cachestat``, ``preadv2(RWF_NOWAIT)``,
   io_uring) denied; ``mincore`` reports only the caller's own mappings for files it cannot write.
+- memory deduplication (KSM: a write to a page merged with another sandbox's is slower): the
+  opt-ins ``prctl(PR_SET_MEMORY_MERGE)`` and ``madvise(MADV_MERGEABLE)`` denied (KSM is off here).
 - mounts: ``mount``, ``umount2``, ``pivot_root``, ``chroot``, the new mount API denied.
 - hostname/domain name: UTS ns, ``sethostname``/``setdomainname`` denied. Time: the clocks are
   global, so setting them (``settimeofday``, ``clock_settime``, ``clock_adjtime``, ``adjtimex``)
@@ -62,6 +64,7 @@ RWF_NOWAIT = 0x08
 # fcntl commands: F_GETLK, F_SETLK, F_SETLKW, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW; F_NOTIFY (dnotify)
 LOCK_COMMANDS = (5, 6, 7, 36, 37, 38)
 F_NOTIFY = 1026
+PR_SET_MEMORY_MERGE, MADV_MERGEABLE = 67, 12  # opt-ins to KSM (page deduplication across processes)
 # syscalls newer than some libseccomp releases know by name (same number on every Linux arch since 5.1)
 NUMBERS = {"open_tree_attr": 467}
 
@@ -118,6 +121,8 @@ def build_filter():
     for command in LOCK_COMMANDS:
         rules.add_rule(enolck, "fcntl", _low32_is(seccomp, 1, command))
     rules.add_rule(eperm, "fcntl", _low32_is(seccomp, 1, F_NOTIFY))
+    rules.add_rule(eperm, "prctl", _low32_is(seccomp, 0, PR_SET_MEMORY_MERGE))
+    rules.add_rule(eperm, "madvise", _low32_is(seccomp, 2, MADV_MERGEABLE))
     return rules
 
 
