@@ -100,6 +100,15 @@ def test_a_blank_notebook_gets_nothing_from_another_students_kernel_objects(tmp_
     assert (results["reader"]["score"], results["reader"]["max_score"]) == (0.0, 3.0), results["reader"]
 
 
+def test_concurrent_kernels_of_one_zygote_share_nothing(zygote):
+    # the batch gives each worker its own zygote; a zygote serving two students at once must hold too
+    with ZygoteKernel(zygote, LIMITS) as writer, ZygoteKernel(zygote, LIMITS) as reader:
+        wrote, = cell_outputs(writer, writer_cell(0.0, 10.0))
+        read, = cell_outputs(reader, reader_cell(2.0))
+    assert wrote["stored"]["ptys"] == "stored" and wrote["stored"]["abstract socket"] == "stored"
+    assert read["found"] == [], f"the reader got the writer's solution through {read['found']}"
+
+
 # syscalls the filter denies, called with harmless arguments (no privilege is held in the sandbox):
 # label -> (syscall, arguments, errno the filter returns)
 CALLS = {

@@ -26,11 +26,13 @@ reused, see :mod:`autograder.sandbox.uids`):
   ``pidfd_getfd``, ``process_madvise`` denied (seccomp).
 - user namespaces (regaining capabilities), other namespaces: ``unshare``, ``setns``, ``clone``
   with any CLONE_NEW* flag denied; ``clone3`` (flags out of reach of a filter) fails with
-  ENOSYS, so glibc falls back to ``clone``. Cgroup ns per plain sandbox; /sys is not mounted.
+  ENOSYS, so glibc falls back to ``clone``. Cgroup ns per plain sandbox (zygote children share
+  the zygote's); /sys and cgroupfs are not mounted, so no cgroup is visible or writable.
 - file notifications and locks on the shared read-only files (``inotify``/``fanotify``,
   ``fcntl(F_NOTIFY)``, ``flock`` and ``fcntl`` record locks): inode objects seen by every
   sandbox that binds the same file - denied (seccomp). Locks fail with ENOLCK ("no locks
-  available"), which libraries treat as "locking not supported".
+  available"); sqlite3 then reports "database is locked" for a database file (``:memory:`` and
+  ``?nolock=1`` URIs work), a price paid for a channel that needs no privilege at all.
 - page-cache state of shared files: the exact probes (``cachestat``, ``preadv2(RWF_NOWAIT)``,
   io_uring) denied; ``mincore`` reports only the caller's own mappings for files it cannot write.
 - memory deduplication (KSM: a write to a page merged with another sandbox's is slower): the
@@ -47,8 +49,10 @@ reused, see :mod:`autograder.sandbox.uids`):
   ``open_by_handle_at``/``name_to_handle_at``, ``lookup_dcookie``, ``vhangup``,
   ``ioperm``/``iopl``, ``personality`` other than the default denied.
 
-Not closed: timing channels between concurrent sandboxes (CPU and memory-bus contention, page
-cache latency of shared files): low bandwidth, not namespaced by Linux; cgroups bound the first.
+Not closed: timing channels between concurrent sandboxes (CPU and memory-bus contention; the
+page cache of shared read-only files, observable through read latency or through fault-around
+plus ``mincore``): low bandwidth, not namespaced by Linux; cgroups bound the first, and closing
+the page-cache one would take per-sandbox copies of every shared file.
 """
 
 from __future__ import annotations
