@@ -15,6 +15,7 @@ the errno it should, and a torch notebook still trains.
 from __future__ import annotations
 
 import json
+import os
 
 import nbformat
 import pytest
@@ -151,7 +152,7 @@ UNFILTERED_DIFFERENT = {"add_key", "keyctl", "unshare", "clone newuser", "clone3
                         "name_to_handle_at", "cachestat", "flock", "madvise mergeable"}
 
 PROBE = r'''
-import ctypes, errno, json, os, subprocess
+import ctypes, errno, json, os, pwd, subprocess
 libc = ctypes.CDLL(None, use_errno=True)
 def call(name, args):
     ctypes.set_errno(0)
@@ -169,6 +170,7 @@ def seccomp(text):
 out["seccomp"] = {{"kernel": seccomp(open("/proc/self/status").read()),
                   "child": seccomp(subprocess.run(["cat", "/proc/self/status"], capture_output=True, text=True).stdout),
                   "init": seccomp(open("/proc/1/status").read()) if os.getuid() == os.stat("/proc/1").st_uid else None}}
+out["user"] = [pwd.getpwuid(os.getuid()).pw_name, pwd.getpwnam("student").pw_uid == os.getuid()]
 print(json.dumps(out))
 '''
 
@@ -218,6 +220,7 @@ def test_the_filter_is_loaded_denies_what_it_should_and_torch_still_trains(kind,
         uid = kernel.sandbox.slot.uid
         probe, trained = cell_outputs(kernel, probe_cell(), TORCH)
     seccomp = probe.pop("seccomp")
+    assert probe.pop("user") == ["student", True], "/etc/passwd does not name the sandbox's uid"
     assert seccomp["kernel"] == seccomp["child"] == "2"
     if kind == "zygote":
         assert seccomp["init"] == "2", "the namespace's init runs without the filter"
@@ -231,7 +234,7 @@ def test_without_the_filter_those_calls_behave_otherwise(monkeypatch):
     monkeypatch.setattr(Sandbox, "filter_syscalls", False)
     with SandboxKernel(LIMITS) as kernel:
         probe, = cell_outputs(kernel, probe_cell())
-    assert probe.pop("seccomp")["kernel"] == "0"
+    assert probe.pop("seccomp")["kernel"] == "0" and probe.pop("user") == ["student", True]
     differs = {label for label, got in probe.items() if got != EXPECTED[label]}
     assert differs >= UNFILTERED_DIFFERENT | {"preadv2 nowait"}, probe
 
@@ -246,27 +249,35 @@ def test_every_sandbox_gets_a_uid_no_earlier_one_had():
     assert len(set(uids)) == len(uids) and all(FIRST_UID <= uid < FIRST_UID + UID_COUNT for uid in uids)
 
 
-ALLOCATE = """
-import sys
-from pathlib import Path
-from autograder.sandbox import uids
-uids.UID_DIR = Path(sys.argv[1])
-print(" ".join(str(uids.allocate_uid(lambda uid: False)) for _ in range(int(sys.argv[2]))))
-"""
+def _allocate_in_children(count: int, children: int) -> list[int]:
+    """Uids allocated by ``children`` forked processes at once, ``count`` each."""
+    from autograder.sandbox import uids
+
+    pipes = []
+    for _ in range(children):
+        read_end, write_end = os.pipe()
+        if os.fork() == 0:
+            os.close(read_end)
+            os.write(write_end, " ".join(str(uids.allocate_uid(lambda uid: False)) for _ in range(count)).encode())
+            os._exit(0)
+        os.close(write_end)
+        pipes.append(read_end)
+    handed = []
+    for read_end in pipes:
+        with os.fdopen(read_end) as stream:
+            handed += [int(uid) for uid in stream.read().split()]
+    for _ in pipes:
+        os.wait()
+    return handed
 
 
 def test_uids_are_handed_out_once_across_processes_and_wrap_only_at_the_end(tmp_path, monkeypatch):
-    import subprocess
-    import sys
-
     from autograder.sandbox import uids
 
     folder = tmp_path / "uids"
-    procs = [subprocess.Popen([sys.executable, "-c", ALLOCATE, str(folder), "40"], stdout=subprocess.PIPE, text=True)
-             for _ in range(4)]
-    handed = [int(uid) for proc in procs for uid in proc.communicate(timeout=60)[0].split()]
-    assert len(handed) == 160 and len(set(handed)) == 160
     monkeypatch.setattr(uids, "UID_DIR", folder)
+    handed = _allocate_in_children(40, 4)
+    assert len(handed) == 160 and len(set(handed)) == 160
     (folder / "next").write_text(str(UID_COUNT - 2))
     busy = {FIRST_UID + UID_COUNT - 1}  # still running since the last cycle: skipped
     assert [uids.allocate_uid(busy.__contains__) for _ in range(2)] == [FIRST_UID + UID_COUNT - 2, FIRST_UID]
