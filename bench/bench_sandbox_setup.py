@@ -3,7 +3,8 @@
 Starts sandboxed kernels alternately with and without the filter (so that load on the machine
 hits both alike) and prints the median start time of each and their ratio: a plain bubblewrap
 sandbox from launch to the kernel's kernel_info reply, and a zygote fork to a ready kernel.
-Also prints what compiling the filter (once per process) and allocating a fresh uid cost.
+Also prints what compiling the filter (once per process) and allocating a fresh uid cost, and
+what the filter adds to every system call the student's code makes (``os.getppid`` in a loop).
 Needs root and bubblewrap, as grading does.
 
     python bench/bench_sandbox_setup.py [--starts 10]
@@ -16,8 +17,11 @@ import statistics
 import sys
 import time
 
+import nbformat
+
 from autograder.classroom.zygote import Zygote, ZygoteKernel
 from autograder.sandbox import seccomp
+from autograder.sandbox.execute import execute_notebook
 from autograder.sandbox.kernel import SandboxKernel
 from autograder.sandbox.launcher import Sandbox, is_root, processes_of
 from autograder.sandbox.limits import Limits
@@ -25,6 +29,8 @@ from autograder.sandbox.probe import missing_protections
 from autograder.sandbox.uids import allocate_uid
 
 LIMITS = Limits()
+SYSCALL_LOOP = ("import os, time\nstart = time.perf_counter()\nfor _ in range(200_000):\n    os.getppid()\n"
+                "print((time.perf_counter() - start) / 200_000 * 1e9)")
 
 
 def start_seconds(make_kernel, filtered: bool) -> float:
@@ -49,6 +55,19 @@ def compare(make_kernel, starts: int) -> tuple[float, float]:
         for filtered in order:
             (with_filter if filtered else without).append(start_seconds(make_kernel, filtered))
     return statistics.median(with_filter), statistics.median(without)
+
+
+def syscall_ns(filtered: bool) -> float:
+    """Nanoseconds per ``getppid`` (a system call and Python's loop around it) in a plain sandbox."""
+    Sandbox.filter_syscalls = filtered
+    try:
+        kernel = SandboxKernel(LIMITS)
+    finally:
+        Sandbox.filter_syscalls = True
+    with kernel:
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(SYSCALL_LOOP)])
+        execute_notebook(kernel, nb)
+    return float(nb.cells[0].outputs[0]["text"])
 
 
 def main() -> int:
@@ -79,6 +98,9 @@ def main() -> int:
             print(f"{label:<34} {filtered * 1000:10.0f}ms {bare * 1000:8.0f}ms {filtered / bare:7.2f}")
     finally:
         zygote.close()
+    runs = [(syscall_ns(True), syscall_ns(False)) for _ in range(3)]
+    filtered, bare = (statistics.median(column) for column in zip(*runs))
+    print(f"{'getppid() in the sandbox, per call':<34} {filtered:10.0f}ns {bare:8.0f}ns {filtered / bare:7.2f}")
     return 0
 
 
