@@ -71,7 +71,8 @@ def test_feedback_on_real_checks_has_their_outcomes_and_no_hidden_source(graded)
     assert failed and all(c["name"] in partly for c in failed)
     assert f"Total {results['partly']['score']:g} / " in partly
     hostile = visible_text(reports["hostile"])
-    assert "gradebooks visible: []" in hostile and "PermissionError" in hostile  # what snooping saw
+    # what snooping saw (/etc is readable in the sandbox, and holds no shadow file)
+    assert "gradebooks visible: []" in hostile and "/etc/shadow -> FileNotFoundError" in hostile
     assert Path(reports["hostile"]).stat().st_size < 5_000_000
 
 

@@ -171,7 +171,7 @@ def test_an_interpreter_under_tmp_survives_the_childs_fresh_tmp(tmp_path):
     (tmp_path / "home").mkdir()
     (tmp_path / "left-behind").write_text("not for the student")
     req = {"uid": 61000, "home": str(tmp_path / "home"), "home_size": 1 << 20, "tmp_size": 1 << 20,
-           "mounts": [], "keep": [str(venv)]}
+           "mounts": [], "keep": [str(venv)], "etc": {"passwd": "student:x:61000:61000::/:/bin/sh\n"}}
     probe = f"""
 import json, os, sys
 sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r})
@@ -183,8 +183,10 @@ try:
 except OSError:
     writable = False
 print(json.dumps({{"marker": open({str(venv / "marker")!r}).read(), "writable": writable,
-                  "left": os.path.exists({str(tmp_path / "left-behind")!r})}}))
+                  "left": os.path.exists({str(tmp_path / "left-behind")!r}), "passwd": open("/etc/passwd").read(),
+                  "staged": os.path.exists("/tmp/.passwd")}}))
 """
     out = subprocess.run(["unshare", "--mount", sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
-    assert json.loads(out.stdout) == {"marker": "python lives here", "writable": False, "left": False}
+    assert json.loads(out.stdout) == {"marker": "python lives here", "writable": False, "left": False,
+                                      "passwd": "student:x:61000:61000::/:/bin/sh\n", "staged": False}

@@ -20,7 +20,8 @@ from autograder.errors import UserError
 from autograder.sandbox import probe
 from autograder.sandbox.execute import execute_notebook
 from autograder.sandbox.kernel import SandboxKernel
-from autograder.sandbox.launcher import MAX_SLOTS, UID_BASE, Mount, bwrap_args, interpreter_prefixes, is_root, processes_of
+from autograder.sandbox.launcher import Mount, bwrap_args, interpreter_prefixes, is_root, processes_of
+from autograder.sandbox.uids import FIRST_UID, UID_COUNT
 from autograder.sandbox.limits import MIB, Limits
 from autograder.sandbox.run import run_notebook
 
@@ -88,7 +89,7 @@ def test_student_code_sees_nothing_of_the_grader(tmp_path, monkeypatch):
     listener.close()
     assert report.status == "ok", texts
     facts = last_json(texts[0])
-    assert UID_BASE <= facts["uid"] == facts["gid"] == uid < UID_BASE + MAX_SLOTS and facts["groups"] in ([], [uid])
+    assert FIRST_UID <= facts["uid"] == facts["gid"] == uid < FIRST_UID + UID_COUNT and facts["groups"] in ([], [uid])
     assert facts["status"] == {"CapEff": "0" * 16, "CapPrm": "0" * 16, "CapBnd": "0" * 16, "NoNewPrivs": "1"}
     assert facts["pid"] < 20, "the kernel must be in its own PID namespace"
     assert facts["cwd"] == "/home/student" and facts["hostname"] == "sandbox"

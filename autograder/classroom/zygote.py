@@ -4,14 +4,16 @@ A :class:`Zygote` is one long-lived process in a bubblewrap sandbox (built with 
 own :func:`~autograder.sandbox.launcher.bwrap_args`: no network, read-only system, nothing of
 the course) that imports numpy, torch, matplotlib and ipykernel once and then forks one kernel
 per submission (:mod:`autograder.classroom.zygote_server` says how each child is isolated: own
-mount, network, IPC and PID namespaces, own tmpfs working directory, the slot's unprivileged
-uid, rlimits, no capabilities). Memory is shared copy-on-write; a kernel is ready in tens of
-milliseconds instead of seconds.
+mount, network, IPC and PID namespaces, own tmpfs working directory, a fresh unprivileged uid,
+rlimits, no capabilities, the sandbox's seccomp filter). Memory is shared copy-on-write; a
+kernel is ready in tens of milliseconds instead of seconds. The zygote itself runs without the
+filter (it must mount and unshare to build its children); each child gets the compiled program
+(:func:`autograder.sandbox.seccomp.bpf_program`) in its fork request and loads it itself.
 
 :class:`ZygoteKernel` is a :class:`~autograder.sandbox.kernel.SandboxKernel` whose process comes
 from the zygote instead of a fresh bwrap; the notebook runner and the student proxy use it
-unchanged. Each kernel holds its own sandbox slot (:class:`~autograder.sandbox.launcher.Slot`),
-so concurrent students never share a uid, and closing it kills its namespace and reaps the uid.
+unchanged. Each kernel holds its own sandbox slot (:class:`~autograder.sandbox.launcher.Slot`)
+with a uid no other sandbox had, and closing it kills its namespace and reaps the uid.
 Only a grader running as root can switch uids; otherwise :func:`kernel_factory` falls back to
 the plain :class:`SandboxKernel`.
 """
@@ -19,6 +21,8 @@ the plain :class:`SandboxKernel`.
 from __future__ import annotations
 
 import atexit
+import base64
+import functools
 import json
 import multiprocessing.util
 import os
@@ -33,9 +37,10 @@ import time
 from pathlib import Path
 
 from autograder.sandbox import kernel as kernel_module
+from autograder.sandbox import seccomp
 from autograder.sandbox.kernel import KernelDied, SandboxKernel
-from autograder.sandbox.launcher import (HOME, MAX_SLOTS, RUN_DIR, UID_BASE, Mount, Sandbox, Slot, _rlimits,
-                                         bwrap_args, interpreter_prefixes, is_root, kill_group)
+from autograder.sandbox.launcher import (HOME, RUN_DIR, Mount, Sandbox, Slot, _rlimits, bwrap_args, etc_files,
+                                         interpreter_prefixes, is_root, kill_group, write_etc)
 from autograder.sandbox.limits import Limits
 
 SERVER_SOURCE = (Path(__file__).with_name("zygote_server.py")).read_text()
@@ -52,17 +57,10 @@ class ZygoteUnavailable(RuntimeError):
     """The zygote could not start or died; callers fall back to a fresh sandbox."""
 
 
-def _write_etc(folder: Path) -> None:
-    """passwd/group naming every slot uid ``student`` (torch and matplotlib look the user up)."""
-    folder.mkdir()
-    users = "".join(f"student:x:{uid}:{uid}:student:{HOME}:/bin/sh\n" for uid in range(UID_BASE, UID_BASE + MAX_SLOTS))
-    groups = "".join(f"student:x:{uid}:\n" for uid in range(UID_BASE, UID_BASE + MAX_SLOTS))
-    (folder / "passwd").write_text("root:x:0:0:root:/root:/usr/sbin/nologin\n" + users
-                                   + "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n")
-    (folder / "group").write_text("root:x:0:\n" + groups + "nogroup:x:65534:\n")
-    (folder / "hosts").write_text("127.0.0.1 localhost sandbox\n::1 localhost\n")
-    for name in ("passwd", "group", "hosts"):
-        (folder / name).chmod(0o644)
+@functools.lru_cache(maxsize=1)
+def _filter_text() -> str:
+    """The compiled seccomp filter as it travels in a fork request."""
+    return base64.b64encode(seccomp.bpf_program()).decode()
 
 
 def _sweep_stale() -> None:
@@ -91,7 +89,7 @@ class Zygote:
         (self.workdir / "owner.pid").write_text(str(os.getpid()))
         self.run_dir = self.workdir / "run"  # one sub-folder per kernel, bound at RUN_DIR
         self.run_dir.mkdir(mode=0o711)
-        _write_etc(self.workdir / "etc")
+        write_etc(self.workdir / "etc", None)  # each child binds its own passwd/group naming its uid
         self._lock = threading.Lock()
         env = {"PATH": "/usr/bin:/bin", "HOME": HOME, "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1",
                "MPLBACKEND": "module://matplotlib_inline.backend_inline", "MPLCONFIGDIR": "/tmp/mpl", "OMP_NUM_THREADS": str(limits.threads),
@@ -205,6 +203,8 @@ class ForkedSandbox(Sandbox):
             "connection_file": f"{self.run_inside}/kernel.json",
             "mounts": [[f"{STAGE}/{i}", m.dest] for i, m in enumerate(self.mounts)],
             "keep": self.zygote.keep,
+            "etc": {name: text for name, text in etc_files(self.slot.uid).items() if name != "hosts"},
+            "seccomp": _filter_text() if self.filter_syscalls else "",
         }
         self.started_at = time.monotonic()
         self.zygote.fork(request)

@@ -9,14 +9,17 @@ student code runs:
 
 1. leaves the zygote's session and file descriptors; gets fresh mount, network, IPC, UTS and
    PID namespaces (so concurrent students share no files, sockets, IPC objects or process view);
-2. mounts its own tmpfs working directory (owned by the student uid, mode 0700), ``/tmp`` and
-   ``/dev/shm``, and binds the assignment's files read-only into the working directory;
+2. mounts its own tmpfs working directory (owned by the student uid, mode 0700), ``/tmp``,
+   ``/dev/shm`` and a fresh devpts instance, binds its own ``/etc/passwd`` and ``/etc/group``
+   (naming its uid) and the assignment's files read-only into the working directory;
 3. forks the namespace's init (PID 1, which only reaps) and the kernel (PID 2); both drop every
-   capability and switch to the request's unprivileged uid (one per concurrent slot), with
-   rlimits, ``no_new_privs`` and a kill-on-parent-death signal; the kernel gets a fresh
-   environment and starts ipykernel in-process - with numpy/torch/matplotlib already imported.
+   capability and switch to the request's unprivileged uid (fresh for every sandbox), with
+   rlimits, ``no_new_privs`` and a kill-on-parent-death signal, then load the request's seccomp
+   filter; the kernel gets a fresh environment and starts ipykernel in-process - with
+   numpy/torch/matplotlib already imported.
 """
 
+import base64
 import ctypes
 import importlib
 import json
@@ -31,6 +34,7 @@ CLONE_NEWPID, CLONE_NEWNET = 0x20000000, 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS = 1, 4, 24, 38
+PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 22, 2
 LAST_CAP = 63
 
 libc = ctypes.CDLL(None, use_errno=True)
@@ -71,6 +75,8 @@ def _private_filesystem(req):
     _mount("tmpfs", home, "tmpfs", MS_NOSUID | MS_NODEV, f"size={req['home_size']},mode=0700,uid={uid},gid={uid}")
     for target in ("/tmp", "/dev/shm"):
         _mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, f"size={req['tmp_size']},mode=1777")
+    _mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620")
+    _own_etc(req["etc"])
     for path, fd in kept:
         os.makedirs(path, mode=0o755, exist_ok=True)
         _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
@@ -81,6 +87,32 @@ def _private_filesystem(req):
         _mountpoint(target, os.path.isdir(staged))
         _mount(staged, target, None, MS_BIND | MS_REC)
         _mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+
+
+def _own_etc(files):
+    """Bind this child's passwd and group (naming its uid) over the zygote's, read-only."""
+    for name, text in files.items():
+        staged = f"/tmp/.{name}"  # the fresh /tmp; unlinked once bound
+        with open(staged, "w") as handle:
+            handle.write(text)
+        os.chmod(staged, 0o644)
+        _mount(staged, f"/etc/{name}", None, MS_BIND)
+        _mount(None, f"/etc/{name}", None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+        os.unlink(staged)
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+
+def _load_filter(req):
+    """Load the request's seccomp program (classic BPF) on this thread; ``no_new_privs`` is set."""
+    program = base64.b64decode(req["seccomp"])
+    if not program:
+        return
+    code = ctypes.create_string_buffer(program, len(program))
+    fprog = _SockFprog(len(program) // 8, ctypes.cast(code, ctypes.c_void_p))
+    _check(libc.prctl(PR_SET_SECCOMP, ctypes.c_ulong(SECCOMP_MODE_FILTER), ctypes.byref(fprog), 0, 0), "seccomp")
 
 
 def _drop_privileges(req):
@@ -103,6 +135,7 @@ def _drop_privileges(req):
 def _kernel(req):
     """PID 2 of the student's namespace: the kernel."""
     _drop_privileges(req)
+    _load_filter(req)
     os.umask(0o077)
     os.chdir(req["home"])
     os.environ.clear()
@@ -128,6 +161,7 @@ def _init(req):
             print(f"zygote: kernel start failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
         os._exit(1)
     _drop_privileges(req)
+    _load_filter(req)
     os.closerange(3, 65536)
     while True:
         try:

@@ -12,10 +12,12 @@ Layout inside the sandbox::
 
 Everything else (the course repo, solutions/, hidden checks, gradebook, instructor data, other
 sandboxes) does not exist in there. When the grader is root, bwrap runs as root and ``setpriv``
-drops to a per-slot uid (``UID_BASE + slot``) with no capabilities; the slot is an exclusive
-file lock, so two concurrent sandboxes never share a uid (RLIMIT_NPROC and signals stay
-per student). Killing bwrap kills the PID namespace, hence every process the student started;
-leftovers of a slot's uid are reaped before the slot is reused and after it is released.
+drops to a fresh uid (:mod:`autograder.sandbox.uids`: never one an earlier sandbox had) with no
+capabilities, so no per-uid kernel state passes between students and RLIMIT_NPROC and signals
+stay per student. A slot (an exclusive file lock) counts the concurrent sandboxes. bwrap loads
+the sandbox's seccomp filter (:mod:`autograder.sandbox.seccomp`) before it starts the program.
+Killing bwrap kills the PID namespace, hence every process the student started; leftovers of
+the uid are reaped when the slot is released.
 
 A ``Sandbox`` must be started and closed by the same thread: bwrap's ``--die-with-parent``
 watches the thread that spawned it.
@@ -35,13 +37,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from autograder.sandbox import seccomp
 from autograder.sandbox.limits import Limits
+from autograder.sandbox.uids import PROBE_UID, allocate_uid
 
 HOME = "/home/student"
 RUN_DIR = "/run/kernel"
-UID_BASE = int(os.environ.get("AUTOGRADER_SANDBOX_UID_BASE", "61000"))
 MAX_SLOTS = 128
-PROBE_UID = UID_BASE + MAX_SLOTS
 SLOT_DIR = Path(os.environ.get("AUTOGRADER_SLOT_DIR", f"/tmp/autograder-slots-{os.geteuid()}"))
 # System folders bound read-only (or recreated as the same symlink) when they exist.
 SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
@@ -103,6 +105,7 @@ def _system_args() -> list[str]:
             args += ["--symlink", os.readlink(path), path]
         elif os.path.isdir(path):
             args += ["--ro-bind", path, path]
+    args += ["--perms", "0755", "--dir", "/etc"]  # bwrap would make it 0700: nothing in it readable
     for path in SYSTEM_FILES:
         if os.path.exists(path):
             args += ["--ro-bind", path, path]
@@ -135,8 +138,10 @@ def bwrap_args(
     mounts: list[Mount] = (),
     run_dir: Path | None = None,
     etc_dir: Path | None = None,
+    seccomp_fd: int | None = None,
 ) -> list[str]:
-    """The bwrap command line (up to, not including, the program) for one sandbox."""
+    """The bwrap command line (up to, not including, the program) for one sandbox; ``seccomp_fd``
+    (inherited by bwrap) holds the filter bwrap loads before it starts the program."""
     args = [
         "bwrap", "--die-with-parent", "--new-session",
         "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
@@ -161,6 +166,8 @@ def bwrap_args(
             args += ["--ro-bind", str(etc_dir / name), f"/etc/{name}"]
     if run_dir is not None:
         args += ["--perms", "0755", "--dir", "/run", "--bind", str(run_dir), RUN_DIR]
+    if seccomp_fd is not None:
+        args += ["--seccomp", str(seccomp_fd)]
     args += ["--chdir", HOME, "--clearenv"]
     for key, value in sorted(env.items()):
         args += ["--setenv", key, value]
@@ -237,8 +244,13 @@ def reap_uid(uid: int, timeout: float = 10.0) -> int:
         time.sleep(0.02)
 
 
+def _has_processes(uid: int) -> bool:
+    return bool(processes_of(uid))
+
+
 class Slot:
-    """An exclusive sandbox slot (file lock): its number picks the sandbox's uid."""
+    """An exclusive sandbox slot (file lock, at most ``MAX_SLOTS`` at once) with the sandbox's uid:
+    a fresh one when the grader is root (see :mod:`autograder.sandbox.uids`), else the grader's."""
 
     def __init__(self):
         SLOT_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -250,9 +262,11 @@ class Slot:
                 handle.close()
                 continue
             self.index, self._handle = index, handle
-            self.uid = UID_BASE + index if is_root() else os.getuid()
-            if is_root():
-                reap_uid(self.uid)  # anything left by a grader that died hard
+            try:
+                self.uid = allocate_uid(_has_processes) if is_root() else os.getuid()
+            except BaseException:
+                handle.close()
+                raise
             return
         raise RuntimeError(f"all {MAX_SLOTS} sandbox slots are busy")
 
@@ -265,14 +279,21 @@ class Slot:
             self._handle = None
 
 
-def _write_etc(etc_dir: Path, uid: int) -> None:
+def etc_files(uid: int | None) -> dict[str, str]:
+    """The sandbox's passwd, group and hosts: ``uid`` is the user ``student`` (None: no student)."""
+    user = f"student:x:{uid}:{uid}:student:{HOME}:/bin/sh\n" if uid is not None else ""
+    group = f"student:x:{uid}:\n" if uid is not None else ""
+    return {"passwd": f"root:x:0:0:root:/root:/usr/sbin/nologin\n{user}"
+                      "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
+            "group": f"root:x:0:\n{group}nogroup:x:65534:\n",
+            "hosts": "127.0.0.1 localhost sandbox\n::1 localhost\n"}
+
+
+def write_etc(etc_dir: Path, uid: int | None) -> None:
+    """Write :func:`etc_files` into the new folder ``etc_dir`` (world-readable, bound read-only)."""
     etc_dir.mkdir()
-    (etc_dir / "passwd").write_text(
-        f"root:x:0:0:root:/root:/usr/sbin/nologin\nstudent:x:{uid}:{uid}:student:{HOME}:/bin/sh\n"
-        "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n")
-    (etc_dir / "group").write_text(f"root:x:0:\nstudent:x:{uid}:\nnogroup:x:65534:\n")
-    (etc_dir / "hosts").write_text("127.0.0.1 localhost sandbox\n::1 localhost\n")
-    for name in ("passwd", "group", "hosts"):
+    for name, text in etc_files(uid).items():
+        (etc_dir / name).write_text(text)
         (etc_dir / name).chmod(0o644)
 
 
@@ -282,6 +303,8 @@ class Sandbox:
     ``secure=False`` (only with the CLI's explicit ``--insecure-no-sandbox``) runs the program
     directly with rlimits and a clean environment, in a host scratch folder.
     """
+
+    filter_syscalls = True  # load the seccomp filter (False only to measure what it costs)
 
     def __init__(self, limits: Limits, mounts: list[Mount] = (), secure: bool = True):
         self.limits = limits
@@ -326,14 +349,16 @@ class Sandbox:
         full_env = {**self.base_env(), **env}
         log = open(self.log_path, "wb")
         rlimits = _rlimits(self.limits)
+        filter_fd = None
         try:
             if self.secure:
                 self.slot = Slot()
                 if is_root():
                     os.chown(self.run_dir, self.slot.uid, self.slot.uid)
                 etc = self.workdir / "etc"
-                _write_etc(etc, self.slot.uid)
-                command = bwrap_args(self.limits, full_env, self.mounts, self.run_dir, etc)
+                write_etc(etc, self.slot.uid)
+                filter_fd = seccomp.program_fd() if self.filter_syscalls else None
+                command = bwrap_args(self.limits, full_env, self.mounts, self.run_dir, etc, filter_fd)
                 command += drop_args(self.slot.uid) + argv
                 popen_env, cwd = {"PATH": "/usr/bin:/bin"}, "/"
             else:
@@ -346,12 +371,15 @@ class Sandbox:
             self.proc = subprocess.Popen(
                 command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 env=popen_env, cwd=cwd, start_new_session=True, close_fds=True,
-                preexec_fn=lambda: _apply_rlimits(rlimits),
+                pass_fds=() if filter_fd is None else (filter_fd,), preexec_fn=lambda: _apply_rlimits(rlimits),
             )
         except BaseException:
             log.close()
             self.close()
             raise
+        finally:
+            if filter_fd is not None:
+                os.close(filter_fd)
         log.close()
 
     def lock_run_dir(self) -> None:

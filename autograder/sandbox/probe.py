@@ -1,8 +1,9 @@
 """Find out which isolation mechanisms this machine provides, and refuse loudly without them.
 
 The sandbox needs bubblewrap (mount, network, PID, IPC and UTS namespaces), and, when the
-grader runs as root, ``setpriv`` to drop to a dedicated unprivileged uid inside. Rlimits are
-always available on Linux. :func:`missing_protections` runs one tiny real sandbox to check.
+grader runs as root, ``setpriv`` to drop to a dedicated unprivileged uid inside, and
+libseccomp (``pyseccomp`` over the system's libseccomp2) to compile the sandbox's syscall
+filter. Rlimits are always available on Linux. :func:`missing_protections` runs one tiny real sandbox to check.
 """
 
 from __future__ import annotations
@@ -32,6 +33,13 @@ def missing_protections() -> tuple[str, ...]:
                        "(install the Debian package `bubblewrap`, e.g. `make system-packages`)")
     if os.geteuid() == 0 and shutil.which("setpriv") is None:
         missing.append("`setpriv` (util-linux) is missing: cannot drop root to an unprivileged uid")
+    try:
+        from autograder.sandbox.seccomp import bpf_program
+
+        bpf_program()
+    except (ImportError, OSError, RuntimeError) as exc:
+        missing.append(f"no seccomp filter ({type(exc).__name__}: {exc}): install the Python package "
+                       "`pyseccomp` and the Debian package `libseccomp2`")
     if not missing:
         # Lazy import: launcher imports this module.
         from autograder.sandbox.launcher import probe_command

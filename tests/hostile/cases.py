@@ -267,7 +267,7 @@ def hostile_cases(course: Path, port: int, host_dir: Path) -> list[Case]:
              3, shows=("exceeded the size limit", "output limit reached")),
         Case("network", nb(after=[network(port)]), 3, hides=("CONNECTED",), shows=("127.0.0.1: blocked",)),
         Case("reads_secrets", nb(after=[read_secrets(secret_paths)]), 3, hides=("READABLE",),
-             shows=("gradebook.db denied", "uid 6")),
+             shows=("gradebook.db denied", "uid 1")),  # a fresh uid: 1e9 and up
         Case("writes_outside", nb(after=[write_outside(write_targets)]), 3, hides=("WRITTEN",)),
         Case("pickled_payload", nb(after=[pickle_payload(host_dir / "UNPICKLED")]), 1),
         Case("enormous_returns", nb(add="def add(a, b):\n    x = []\n    for _ in range(100000):\n        x = [x]\n"
