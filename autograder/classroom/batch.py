@@ -30,7 +30,7 @@ from autograder import paths
 from autograder.classroom.autograded import record_autograded
 from autograder.classroom.course import Course, Submission
 from autograder.classroom.gradebook import ResultStore, prepare_gradebook
-from autograder.classroom.legacy import error_result
+from autograder.classroom.dropin import error_result
 from autograder.classroom.task import grade_task, make_payload
 
 CRASHED = "the grading worker process died while grading this submission"
