@@ -24,7 +24,7 @@ import nbformat
 
 from autograder.classroom.redact import MIN_LENGTH, Redactor, hidden_lines
 from autograder.classroom.test_sources import is_test_cell, load_test_sources
-from autograder.classroom.trusted_cells import TrustedCellRunner
+from autograder.classroom.trusted_cells import EXECUTION_VARIABLE, TrustedCellRunner
 from autograder.sandbox.limits import Limits
 
 MESSAGE_LIMIT = 500
@@ -119,7 +119,8 @@ class _TestCellHook:
         except ProxyError as exc:
             return Verdict(0.0, "error", f"the grader could not reach your notebook: {exc}"[:MESSAGE_LIMIT], [])
         self.runner = TrustedCellRunner(self.proxy, self.sources.student_names, self.sources.instructor_imports,
-                                        self.kernel.limits.check_timeout, self.redactor.text)
+                                        min(self.kernel.limits.cell_timeout, self.kernel.limits.check_timeout),
+                                        self.redactor.text)
         return None
 
     def close(self) -> None:
@@ -208,7 +209,8 @@ def grade_dropin(course, assignment: str, student: str, notebook: str, data: byt
         kernel_factory = SandboxKernel
     hook = _TestCellHook(None, sources, points, redactor)
     try:
-        kernel = kernel_factory(limits, assignment_files(released_path.parent), secure=secure)
+        kernel = kernel_factory(limits, assignment_files(released_path.parent),
+                                env={EXECUTION_VARIABLE: "autograde"}, secure=secure)
     except Exception as exc:  # noqa: BLE001 - a sandbox that cannot start fails this submission only
         return error_result(student, notebook, f"the sandbox failed: {exc}"[:MESSAGE_LIMIT], max_score), None
     try:

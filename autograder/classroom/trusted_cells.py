@@ -21,6 +21,7 @@ import importlib.util
 import io
 import math
 import numbers
+import os
 import re
 import sys
 import sysconfig
@@ -37,6 +38,7 @@ FILENAME = "<nbgrader test cell {}>"
 OUTPUT_LIMIT = 64 * 1024
 MESSAGE_LIMIT = 500
 HIDDEN_MESSAGE = "a hidden test failed"
+EXECUTION_VARIABLE = "NBGRADER_EXECUTION"  # nbgrader sets it in the kernel while autograding
 _MODULE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 _TRUSTED_PATHS = tuple({sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")})
 # sys.stdout is process-wide: test cells of concurrent threads (a Dask worker) take turns.
@@ -94,6 +96,23 @@ class TestNamespace(dict):
         super().__init__(__builtins__=__builtins__, __name__="__main__")
         self._proxy, self._student_names = proxy, frozenset(student_names)
         self._builtins = frozenset(dir(sys.modules["builtins"]))
+        self._deleted: set[str] = set()
+
+    def __delitem__(self, name: str) -> None:
+        """``del name`` of a name the test cell did not bind deletes the student's global (nbgrader
+        tests do this to check that one function uses another); binding it again restores it."""
+        if dict.__contains__(self, name):
+            dict.__delitem__(self, name)
+            return
+        self._proxy.delete_global(name)
+        self._deleted.add(name)
+
+    def __setitem__(self, name: str, value) -> None:
+        if name in self._deleted:
+            self._deleted.discard(name)
+            self._proxy.set_global(name, value)
+        else:
+            dict.__setitem__(self, name, value)
 
     def __missing__(self, name: str):
         if name.startswith("__") or (name in self._builtins and name not in self._student_names):
@@ -184,6 +203,20 @@ def _deadline(cell: TestCell, deadline: float):
         sys.settrace(previous)
 
 
+@contextlib.contextmanager
+def _nbgrader_env():
+    """``NBGRADER_EXECUTION=autograde`` while a test cell runs, as under ``nbgrader autograde``."""
+    old = os.environ.get(EXECUTION_VARIABLE)
+    os.environ[EXECUTION_VARIABLE] = "autograde"
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop(EXECUTION_VARIABLE, None)
+        else:
+            os.environ[EXECUTION_VARIABLE] = old
+
+
 def partial_credit(value, points: float) -> float:
     """nbgrader's rule for a test cell's last value: a number is the points earned (clipped to
     [0, points], NaN earns 0); anything else, or nothing, earns full points."""
@@ -216,8 +249,8 @@ class TrustedCellRunner:
         body, last = _split_last_expression(tree)
         output = _CellOutput(cell)
         value, error = None, None
-        with _OUTPUT_LOCK, contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
-            with self.proxy.check_budget(), _deadline(cell, time.monotonic() + self.budget):
+        with _OUTPUT_LOCK, contextlib.redirect_stdout(output), contextlib.redirect_stderr(output), _nbgrader_env():
+            with self._budget() as deadline, _deadline(cell, deadline):
                 try:
                     exec(compile(body, cell.filename, "exec"), self.namespace)
                     if last is not None:
@@ -239,6 +272,17 @@ class TrustedCellRunner:
                 repr(value)[:MESSAGE_LIMIT])}, execution_count=None))
         message = "" if earned == points else f"partial credit: {earned:g} of {points:g}"
         return Verdict(earned, "passed" if earned == points else "failed", message, outputs)
+
+    @contextlib.contextmanager
+    def _budget(self):
+        """One time budget for the cell: its own lines and all its calls into the sandbox."""
+        deadline = time.monotonic() + self.budget
+        self.proxy.deadline = deadline
+        try:
+            with self.proxy.time_limit(self.budget):
+                yield deadline
+        finally:
+            self.proxy.deadline = None
 
     def _explain(self, error: BaseException, cell: TestCell) -> tuple[str, str]:
         """(outcome, message) for a failed test cell, quoting no hidden line."""

@@ -201,6 +201,14 @@ def __autograder_make_agent__(namespace):
             return {"$describe": describe(target)}
         if op == "origin":
             return origin(target)
+        if op == "delglobal":
+            if request["name"] not in namespace:
+                raise NameError("name %r is not defined" % request["name"])
+            del namespace[request["name"]]
+            return None
+        if op == "setglobal":
+            namespace[request["name"]] = args[0]
+            return None
         if op == "release":
             for key in request.get("handles", []):
                 handles.pop(key, None)

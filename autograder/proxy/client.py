@@ -158,6 +158,19 @@ class StudentProxy:
                 raise NameError(name) from None
             raise
 
+    def delete_global(self, name: str) -> None:
+        """``del name`` in the notebook's namespace (NameError when it is not set)."""
+        try:
+            self.request("delglobal", name=name)
+        except StudentError as exc:
+            if exc.type_name == "NameError":
+                raise NameError(f"name {name!r} is not defined") from None
+            raise
+
+    def set_global(self, name: str, value) -> None:
+        """``name = value`` in the notebook's namespace (``value``: data or a RemoteObject)."""
+        self.request("setglobal", name=name, args=[value])
+
     def origin(self, obj: RemoteObject) -> tuple[str, str] | None:
         """(module, qualname) a sandbox module, function or class says it comes from (untrusted;
         a module gives an empty qualname), or None for any other object."""
