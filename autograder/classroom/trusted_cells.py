@@ -294,10 +294,10 @@ class TrustedCellRunner:
             return "error", f"your notebook's kernel is gone: {error}"
         if isinstance(error, BadReply):
             return "error", f"your notebook gave back something that is not data: {error}"
-        if isinstance(error, StudentError):
+        if isinstance(error, StudentError):  # the student's own message (it quotes no test)
             where = " in a hidden test" if hidden else ""
-            return "error", self._clip(f"your code raised {error.type_name}{where}"
-                                       + ("" if hidden or not error.message else f": {error.message}"))
+            text = f"{error.type_name}: {error.message}" if error.message else error.type_name
+            return "error", self._clip(f"{text} (raised by your code{where})")
         if isinstance(error, ProxyError):
             return "error", self._clip(f"the grader could not reach your notebook: {error}")
         if hidden:
