@@ -46,16 +46,20 @@ def source_notebook() -> nbformat.NotebookNode:
               grade_id="test_scale", grade=True, locked=True, points=2),
         _cell("code", "### BEGIN SOLUTION\nanswer = 42\n### END SOLUTION\n", grade_id="answer", solution=True),
         _cell("code", "assert abs(answer - 42) < 0.5", grade_id="test_answer", grade=True, locked=True, points=1),
+        _cell("code", "def quality():\n    ### BEGIN SOLUTION\n    return 2.0\n    ### END SOLUTION\n",
+              grade_id="quality", solution=True),
+        # nbgrader's partial credit: the cell's value is the points earned
+        _cell("code", "float(quality())", grade_id="test_quality", grade=True, locked=True, points=2),
     ]
     return nb
 
 
 CORRECT = {"add": "def add(a, b):\n    return a + b\n", "scale": "def scale(x, k):\n    return np.asarray(x) * k\n",
-           "answer": "answer = 42\n"}
+           "answer": "answer = 42\n", "quality": "def quality():\n    return 2.0\n"}
 # The attacks. Each maps solution cells to their source; "after" cells are appended at the end.
 # Wrong answers everywhere unless the attack needs a right one: full marks would be the cheat.
 WRONG = {"add": "def add(a, b):\n    return 0\n", "scale": "def scale(x, k):\n    return np.zeros(len(x))\n",
-         "answer": "answer = 41\n"}
+         "answer": "answer = 41\n", "quality": "def quality():\n    return 0.0\n"}
 EQ_ANYTHING = ("class Anything(int):\n    def __eq__(self, other):\n        return True\n    __ne__ = lambda s, o: False\n"
                "    __hash__ = int.__hash__\n    def __array__(self, *a, **k):\n        raise TypeError('no')\n")
 HOOK_LOG = "LOG = []\n"
@@ -79,7 +83,11 @@ ATTACKS = {
                                                          "np.testing.assert_allclose = lambda *a, **k: None\n"
                                                          "assert_allclose = lambda *a, **k: None\n")},
     "eq_anything": {"add": EQ_ANYTHING + "def add(a, b):\n    return Anything(0)\n",
-                    "scale": "def scale(x, k):\n    return Anything(0)\n", "answer": "answer = Anything(7)\n"},
+                    "scale": "def scale(x, k):\n    return Anything(0)\n", "answer": "answer = Anything(7)\n",
+                    "quality": "def quality():\n    return Anything(2)\n"},
+    # stock nbgrader gives full points for a NaN or negative value (and crashes above the maximum)
+    "nan_score": {**WRONG, "quality": "def quality():\n    return float('nan')\n"},
+    "negative_score": {**WRONG, "quality": "def quality():\n    return -1e9\n"},
     "redefines_after": {**CORRECT, "add": "def add(a, b):\n    return a - b\n",
                         "after": ["def add(a, b):\n    return a + b\n"]},
     "hidden_message": {**CORRECT, "add": "def add(a, b):\n    return a + b if a >= 0 else 1\n"},
@@ -92,11 +100,11 @@ ATTACKS = {
     "stderr_correct": {**CORRECT, "add": "import sys\ndef add(a, b):\n    print('careful', file=sys.stderr)\n"
                                          "    return a + b\n"},
 }
-EXPECTED = {"honest": 5, "custom_exc": 0, "input_transformer": 0, "ast_transformer": 0, "showtraceback": 0,
-            "excepthook": 0, "builtins": 0, "numpy_patch": 0, "eq_anything": 0,
-            "redefines_after": 3,  # test_add saw the wrong add (nbgrader's order); scale and answer right
-            "hidden_message": 3,  # the visible test passes, the hidden one does not
-            "hooks_copy_source": 0, "stderr_correct": 5, "extra_notebook": 0}
+EXPECTED = {"honest": 7, "custom_exc": 0, "input_transformer": 0, "ast_transformer": 0, "showtraceback": 0,
+            "excepthook": 0, "builtins": 0, "numpy_patch": 0, "eq_anything": 0, "nan_score": 0, "negative_score": 0,
+            "redefines_after": 5,  # test_add saw the wrong add (nbgrader's order); the rest is right
+            "hidden_message": 5,  # the visible test passes, the hidden one does not
+            "hooks_copy_source": 0, "stderr_correct": 7, "extra_notebook": 0}
 
 
 def answered(nb, answers: dict) -> nbformat.NotebookNode:
@@ -157,4 +165,4 @@ def test_a_hidden_line_message_is_not_quoted(graded):
 
 def test_stderr_from_a_correct_answer_costs_nothing(graded):
     _, _, by = graded
-    assert by["stderr_correct"]["score"] == 5
+    assert by["stderr_correct"]["score"] == 7

@@ -6,7 +6,7 @@
   per source notebook and process), with the line numbers students never saw;
 * the names the instructor's non-test cells bind (a test cell's ``sum`` is the student's only
   when the solution defines ``sum``; otherwise it is the grader's builtin);
-* the import statements of the instructor's locked cells (the grader runs its own copy).
+* the import statements of the instructor's other cells (the grader runs its own copy).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ class TestSources:
 
     cells: dict[str, TestCell]  # grade_id -> test cell
     student_names: set[str]
-    instructor_imports: list[str]
+    instructor_imports: list[str]  # of the non-test cells, solutions included
 
 
 def _info(cell) -> dict:
@@ -127,7 +127,6 @@ def load_test_sources(source_path: Path, released_nb, course_root: Path, config=
                 tree = _python(cell.source)
                 if tree is not None:
                     names |= bound_names(tree)
-                    if _info(cell).get("locked") and not _info(cell).get("solution"):
-                        imports += _imports(tree)
+                    imports += _imports(tree)
         _CACHE[key] = TestSources(cells, names, imports)
     return _CACHE[key]

@@ -4,11 +4,11 @@ The cell's full source (hidden tests and autotest expansions included, see
 :mod:`autograder.classroom.test_sources`) is executed here, never in the student's kernel. Its
 free names resolve through :class:`TestNamespace`: names the test cell (or an earlier one) bound
 itself stay here, Python's builtins are the grader's own (unless the instructor's solution
-defines that name), and every other name is the student's notebook global, fetched through the
-proxy: data comes back as data, any other object as a handle whose attribute access and calls
-go into the sandbox. A module, function or class of the student's that comes from an installed
-package (``np``, ``assert_allclose``) is replaced by the grader's own import of it, so patching
-numpy in the kernel changes nothing. The verdict is nbgrader's rule, decided here: an exception
+defines that name), the instructor's own imports are the grader's, and every other name is the
+student's notebook global, fetched through the proxy: data comes back as data, any other object
+as a handle whose attribute access and calls go into the sandbox. A student's module that is an
+installed package (``np``) is replaced by the grader's own import of it, so patching numpy in
+the kernel changes nothing. The verdict is nbgrader's rule, decided here: an exception
 gives 0, a numeric last value partial credit, anything else full points.
 """
 
@@ -124,15 +124,12 @@ class TestNamespace(dict):
         return self._trusted_twin(value) if isinstance(value, RemoteObject) else value
 
     def _trusted_twin(self, remote: RemoteObject):
-        """The grader's own copy of an installed module, function or class, else ``remote``."""
-        origin = self._proxy.origin(remote)
-        if origin is None:
-            return remote
-        module_name, qualname = origin
-        target = trusted_import(module_name)
-        for part in qualname.split(".") if (target is not None and qualname) else []:
-            target = getattr(target, part, None)
-        return remote if target is None else target
+        """The grader's own import of an installed module the student's global names, else ``remote``.
+        (Functions and classes are not swapped: a student could name any installed function as the
+        origin of theirs and have the grader call it.)"""
+        name = self._proxy.module_name(remote)
+        module = trusted_import(name) if name is not None else None
+        return remote if module is None else module
 
 
 class _CellOutput(io.TextIOBase):
@@ -233,7 +230,7 @@ class TrustedCellRunner:
                  budget: float, redact=lambda text: text):
         self.proxy, self.budget, self.redact = proxy, budget, redact
         self.namespace = TestNamespace(proxy, student_names)
-        for statement in instructor_imports:  # the setup cells' imports: the grader's own modules
+        for statement in instructor_imports:  # the instructor's imports: the grader's own modules
             try:
                 exec(compile(statement, "<instructor import>", "exec"), self.namespace)
             except Exception:  # noqa: BLE001 - not installed here: the name stays the student's

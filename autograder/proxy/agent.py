@@ -162,13 +162,9 @@ def __autograder_make_agent__(namespace):
             raise OverflowError("file larger than %d bytes" % limit)
         return data
 
-    def origin(obj):
+    def module_name(obj):
         import types
-        if isinstance(obj, types.ModuleType):
-            return (str(obj.__name__)[:200], "")
-        if type(obj) in (types.FunctionType, types.BuiltinFunctionType) or isinstance(obj, type):
-            return (str(obj.__module__)[:200], str(obj.__qualname__)[:200])
-        return None
+        return str(obj.__name__)[:200] if isinstance(obj, types.ModuleType) else None
 
     def run(request):
         op = request["op"]
@@ -199,8 +195,8 @@ def __autograder_make_agent__(namespace):
             return next(target)
         if op == "describe":
             return {"$describe": describe(target)}
-        if op == "origin":
-            return origin(target)
+        if op == "module_name":
+            return module_name(target)
         if op == "delglobal":
             if request["name"] not in namespace:
                 raise NameError("name %r is not defined" % request["name"])

@@ -171,14 +171,11 @@ class StudentProxy:
         """``name = value`` in the notebook's namespace (``value``: data or a RemoteObject)."""
         self.request("setglobal", name=name, args=[value])
 
-    def origin(self, obj: RemoteObject) -> tuple[str, str] | None:
-        """(module, qualname) a sandbox module, function or class says it comes from (untrusted;
-        a module gives an empty qualname), or None for any other object."""
-        value = self.request("origin", target=obj)
-        if value is None:
-            return None
-        if type(value) is not tuple or len(value) != 2 or not all(type(v) is str for v in value):
-            raise BadReply("origin did not give two strings")
+    def module_name(self, obj: RemoteObject) -> str | None:
+        """The name a sandbox module gives itself (untrusted), or None for any other object."""
+        value = self.request("module_name", target=obj)
+        if value is not None and type(value) is not str:
+            raise BadReply("module_name did not give a string")
         return value
 
     def call(self, name: str, *args, **kwargs):
