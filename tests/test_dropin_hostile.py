@@ -50,16 +50,21 @@ def source_notebook() -> nbformat.NotebookNode:
               grade_id="quality", solution=True),
         # nbgrader's partial credit: the cell's value is the points earned
         _cell("code", "float(quality())", grade_id="test_quality", grade=True, locked=True, points=2),
+        _cell("code", "def ready():\n    ### BEGIN SOLUTION\n    return True\n    ### END SOLUTION\n",
+              grade_id="ready", solution=True),
+        _cell("code", "while not ready():\n    pass", grade_id="test_ready", grade=True, locked=True, points=1),
     ]
     return nb
 
 
 CORRECT = {"add": "def add(a, b):\n    return a + b\n", "scale": "def scale(x, k):\n    return np.asarray(x) * k\n",
-           "answer": "answer = 42\n", "quality": "def quality():\n    return 2.0\n"}
+           "answer": "answer = 42\n", "quality": "def quality():\n    return 2.0\n",
+           "ready": "def ready():\n    return True\n"}
 # The attacks. Each maps solution cells to their source; "after" cells are appended at the end.
 # Wrong answers everywhere unless the attack needs a right one: full marks would be the cheat.
 WRONG = {"add": "def add(a, b):\n    return 0\n", "scale": "def scale(x, k):\n    return np.zeros(len(x))\n",
-         "answer": "answer = 41\n", "quality": "def quality():\n    return 0.0\n"}
+         "answer": "answer = 41\n", "quality": "def quality():\n    return 0.0\n",
+         "ready": "def ready():\n    raise NotImplementedError()\n"}
 EQ_ANYTHING = ("class Anything(int):\n    def __eq__(self, other):\n        return True\n    __ne__ = lambda s, o: False\n"
                "    __hash__ = int.__hash__\n    def __array__(self, *a, **k):\n        raise TypeError('no')\n")
 HOOK_LOG = "LOG = []\n"
@@ -88,6 +93,8 @@ ATTACKS = {
     # stock nbgrader gives full points for a NaN or negative value (and crashes above the maximum)
     "nan_score": {**WRONG, "quality": "def quality():\n    return float('nan')\n"},
     "negative_score": {**WRONG, "quality": "def quality():\n    return -1e9\n"},
+    # the test cell's own loop waits for the student forever: its time budget ends it
+    "never_ready": {**CORRECT, "ready": "def ready():\n    return False\n"},
     "redefines_after": {**CORRECT, "add": "def add(a, b):\n    return a - b\n",
                         "after": ["def add(a, b):\n    return a + b\n"]},
     "hidden_message": {**CORRECT, "add": "def add(a, b):\n    return a + b if a >= 0 else 1\n"},
@@ -100,11 +107,11 @@ ATTACKS = {
     "stderr_correct": {**CORRECT, "add": "import sys\ndef add(a, b):\n    print('careful', file=sys.stderr)\n"
                                          "    return a + b\n"},
 }
-EXPECTED = {"honest": 7, "custom_exc": 0, "input_transformer": 0, "ast_transformer": 0, "showtraceback": 0,
+EXPECTED = {"honest": 8, "never_ready": 7, "custom_exc": 0, "input_transformer": 0, "ast_transformer": 0, "showtraceback": 0,
             "excepthook": 0, "builtins": 0, "numpy_patch": 0, "eq_anything": 0, "nan_score": 0, "negative_score": 0,
-            "redefines_after": 5,  # test_add saw the wrong add (nbgrader's order); the rest is right
-            "hidden_message": 5,  # the visible test passes, the hidden one does not
-            "hooks_copy_source": 0, "stderr_correct": 7, "extra_notebook": 0}
+            "redefines_after": 6,  # test_add saw the wrong add (nbgrader's order); the rest is right
+            "hidden_message": 6,  # the visible test passes, the hidden one does not
+            "hooks_copy_source": 0, "stderr_correct": 8, "extra_notebook": 0}
 
 
 def answered(nb, answers: dict) -> nbformat.NotebookNode:
@@ -126,7 +133,7 @@ def graded(request, tmp_path_factory):
         submit(root, student, "hw", answered(release, answers))
     submit(root, "extra_notebook", "hw", release)  # blank; its correct copy is an extra notebook
     submit(root, "extra_notebook", "hw", answered(release, CORRECT), filename="hw copy.ipynb")
-    report = grade(root, MODES[request.param])
+    report = grade(root, {**MODES[request.param], "limits": {"cell_timeout": 6}})
     return root, report, {r["student"]: r for r in report.results}
 
 
@@ -165,4 +172,10 @@ def test_a_hidden_line_message_is_not_quoted(graded):
 
 def test_stderr_from_a_correct_answer_costs_nothing(graded):
     _, _, by = graded
-    assert by["stderr_correct"]["score"] == 7
+    assert by["stderr_correct"]["score"] == 8
+
+
+def test_a_test_cell_that_waits_forever_is_stopped(graded):
+    _, _, by = graded
+    check = next(c for c in by["never_ready"]["checks"] if c["name"] == "test_ready")
+    assert check["points"] == 0 and check["outcome"] == "timeout"
