@@ -17,6 +17,7 @@ import pytest
 from dropin_support import ASSIGNMENT, MODES, autograded_text, grade, make_course, notebook_scores, released, submit
 
 MARK = "hidden-marker-91c2"
+PRINTED = "printed-by-a-hidden-line-3e8d"
 
 
 def _cell(kind: str, source: str, **info):
@@ -36,7 +37,8 @@ def source_notebook() -> nbformat.NotebookNode:
         _cell("code", "def add(a, b):\n    ### BEGIN SOLUTION\n    return a + b\n    ### END SOLUTION\n",
               grade_id="add", solution=True),
         _cell("code", "assert add(1, 2) == 3\n### BEGIN HIDDEN TESTS\n"
-                      f"assert add(-5, 5) == 0, 'negatives {MARK}'\n### END HIDDEN TESTS\n",
+                      f"assert add(-5, 5) == 0, 'negatives {MARK}'\nprint('{PRINTED}', add(2, 2))\n"
+                      "### END HIDDEN TESTS\nprint('visible output')\n",
               grade_id="test_add", grade=True, locked=True, points=2),
         _cell("code", "def scale(x, k):\n    ### BEGIN SOLUTION\n    return np.asarray(x) * k\n    ### END SOLUTION\n",
               grade_id="scale", solution=True),
@@ -179,3 +181,12 @@ def test_a_test_cell_that_waits_forever_is_stopped(graded):
     _, _, by = graded
     check = next(c for c in by["never_ready"]["checks"] if c["name"] == "test_ready")
     assert check["points"] == 0 and check["outcome"] == "timeout"
+
+
+def test_what_hidden_lines_print_is_not_shown(graded):
+    root, _, _ = graded
+    cell = next(c for c in json.loads(autograded_text(root, "honest", "hw"))["cells"]
+                if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "test_add")
+    text = "".join(o.get("text", "") for o in cell["outputs"])
+    assert "visible output" in text and "[output of hidden tests is not shown]" in text
+    assert PRINTED not in json.dumps(cell)
