@@ -24,7 +24,7 @@ import nbformat
 
 from autograder.classroom.redact import MIN_LENGTH, Redactor, hidden_lines
 from autograder.classroom.test_sources import is_test_cell, load_test_sources
-from autograder.classroom.trusted_cells import EXECUTION_VARIABLE, TrustedCellRunner
+from autograder.classroom.trusted_cells import EXECUTION_VARIABLE, TrustedCellRunner, Verdict
 from autograder.sandbox.limits import Limits
 
 MESSAGE_LIMIT = 500
@@ -87,16 +87,16 @@ class _TestCellHook:
 
     def __init__(self, kernel, sources, points: dict[str, float], redactor: Redactor):
         self.kernel, self.sources, self.points, self.redactor = kernel, sources, points, redactor
-        self.runner = None
-        self.verdicts: dict[str, object] = {}
-        self.proxy = None
+        self.runner = self.proxy = self.failure = None
+        self.verdicts: dict[str, Verdict] = {}
 
     def __call__(self, index: int, cell) -> bool:
         grade_id = _grade_id(cell)
         if cell.cell_type != "code" or grade_id not in self.points or not is_test_cell(cell):
             return False
         test = self.sources.cells.get(grade_id)
-        verdict = self._start() if test is not None else _no_source()
+        verdict = self._start() if test is not None else Verdict(
+            0.0, "error", "the instructor's source has no such test cell", [])
         if verdict is None:
             verdict = self.runner.run(test, self.points[grade_id])
         cell.outputs, cell.execution_count = verdict.outputs, index + 1
@@ -107,17 +107,15 @@ class _TestCellHook:
         """Connect the trusted runner to the kernel (once); a Verdict when that is impossible."""
         from autograder.proxy.client import StudentProxy
         from autograder.proxy.errors import ProxyError
-        from autograder.classroom.trusted_cells import Verdict
 
-        if self.runner is not None:
-            return None
-        if self.proxy is not None or not self.kernel.alive():
-            return Verdict(0.0, "error", "your notebook's kernel is not running", [])
+        if self.runner is not None or self.failure is not None:
+            return self.failure
         self.proxy = StudentProxy(self.kernel, native_errors=True, truth_of_objects=False)
         try:
             self.proxy.start()
         except ProxyError as exc:
-            return Verdict(0.0, "error", f"the grader could not reach your notebook: {exc}"[:MESSAGE_LIMIT], [])
+            self.failure = Verdict(0.0, "error", f"the grader could not reach your notebook: {exc}"[:MESSAGE_LIMIT], [])
+            return self.failure
         self.runner = TrustedCellRunner(self.proxy, self.sources.student_names, self.sources.instructor_imports,
                                         min(self.kernel.limits.cell_timeout, self.kernel.limits.check_timeout),
                                         self.redactor.text)
@@ -126,12 +124,6 @@ class _TestCellHook:
     def close(self) -> None:
         if self.proxy is not None:
             self.proxy.close()
-
-
-def _no_source():
-    from autograder.classroom.trusted_cells import Verdict
-
-    return Verdict(0.0, "error", "the instructor's source has no such test cell", [])
 
 
 def score_cells(released_nb, hook: _TestCellHook, report) -> list[dict]:
@@ -207,14 +199,13 @@ def grade_dropin(course, assignment: str, student: str, notebook: str, data: byt
         from autograder.classroom.zygote import kernel_factory
     else:
         kernel_factory = SandboxKernel
-    hook = _TestCellHook(None, sources, points, redactor)
     try:
         kernel = kernel_factory(limits, assignment_files(released_path.parent),
                                 env={EXECUTION_VARIABLE: "autograde"}, secure=secure)
     except Exception as exc:  # noqa: BLE001 - a sandbox that cannot start fails this submission only
         return error_result(student, notebook, f"the sandbox failed: {exc}"[:MESSAGE_LIMIT], max_score), None
+    hook = _TestCellHook(kernel, sources, points, redactor)
     try:
-        hook.kernel = kernel
         report = execute_notebook(kernel, nb, run_outside=hook)
     finally:
         hook.close()

@@ -264,7 +264,7 @@ class TrustedCellRunner:
                                                   traceback=[message]))
             return Verdict(0.0, outcome, message, outputs)
         earned = partial_credit(value, points)
-        if value is not None and not isinstance(value, RemoteObject):
+        if value is not None and not isinstance(value, RemoteObject) and last.body.lineno not in cell.hidden:
             outputs.append(nbformat.v4.new_output("execute_result", data={"text/plain": self.redact(
                 repr(value)[:MESSAGE_LIMIT])}, execution_count=None))
         message = "" if earned == points else f"partial credit: {earned:g} of {points:g}"
