@@ -14,7 +14,7 @@ import json
 
 import nbformat
 import pytest
-from dropin_support import ASSIGNMENT, MODES, autograded_text, grade, make_course, notebook_scores, released, submit
+from dropin_support import MODES, autograded_text, grade, make_course, notebook_scores, released, submit
 
 MARK = "hidden-marker-91c2"
 PRINTED = "printed-by-a-hidden-line-3e8d"
