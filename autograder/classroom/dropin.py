@@ -6,7 +6,7 @@ Only the student's cells run in the sandbox (:mod:`autograder.sandbox`; a zygote
 released source put back (OverwriteCells-style; duplicated or invented grade ids lose their
 nbgrader metadata). Each test cell is run, at its place in the notebook, in the trusted process
 by :class:`~autograder.classroom.trusted_cells.TrustedCellRunner` from the instructor's full
-source (:mod:`autograder.classroom.test_sources`), which never enters the sandbox: it sees the
+source (:mod:`autograder.classroom.instructor_source`), which never enters the sandbox: it sees the
 student's state as of that point, reached through the proxy. A test cell earns its points when
 it raised nothing (a numeric last value gives partial credit), as in nbgrader, but that is
 judged here: kernel hooks, custom exception handlers, patched builtins or numpy, and objects
@@ -23,7 +23,7 @@ from pathlib import Path
 import nbformat
 
 from autograder.classroom.redact import MIN_LENGTH, Redactor, hidden_lines
-from autograder.classroom.test_sources import is_test_cell, load_test_sources
+from autograder.classroom.instructor_source import is_test_cell, load_test_sources
 from autograder.classroom.trusted_cells import EXECUTION_VARIABLE, TrustedCellRunner, Verdict
 from autograder.sandbox.limits import Limits
 
