@@ -30,7 +30,7 @@ from autograder import paths
 from autograder.classroom.autograded import record_autograded
 from autograder.classroom.course import Course, Submission
 from autograder.classroom.gradebook import ResultStore, prepare_gradebook
-from autograder.classroom.legacy import error_result
+from autograder.classroom.dropin import error_result
 from autograder.classroom.task import grade_task, make_payload
 
 CRASHED = "the grading worker process died while grading this submission"
@@ -45,6 +45,7 @@ class BatchReport:
     results: list[dict] = field(default_factory=list)
     skipped: int = 0
     graded: int = 0
+    extra: list[str] = field(default_factory=list)  # submitted notebooks the release does not have
     not_recorded: list[str] = field(default_factory=list)
     seconds: float = 0.0
     workers: Counter = field(default_factory=Counter)  # worker -> submissions it graded
@@ -61,6 +62,8 @@ class BatchReport:
         for result in self.results:
             if result["status"] == "error":
                 lines.append(f"  error  {result['student']}/{result['notebook']}: {result.get('error', '')}")
+        for name in self.extra:
+            lines.append(f"  skipped  {name}: not a notebook of the release (nbgrader grades only those)")
         for key in self.not_recorded:
             lines.append(f"  NOT RECORDED (rerun to retry)  {key}")
         return "\n".join(lines)
@@ -164,6 +167,9 @@ def grade_batch(assignment: str, submissions: list[Submission], workers: int | N
     done = store.graded(assignment) if store else {}
     seed = secrets.randbelow(2**31) if seed is None else seed
     report = BatchReport(run_id=uuid.uuid4().hex, seed=seed)
+    if record:
+        submissions, extra = course.split_extra(assignment, list(submissions))
+        report.extra = [f"{s.student}/{s.path.name}" for s in extra]
     by_key, payloads = {}, []
     for sub in submissions:
         key = (sub.student, sub.notebook) if record else len(by_key)

@@ -74,7 +74,20 @@ class Course:
         return self.root / self.coursedir.submitted_directory
 
     def find_submissions(self, assignment: str) -> list[Submission]:
-        """Every ``submitted/<student>/<assignment>/<notebook>.ipynb``, sorted by student."""
+        """Every ``submitted/<student>/<assignment>/<notebook>.ipynb`` named as a released notebook
+        (as nbgrader does: an extra "p1 copy.ipynb" is not graded), sorted by student."""
+        return self.split_extra(assignment, self.submitted_notebooks(assignment))[0]
+
+    def split_extra(self, assignment: str, submissions: list[Submission]) -> tuple[list[Submission], list[Submission]]:
+        """(submissions of released notebooks, extra ones); all kept when nothing is released."""
+        released = {p.stem for p in self.release_folder(assignment).glob("*.ipynb")}
+        if not released:
+            return list(submissions), []
+        return ([s for s in submissions if s.notebook in released],
+                [s for s in submissions if s.notebook not in released])
+
+    def submitted_notebooks(self, assignment: str) -> list[Submission]:
+        """Every ``submitted/<student>/<assignment>/*.ipynb``, extra notebooks included."""
         found = []
         root = self.submitted_root()
         if not root.is_dir():

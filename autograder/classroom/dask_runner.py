@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 
-from autograder.classroom.legacy import error_result
+from autograder.classroom.dropin import error_result
 from autograder.classroom.task import grade_task
 from autograder.errors import UserError
 

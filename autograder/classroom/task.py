@@ -16,7 +16,7 @@ import time
 import traceback
 from pathlib import Path
 
-from autograder.classroom.legacy import error_result
+from autograder.classroom.dropin import error_result
 
 
 def make_payload(assignment: str, student: str, notebook: str, data: bytes, seed=None,
@@ -56,11 +56,12 @@ def grade_task(payload: dict) -> dict:
                                                  payload["data"], payload.get("seed"), options)
         else:
             from autograder.classroom.course import Course
-            from autograder.classroom.legacy import grade_legacy
+            from autograder.classroom.dropin import grade_dropin
 
-            result, executed = grade_legacy(Course(root), payload["assignment"], student, notebook, payload["data"],
+            result, executed = grade_dropin(Course(root), payload["assignment"], student, notebook, payload["data"],
                                             payload.get("seed"), _limits(options),
-                                            secure=not options.get("insecure", False))
+                                            secure=not options.get("insecure", False),
+                                            zygote=options.get("zygote", True))
     except Exception as exc:  # noqa: BLE001 - a fault of the grader, not of the submission
         detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
         result, executed = error_result(student, notebook, f"internal grading error: {detail}"), None

@@ -162,10 +162,18 @@ def __autograder_make_agent__(namespace):
             raise OverflowError("file larger than %d bytes" % limit)
         return data
 
+    def module_name(obj):
+        import types
+        return str(obj.__name__)[:200] if isinstance(obj, types.ModuleType) else None
+
     def run(request):
         op = request["op"]
         if op == "get":
             return lookup(request["name"])
+        if op == "global":
+            if request["name"] in namespace:
+                return namespace[request["name"]]
+            raise NameError("name %r is not defined in the notebook" % request["name"])
         target = decode(request.get("target"))
         if op == "getattr":
             return getattr(target, request["name"])
@@ -187,6 +195,16 @@ def __autograder_make_agent__(namespace):
             return next(target)
         if op == "describe":
             return {"$describe": describe(target)}
+        if op == "module_name":
+            return module_name(target)
+        if op == "delglobal":
+            if request["name"] not in namespace:
+                raise NameError("name %r is not defined" % request["name"])
+            del namespace[request["name"]]
+            return None
+        if op == "setglobal":
+            namespace[request["name"]] = args[0]
+            return None
         if op == "release":
             for key in request.get("handles", []):
                 handles.pop(key, None)

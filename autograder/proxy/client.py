@@ -15,7 +15,8 @@ import time
 
 from autograder.proxy.agent import AGENT_SOURCE
 from autograder.proxy.codec import Decoder, Encoder, Handle
-from autograder.proxy.errors import BadReply, CallTimeout, ProxyError, SandboxGone, StudentError
+from autograder.proxy.errors import (BadReply, CallTimeout, ProxyError, SandboxGone, StudentError,
+                                     native_student_error)
 from autograder.sandbox.kernel import IOPUB_GRACE, SandboxKernel
 
 MIME = "application/vnd.autograder.reply+json"
@@ -63,6 +64,11 @@ class RemoteObject:
     def __getitem__(self, key):
         return self._autograder_proxy.request("getitem", target=self, args=[key])
 
+    def __bool__(self) -> bool:
+        if not self._autograder_proxy.truth_of_objects:
+            raise TypeError(f"the grader does not take the truth value of {self!r} (it is not data)")
+        return len(self) != 0
+
     def __iter__(self):
         iterator = self._autograder_proxy.request("iter", target=self)
         while True:
@@ -88,8 +94,13 @@ class StudentProxy:
     """The student's notebook namespace, reachable through the agent. ``student.name`` gives
     data (numbers, strings, lists, dicts, arrays, tensors) or a :class:`RemoteObject`."""
 
-    def __init__(self, kernel: SandboxKernel):
+    def __init__(self, kernel: SandboxKernel, native_errors: bool = False, truth_of_objects: bool = True):
+        """``native_errors``: the student's exceptions are raised as StudentErrors that are also the
+        builtin exception of that name; ``truth_of_objects=False``: ``bool()`` of a RemoteObject
+        raises TypeError instead of asking the student's ``__len__``."""
         self._kernel = kernel
+        self.native_errors = native_errors
+        self.truth_of_objects = truth_of_objects
         self._client = None
         self._timeout = kernel.limits.call_timeout
         self.deadline: float | None = None  # end of the current check's time budget
@@ -137,6 +148,35 @@ class StudentProxy:
     def get(self, name: str):
         """The value of the notebook global ``name`` (data or a RemoteObject)."""
         return self.request("get", name=name)
+
+    def lookup(self, name: str):
+        """The notebook global ``name`` (no fallback to the sandbox's builtins); NameError if unset."""
+        try:
+            return self.request("global", name=name)
+        except StudentError as exc:
+            if exc.type_name == "NameError":
+                raise NameError(name) from None
+            raise
+
+    def delete_global(self, name: str) -> None:
+        """``del name`` in the notebook's namespace (NameError when it is not set)."""
+        try:
+            self.request("delglobal", name=name)
+        except StudentError as exc:
+            if exc.type_name == "NameError":
+                raise NameError(f"name {name!r} is not defined") from None
+            raise
+
+    def set_global(self, name: str, value) -> None:
+        """``name = value`` in the notebook's namespace (``value``: data or a RemoteObject)."""
+        self.request("setglobal", name=name, args=[value])
+
+    def module_name(self, obj: RemoteObject) -> str | None:
+        """The name a sandbox module gives itself (untrusted), or None for any other object."""
+        value = self.request("module_name", target=obj)
+        if value is not None and type(value) is not str:
+            raise BadReply("module_name did not give a string")
+        return value
 
     def call(self, name: str, *args, **kwargs):
         """Call the notebook global ``name`` in one round trip."""
@@ -200,7 +240,8 @@ class StudentProxy:
         if reply.get("ok") is False and isinstance(error, dict):
             type_name, message = error.get("type"), error.get("message")
             if type(type_name) is str and type(message) is str:
-                raise StudentError(type_name[:100], message[:500])
+                make = native_student_error if self.native_errors else StudentError
+                raise make(type_name[:100], message[:500])
         raise BadReply("malformed reply")
 
     def _execute(self, code: str, expect_reply: str | None, timeout: float) -> dict:

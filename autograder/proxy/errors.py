@@ -24,3 +24,18 @@ class SandboxGone(ProxyError):
 
 class BadReply(ProxyError):
     """The reply broke the protocol: malformed, too large, or of a type that is not data."""
+
+
+def native_student_error(type_name: str, message: str) -> StudentError:
+    """A StudentError that is also an instance of the builtin exception of the same name (when
+    there is one), so that trusted test code's ``except ValueError`` catches the student's ValueError."""
+    import builtins
+
+    native = getattr(builtins, type_name, None)
+    if isinstance(native, type) and issubclass(native, Exception) and native is not Exception:
+        try:
+            cls = type(type_name, (StudentError, native), {"__module__": "builtins"})
+            return cls(type_name, message)
+        except TypeError:  # a builtin exception whose layout cannot be combined (OSError family)
+            pass
+    return StudentError(type_name, message)

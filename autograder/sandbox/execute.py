@@ -131,8 +131,12 @@ class _Run:
         return "ok"
 
 
-def execute_notebook(kernel: SandboxKernel, nb, prelude: str | None = None) -> ExecutionReport:
-    """Execute every code cell of ``nb`` (in place) once in ``kernel``; never raises for student faults."""
+def execute_notebook(kernel: SandboxKernel, nb, prelude: str | None = None, run_outside=None) -> ExecutionReport:
+    """Execute every code cell of ``nb`` (in place) once in ``kernel``; never raises for student faults.
+
+    ``run_outside(index, cell)``, when given, is asked before each code cell; when it returns True
+    the caller has handled that cell itself (e.g. in the trusted process) and it is not sent to the kernel.
+    """
     limits = kernel.limits
     report = ExecutionReport()
     start = time.monotonic()
@@ -147,6 +151,8 @@ def execute_notebook(kernel: SandboxKernel, nb, prelude: str | None = None) -> E
                 continue
             cell.outputs = []
             cell.execution_count = None
+            if run_outside is not None and run_outside(index, cell):
+                continue
             if not cell.source.strip():
                 continue
             remaining = deadline - time.monotonic()
