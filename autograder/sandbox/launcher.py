@@ -35,6 +35,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from autograder.sandbox.cgroup import SandboxCgroup, sandbox_cgroup
 from autograder.sandbox.limits import Limits
 
 HOME = "/home/student"
@@ -82,6 +83,18 @@ def _rlimits(limits: Limits) -> list[tuple[int, int]]:
 def _apply_rlimits(pairs: list[tuple[int, int]]) -> None:
     for which, value in pairs:
         resource.setrlimit(which, (value, value))
+
+
+def _preexec(rlimits: list[tuple[int, int]], cgroup: SandboxCgroup | None):
+    """In the forked child, before it execs (so before it can fork): join the cgroup, set rlimits."""
+    join = cgroup.preexec() if cgroup is not None else None
+
+    def run() -> None:
+        if join is not None:
+            join()
+        _apply_rlimits(rlimits)
+
+    return run
 
 
 def _mkdirs_args(path: str, made: set[str]) -> list[str]:
@@ -289,6 +302,7 @@ class Sandbox:
         self.secure = secure
         self.proc: subprocess.Popen | None = None
         self.slot: Slot | None = None
+        self.cgroup: SandboxCgroup | None = None
         self.workdir = Path(tempfile.mkdtemp(prefix="autograder-"))
         self.run_dir = self.workdir / "run"  # kernel sockets; bound at RUN_DIR
         self.run_dir.mkdir(mode=0o700)
@@ -327,6 +341,7 @@ class Sandbox:
         log = open(self.log_path, "wb")
         rlimits = _rlimits(self.limits)
         try:
+            self.cgroup = sandbox_cgroup(self.limits)
             if self.secure:
                 self.slot = Slot()
                 if is_root():
@@ -346,7 +361,7 @@ class Sandbox:
             self.proc = subprocess.Popen(
                 command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 env=popen_env, cwd=cwd, start_new_session=True, close_fds=True,
-                preexec_fn=lambda: _apply_rlimits(rlimits),
+                preexec_fn=_preexec(rlimits, self.cgroup),
             )
         except BaseException:
             log.close()
@@ -364,6 +379,21 @@ class Sandbox:
         """True while the sandboxed program runs."""
         return self.proc is not None and self.proc.poll() is None
 
+    def cpu_seconds(self) -> float | None:
+        """CPU time used by all processes of the sandbox so far; None without a cgroup."""
+        if self.cgroup is None:
+            return None
+        try:
+            return self.cgroup.cpu_seconds()
+        except OSError:
+            return None
+
+    def close_cgroup(self) -> None:
+        """Kill whatever is left in the sandbox's cgroup and remove it."""
+        if self.cgroup is not None:
+            self.cgroup.close()
+            self.cgroup = None
+
     def log_tail(self, limit: int = 2000) -> str:
         """The last bytes the sandboxed program wrote to its own stdout/stderr (diagnostics)."""
         try:
@@ -379,6 +409,7 @@ class Sandbox:
             kill_group(self.proc)
         if not self.secure and self.proc is not None:
             _kill_session(self.proc.pid)
+        self.close_cgroup()
         if self.slot is not None:
             self.slot.release()
             self.slot = None
