@@ -75,8 +75,10 @@ def _v1_folder(root: Path, controller: str) -> Path | None:
     return None
 
 
-def detect(root: Path = ROOT) -> Hierarchy:
-    """The cgroup hierarchy at ``root`` we may build sandboxes in; raise CgroupUnavailable otherwise."""
+def detect(root: Path | None = None) -> Hierarchy:
+    """The cgroup hierarchy at ``root`` (default :data:`ROOT`) we may build sandboxes in; raise
+    CgroupUnavailable otherwise."""
+    root = ROOT if root is None else root
     if (root / "cgroup.controllers").is_file():
         available = (root / "cgroup.controllers").read_text().split()
         missing = [c for c in V2_REQUIRED if c not in available]
@@ -104,13 +106,24 @@ def _write(path: Path, value) -> None:
         handle.write(str(value))
 
 
-def _start_time(pid: int) -> int | None:
-    """The kernel's start time of ``pid`` (clock ticks since boot), None when it does not exist."""
+def _stat(pid: int) -> list[str] | None:
     try:
         with open(f"/proc/{pid}/stat") as stat:
-            return int(stat.read().rsplit(")", 1)[1].split()[19])
-    except (OSError, IndexError, ValueError):
+            return stat.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
         return None
+
+
+def _start_time(pid: int) -> int | None:
+    """The kernel's start time of ``pid`` (clock ticks since boot), None when it does not exist."""
+    fields = _stat(pid)
+    return int(fields[19]) if fields else None
+
+
+def _running(pid: int, start: int | None) -> bool:
+    """True while process ``pid`` (that started at ``start``) exists and is not yet a zombie."""
+    fields = _stat(pid)
+    return bool(fields) and fields[0] not in ("Z", "X") and int(fields[19]) == start
 
 
 def _prepare_base(hierarchy: Hierarchy) -> None:
@@ -264,10 +277,15 @@ def _kill_all(hierarchy: Hierarchy, folders: list[Path], timeout: float) -> None
 
     kill_file = folders[0] / "cgroup.kill" if folders else None
     deadline = time.monotonic() + timeout
+    killed: dict[int, int | None] = {}
     while True:
         pids = members()
         if not pids:
+            # a killed process leaves the cgroup a moment before it has finished exiting
+            while any(_running(pid, start) for pid, start in killed.items()) and time.monotonic() < deadline:
+                time.sleep(0.005)
             return
+        killed.update((pid, _start_time(pid)) for pid in pids if pid not in killed)
         if kill_file is not None and kill_file.exists():
             _write(kill_file, 1)
         else:
