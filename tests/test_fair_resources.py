@@ -314,7 +314,7 @@ def test_a_sandbox_without_cgroups_still_runs_on_wall_time(tmp_path, monkeypatch
         report = execute_notebook(kernel, nb)
     assert report.timed_out_cells == [1]
     assert nb.cells[0].outputs[0]["data"]["text/plain"] == "2"
-    assert "ran out of time (2 s)" in nb.cells[1].outputs[-1]["evalue"]
+    assert "timed out after 2 s" in nb.cells[1].outputs[-1]["evalue"]
 
 
 @needs_cgroups

@@ -123,7 +123,7 @@ class _Run:
         if outcome == "timeout":
             if cell is not None:
                 spent = next((b for b in budgets if b.expired()), budgets[0])
-                cell.outputs.append(_error_output("TimeoutError", f"cell ran out of time ({spent.describe()})"))
+                cell.outputs.append(_error_output("TimeoutError", f"cell timed out after {spent.describe()}"))
             if self.kernel.interrupt(wait=1.0):
                 after, _ = self.wait(msg_id, None, index, (wall(2.0),))
                 if after == "ok":

@@ -15,7 +15,9 @@ sandboxes) does not exist in there. When the grader is root, bwrap runs as root 
 drops to a per-slot uid (``UID_BASE + slot``) with no capabilities; the slot is an exclusive
 file lock, so two concurrent sandboxes never share a uid (RLIMIT_NPROC and signals stay
 per student). Killing bwrap kills the PID namespace, hence every process the student started;
-leftovers of a slot's uid are reaped before the slot is reused and after it is released.
+leftovers of a slot's uid are reaped before the slot is reused and after it is released. The
+whole tree lives in the sandbox's own cgroup (:mod:`autograder.sandbox.cgroup`: memory, pids and
+CPU limits for all its processes together), which bwrap joins before it execs.
 
 A ``Sandbox`` must be started and closed by the same thread: bwrap's ``--die-with-parent``
 watches the thread that spawned it.
