@@ -248,6 +248,74 @@ def test_no_cgroup_and_no_process_of_a_sandbox_is_left(graded):
     assert len(workers) == 2 and left == []
 
 
+ESCAPE = r"""
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+os.makedirs("/tmp/cg", exist_ok=True)
+seen = [os.path.exists("/sys/fs/cgroup"), open("/proc/self/cgroup").read().split(),
+        libc.mount(b"cgroup", b"/tmp/cg", b"cgroup", 0, b"memory")]
+pid = os.fork()
+if pid == 0:  # a new user, mount and cgroup namespace: cgroupfs can be mounted, rooted at our own cgroup
+    out = []
+    try:
+        out.append(libc.unshare(0x10000000 | 0x00020000 | 0x02000000))
+        out.append(libc.mount(b"cgroup", b"/tmp/cg", b"cgroup", 0, b"memory"))
+        for path, value in (("memory.limit_in_bytes", "-1"), ("cgroup.procs", str(os.getpid())),
+                            ("tasks", str(os.getpid())), ("notify_on_release", "1")):
+            try:
+                with open("/tmp/cg/" + path, "w") as handle:
+                    handle.write(value)
+                out.append(path + " written")
+            except OSError as exc:
+                out.append(exc.errno)
+        try:
+            os.mkdir("/tmp/cg/sub")
+            out.append("mkdir worked")
+        except OSError as exc:
+            out.append(exc.errno)
+        out.append(open("/tmp/cg/memory.limit_in_bytes").read().strip())
+    finally:
+        open("/tmp/child.txt", "w").write(repr(out))
+        os._exit(0)
+os.waitpid(pid, 0)
+print(repr(seen) + "|" + open("/tmp/child.txt").read())
+"""
+
+
+@needs_cgroups
+@pytest.mark.parametrize("zygote", [True, False], ids=["zygote", "plain"])
+def test_a_student_cannot_leave_or_loosen_its_cgroup(zygote):
+    import ast
+    import errno
+
+    import nbformat
+
+    from autograder.classroom.zygote import kernel_factory
+    from autograder.sandbox.execute import execute_notebook
+    from autograder.sandbox.kernel import SandboxKernel
+
+    limits = Limits(sandbox_memory=SANDBOX_MEMORY)
+    kernel = (kernel_factory if zygote else SandboxKernel)(limits, [])
+    try:
+        assert type(kernel).__name__ == ("ZygoteKernel" if zygote else "SandboxKernel")
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(ESCAPE)])
+        execute_notebook(kernel, nb)
+        memory_folder = next(f for f in kernel.sandbox.cgroup.folders if (f / "memory.limit_in_bytes").exists()
+                          or (f / "memory.max").exists())
+        on_host = sorted(p.name for p in memory_folder.iterdir() if p.is_dir())  # no sub-cgroup made
+    finally:
+        kernel.close()
+    seen, child = nb.cells[0].outputs[0]["text"].strip().split("|")
+    no_sys, view, mounted = ast.literal_eval(seen)
+    assert no_sys is False and mounted == -1  # no cgroupfs inside, and none to mount as is
+    assert all(line.endswith(":/") for line in view)  # the cgroup namespace is rooted at its own cgroup
+    unshared, remounted, *writes, mkdir, limit = ast.literal_eval(child)
+    if unshared == 0 and remounted == 0:  # what it mounts in a user namespace is its own cgroup, read-only
+        assert writes == [errno.EACCES] * 4 and mkdir == errno.EACCES
+        assert limit == str(SANDBOX_MEMORY)
+    assert on_host == []
+
+
 # -- detection, fallback, sweeping -----------------------------------------------------------------
 
 def _fake_v1(root: Path, controllers=("memory", "pids", "cpu,cpuacct", "freezer")) -> Path:
