@@ -354,9 +354,17 @@ def test_v1_without_a_required_controller_is_unavailable(tmp_path):
         detect(tmp_path / "nothing")
 
 
-def test_without_cgroups_sandboxes_fall_back_to_wall_time_with_one_warning(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(cgroup_module, "ROOT", tmp_path)
+@pytest.fixture
+def no_cgroups(tmp_path, monkeypatch):
+    """This process sees an empty folder where the cgroup hierarchy should be."""
+    monkeypatch.setattr(cgroup_module, "ROOT", tmp_path / "no_cgroups")
+    cgroup_module._hierarchy.cache_clear()
     cgroup_module._warn_once.cache_clear()
+    yield
+    cgroup_module._hierarchy.cache_clear()
+
+
+def test_without_cgroups_sandboxes_fall_back_to_wall_time_with_one_warning(no_cgroups, capsys):
     assert sandbox_cgroup(Limits(), mode="auto") is None
     assert sandbox_cgroup(Limits(), mode="auto") is None
     err = capsys.readouterr().err
@@ -368,13 +376,12 @@ def test_without_cgroups_sandboxes_fall_back_to_wall_time_with_one_warning(tmp_p
 
 
 @pytest.mark.skipif(bool(missing_protections()), reason="needs the sandbox (bubblewrap)")
-def test_a_sandbox_without_cgroups_still_runs_on_wall_time(tmp_path, monkeypatch):
+def test_a_sandbox_without_cgroups_still_runs_on_wall_time(no_cgroups):
     import nbformat
 
     from autograder.sandbox.execute import execute_notebook
     from autograder.sandbox.kernel import SandboxKernel
 
-    monkeypatch.setattr(cgroup_module, "ROOT", tmp_path)
     with SandboxKernel(Limits(cell_timeout=2.0)) as kernel:
         assert kernel.sandbox.cgroup is None and kernel.budget(1.0).describe() == "1 s"
         nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 + 1"),
