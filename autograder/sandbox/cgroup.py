@@ -127,7 +127,12 @@ def _running(pid: int, start: int | None) -> bool:
 
 
 def _prepare_base(hierarchy: Hierarchy) -> None:
-    """Create ``autograder/`` under every controller (v2: with the controllers enabled below it)."""
+    """Create ``autograder/`` under every controller (v2: with the controllers enabled below it).
+
+    At the top of the CPU hierarchy all our sandboxes together weigh as much as one busy process
+    per core (by default a group weighs as one process): grading keeps its share on a loaded
+    machine, and the grader's own processes (the checks, the coordinator) keep theirs."""
+    cores = len(os.sched_getaffinity(0))
     for base in hierarchy.bases():
         if hierarchy.version == 2:
             enable = " ".join(f"+{c}" for c in V2_REQUIRED)
@@ -140,6 +145,11 @@ def _prepare_base(hierarchy: Hierarchy) -> None:
                                         f"({exc.strerror}: no delegation)") from None
         else:
             base.mkdir(exist_ok=True)
+    cpu_base = hierarchy.folders["cpu"] / SUBTREE
+    if hierarchy.version == 2:
+        _write(cpu_base / "cpu.weight", min(10_000, 100 * cores))
+    else:
+        _write(cpu_base / "cpu.shares", 1024 * cores)
 
 
 class SandboxCgroup:
@@ -223,13 +233,7 @@ class SandboxCgroup:
 
     def pids(self) -> set[int]:
         """Host PIDs of every process in the cgroup."""
-        found: set[int] = set()
-        for path in self.procs_files():
-            try:
-                found.update(int(x) for x in Path(path).read_text().split())
-            except (OSError, ValueError):
-                continue
-        return found
+        return _members(self.folders)
 
     def kill(self, timeout: float = 10.0) -> None:
         """SIGKILL every process in the cgroup, until none is left."""
@@ -262,34 +266,38 @@ def _freeze(hierarchy: Hierarchy, folders: list[Path], frozen: bool) -> None:
         pass
 
 
+def _members(folders: list[Path]) -> set[int]:
+    """Host PIDs of the processes in any of ``folders`` (one cgroup under each controller)."""
+    found: set[int] = set()
+    for folder in folders:
+        try:
+            found.update(int(x) for x in (folder / "cgroup.procs").read_text().split())
+        except (OSError, ValueError):
+            continue
+    return found
+
+
 def _kill_all(hierarchy: Hierarchy, folders: list[Path], timeout: float) -> None:
     """v2: ``cgroup.kill``; else freeze (no new forks), SIGKILL every member, thaw; until empty."""
-    procs = [folder / "cgroup.procs" for folder in folders if (folder / "cgroup.procs").exists()]
-
-    def members() -> set[int]:
-        found: set[int] = set()
-        for path in procs:
-            try:
-                found.update(int(x) for x in path.read_text().split())
-            except (OSError, ValueError):
-                continue
-        return found
-
     kill_file = folders[0] / "cgroup.kill" if folders else None
+    use_kill_file = kill_file is not None and kill_file.exists()
     deadline = time.monotonic() + timeout
     killed: dict[int, int | None] = {}
     while True:
-        pids = members()
+        if not use_kill_file:
+            _freeze(hierarchy, folders, True)
+        pids = _members(folders)
         if not pids:
+            if not use_kill_file:
+                _freeze(hierarchy, folders, False)
             # a killed process leaves the cgroup a moment before it has finished exiting
             while any(_running(pid, start) for pid, start in killed.items()) and time.monotonic() < deadline:
                 time.sleep(0.005)
             return
         killed.update((pid, _start_time(pid)) for pid in pids if pid not in killed)
-        if kill_file is not None and kill_file.exists():
+        if use_kill_file:
             _write(kill_file, 1)
         else:
-            _freeze(hierarchy, folders, True)
             for pid in pids:
                 try:
                     os.kill(pid, signal.SIGKILL)
