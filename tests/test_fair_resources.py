@@ -375,6 +375,18 @@ def test_without_cgroups_sandboxes_fall_back_to_wall_time_with_one_warning(no_cg
     assert sandbox_cgroup(Limits(), mode="off") is None
 
 
+def test_required_cgroups_that_are_missing_refuse_grading_in_one_line(no_cgroups, monkeypatch):
+    from autograder.sandbox.probe import SandboxUnavailable, require_sandbox
+
+    monkeypatch.setattr(cgroup_module, "MODE", "require")
+    missing_protections.cache_clear()
+    try:
+        with pytest.raises(SandboxUnavailable, match=r"per-sandbox cgroups \(AUTOGRADER_CGROUPS=require\): no cgroup v2"):
+            require_sandbox()
+    finally:
+        missing_protections.cache_clear()
+
+
 @pytest.mark.skipif(bool(missing_protections()), reason="needs the sandbox (bubblewrap)")
 def test_a_sandbox_without_cgroups_still_runs_on_wall_time(no_cgroups):
     import nbformat
