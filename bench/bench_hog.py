@@ -10,8 +10,9 @@ Three batches of the same ``--n`` reference-correct XOR submissions are graded b
   hog-nocg    the same batch with ``AUTOGRADER_CGROUPS=off`` (per-process rlimits and wall-time
               limits only: what main did)
 
-Printed per batch: the correct notebooks' scores, their mean grading time, the batch's wall time;
-then the ratios against ``alone`` from this run. Then the cgroup set-up per sandbox: create (all
+Printed per batch: the correct notebooks' scores, their mean grading time and sandbox CPU time
+(what their limits are judged on), the batch's wall time, the cores the hog's sandbox got; then
+the ratios against ``alone`` from this run. Then the cgroup set-up per sandbox: create (all
 controllers, limits written), attach a running process, close (kill + rmdir), in ms (median of
 ``--cgroups`` rounds).
 
@@ -85,9 +86,12 @@ def run_batch(course: Path, batch: str, workers: int) -> dict:
     report = grade_batch(ASSIGNMENT, submissions, workers=workers, seed=2019, progress=False, record=False,
                          root=course, options={"limits": LIMITS})
     correct = [r for r in report.results if r["student"] != "hog"]
+    hog = next((r.get("timings", {}) for r in report.results if r["student"] == "hog"), {})
     return {"wall": time.monotonic() - start,
             "scores": [(r["score"], r["max_score"]) for r in correct],
-            "times": [r.get("timings", {}).get("total", 0.0) for r in correct]}
+            "times": [r.get("timings", {}).get("total", 0.0) for r in correct],
+            "cpu": [r.get("timings", {}).get("sandbox_cpu") for r in correct],
+            "hog": [hog.get("sandbox_cpu"), hog.get("total")]}
 
 
 def cgroup_costs(rounds: int) -> dict | None:
@@ -121,10 +125,16 @@ def _child(args) -> int:
 def _line(name: str, figures: dict, alone: dict | None) -> str:
     scores = " ".join(f"{s:g}/{m:g}" for s, m in figures["scores"])
     mean = statistics.mean(figures["times"]) if figures["times"] else 0.0
-    text = f"{name:9s} correct notebooks {scores:28s} mean {mean:6.1f} s   batch {figures['wall']:6.1f} s"
+    cpu = [c for c in figures["cpu"] if c is not None]
+    text = (f"{name:9s} correct notebooks {scores:28s} mean {mean:6.1f} s"
+            + (f" ({statistics.mean(cpu):.1f} s sandbox CPU)" if cpu else " (no sandbox CPU count)")
+            + f"   batch {figures['wall']:6.1f} s")
     if alone is not None and name != "alone":
         text += (f"   x{mean / statistics.mean(alone['times']):.2f} per notebook, "
                  f"x{figures['wall'] / alone['wall']:.2f} batch vs alone")
+    hog_cpu, hog_wall = figures["hog"]
+    if hog_cpu is not None and hog_wall:
+        text += f"\n{'':9s} the hog's sandbox: {hog_cpu:.1f} s CPU in {hog_wall:.1f} s = {hog_cpu / hog_wall:.2f} cores"
     return text
 
 
