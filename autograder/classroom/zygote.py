@@ -38,6 +38,7 @@ from pathlib import Path
 
 from autograder.sandbox import kernel as kernel_module
 from autograder.sandbox import seccomp
+from autograder.sandbox.cgroup import SandboxCgroup, sandbox_cgroup
 from autograder.sandbox.kernel import KernelDied, SandboxKernel
 from autograder.sandbox.launcher import (HOME, RUN_DIR, Mount, Sandbox, Slot, _rlimits, bwrap_args, etc_files,
                                          interpreter_prefixes, is_root, kill_group, write_etc)
@@ -61,6 +62,30 @@ class ZygoteUnavailable(RuntimeError):
 def _filter_text() -> str:
     """The compiled seccomp filter as it travels in a fork request."""
     return base64.b64encode(seccomp.bpf_program()).decode()
+
+
+def _children(pid: int) -> list[int]:
+    """Host PIDs of the direct children of ``pid``."""
+    found = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                with open(f"/proc/{entry.name}/stat") as stat:
+                    if int(stat.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        found.append(int(entry.name))
+            except (OSError, IndexError, ValueError):
+                continue
+    return found
+
+
+def _server_pid(bwrap_pid: int) -> int:
+    """The host PID of the zygote server: the end of the chain bwrap -> bwrap (PID 1) -> python."""
+    pid = bwrap_pid
+    while True:
+        children = _children(pid)
+        if len(children) != 1:
+            return pid
+        pid = children[0]
 
 
 def _sweep_stale() -> None:
@@ -91,6 +116,8 @@ class Zygote:
         self.run_dir.mkdir(mode=0o711)
         write_etc(self.workdir / "etc", None)  # each child binds its own passwd/group naming its uid
         self._lock = threading.Lock()
+        # the zygote's own cgroup; each fork happens while it stands in the student's (see fork)
+        self.cgroup = sandbox_cgroup(limits)
         env = {"PATH": "/usr/bin:/bin", "HOME": HOME, "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1",
                "MPLBACKEND": "module://matplotlib_inline.backend_inline", "MPLCONFIGDIR": "/tmp/mpl", "OMP_NUM_THREADS": str(limits.threads),
                "MKL_NUM_THREADS": str(limits.threads), "OPENBLAS_NUM_THREADS": str(limits.threads)}
@@ -102,11 +129,13 @@ class Zygote:
         self.log = open(self.workdir / "zygote.log", "wb")
         start = time.monotonic()
         self.proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log,
-                                     cwd="/", env={"PATH": "/usr/bin:/bin"}, start_new_session=True, close_fds=True)
+                                     cwd="/", env={"PATH": "/usr/bin:/bin"}, start_new_session=True, close_fds=True,
+                                     preexec_fn=self.cgroup.preexec() if self.cgroup else None)
         ready = self._reply(timeout)
         if not ready.get("ready"):
             self.close()
             raise ZygoteUnavailable(f"the zygote did not start: {ready}")
+        self.server_pid = _server_pid(self.proc.pid)
         self.preloaded = ready.get("preloaded", [])
         self.start_seconds = time.monotonic() - start
 
@@ -127,17 +156,25 @@ class Zygote:
         """True while the zygote runs."""
         return self.proc.poll() is None
 
-    def fork(self, request: dict) -> None:
-        """Ask for one child kernel (see zygote_server); raise ZygoteUnavailable when it cannot."""
+    def fork(self, request: dict, cgroup: SandboxCgroup | None = None) -> None:
+        """Ask for one child kernel (see zygote_server), born in ``cgroup``; raise ZygoteUnavailable
+        when it cannot. cgroup membership is inherited at fork: the zygote (which runs nothing of
+        any student) stands in the student's cgroup from the request until the fork's reply."""
         with self._lock:
             if not self.alive():
                 raise ZygoteUnavailable("the zygote is not running")
+            moved = cgroup is not None and self.cgroup is not None
             try:
+                if moved:
+                    cgroup.attach(self.server_pid)
                 self.proc.stdin.write((json.dumps(request) + "\n").encode())
                 self.proc.stdin.flush()
+                reply = self._reply(10.0)
             except OSError as exc:
                 raise ZygoteUnavailable(f"the zygote is gone ({exc})") from None
-            reply = self._reply(10.0)
+            finally:
+                if moved and self.alive():
+                    self.cgroup.attach(self.server_pid)
         if "pid" not in reply:
             raise ZygoteUnavailable(f"the zygote could not fork: {reply.get('error', reply)}")
 
@@ -150,6 +187,9 @@ class Zygote:
             except OSError:
                 pass
         self.log.close()
+        if self.cgroup is not None:
+            self.cgroup.close()
+            self.cgroup = None
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
@@ -185,6 +225,7 @@ class ForkedSandbox(Sandbox):
         self.zygote, self.limits, self.secure, self.mounts = zygote, limits, True, zygote.mounts
         self.home, self.proc, self.started_at = HOME, None, None
         self.slot: Slot | None = Slot()
+        self.cgroup = sandbox_cgroup(limits)
         self.nonce = secrets.token_hex(8)
         self.workdir = zygote.run_dir / self.nonce
         self.run_dir = self.workdir
@@ -207,7 +248,7 @@ class ForkedSandbox(Sandbox):
             "seccomp": _filter_text() if self.filter_syscalls else "",
         }
         self.started_at = time.monotonic()
-        self.zygote.fork(request)
+        self.zygote.fork(request, self.cgroup)
 
     def lock_run_dir(self) -> None:
         """After the kernel bound its sockets: the student may no longer write the host folder."""
@@ -233,6 +274,7 @@ class ForkedSandbox(Sandbox):
                 os.kill(self.init_pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+        self.close_cgroup()
         if self.slot is not None:
             self.slot.release()  # reaps every process of the uid
             self.slot = None

@@ -7,8 +7,9 @@ system). It only ever runs this file and the preloaded libraries; requests come 
 grader on stdin, one JSON object per line. For each request it forks a child that, before any
 student code runs:
 
-1. leaves the zygote's session and file descriptors; gets fresh mount, network, IPC, UTS and
-   PID namespaces (so concurrent students share no files, sockets, IPC objects or process view);
+1. leaves the zygote's session and file descriptors; gets fresh mount, network, IPC, UTS, PID
+   and cgroup namespaces (so concurrent students share no files, sockets, IPC objects or process
+   view; it is born in the student's own cgroup, which the grader made and no one inside can leave);
 2. mounts its own tmpfs working directory (owned by the student uid, mode 0700), ``/tmp``,
    ``/dev/shm`` and a fresh devpts instance, binds its own ``/etc/passwd`` and ``/etc/group``
    (naming its uid) and the assignment's files read-only into the working directory;
@@ -29,7 +30,7 @@ import signal
 import sys
 import time
 
-CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
+CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWCGROUP = 0x00020000, 0x04000000, 0x08000000, 0x02000000
 CLONE_NEWPID, CLONE_NEWNET = 0x20000000, 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
@@ -182,7 +183,10 @@ def _child(req):
     os.dup2(log, 1)
     os.dup2(log, 2)
     os.closerange(3, 65536)
-    _check(libc.unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWPID), "unshare")
+    # born in the student's cgroup (the grader moved the zygote there for this fork): a new cgroup
+    # namespace rooted at it, so the student's view of cgroups ends there
+    _check(libc.unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWPID | CLONE_NEWCGROUP),
+           "unshare")
     _check(libc.sethostname(b"sandbox", 7), "sethostname")
     _private_filesystem(req)
     init = os.fork()

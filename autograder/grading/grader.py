@@ -117,6 +117,9 @@ def grade_submission(
         if context.student is not None:
             context.student.close()
         if kernel is not None:
+            cpu = kernel.sandbox.cpu_seconds()  # the sandbox's own CPU time (None without a cgroup)
+            if cpu is not None:
+                timings["sandbox_cpu"] = cpu
             kernel.close()
     timings["total"] = time.monotonic() - start
     result = SubmissionResult(

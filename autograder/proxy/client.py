@@ -103,7 +103,7 @@ class StudentProxy:
         self.truth_of_objects = truth_of_objects
         self._client = None
         self._timeout = kernel.limits.call_timeout
-        self.deadline: float | None = None  # end of the current check's time budget
+        self.budget = None  # the current check's time budget (a sandbox Budget)
         self.calls = 0
         self.seconds = 0.0
 
@@ -123,12 +123,13 @@ class StudentProxy:
 
     @contextlib.contextmanager
     def check_budget(self):
-        """Calls inside the ``with`` block share ``Limits.check_timeout`` (one hidden check)."""
-        self.deadline = time.monotonic() + self._kernel.limits.check_timeout
+        """Calls inside the ``with`` block share ``Limits.check_timeout`` (one hidden check) of the
+        sandbox's CPU time (see :mod:`autograder.sandbox.budget`)."""
+        self.budget = self._kernel.budget(self._kernel.limits.check_timeout)
         try:
             yield
         finally:
-            self.deadline = None
+            self.budget = None
 
     @contextlib.contextmanager
     def time_limit(self, seconds: float):
@@ -253,15 +254,13 @@ class StudentProxy:
         if self._client is None or not self._kernel.alive():
             raise SandboxGone("the student's kernel is not running (it died or was stopped)")
         start = time.monotonic()
-        if self.deadline is not None:
-            if start >= self.deadline:
-                raise CallTimeout(f"the check ran out of time ({self._kernel.limits.check_timeout:g} s "
-                                  "for all its calls)")
-            timeout = min(timeout, self.deadline - start)
+        check = self.budget
+        if check is not None and check.expired(start):
+            raise CallTimeout(f"the check ran out of time ({check.describe()} for all its calls)")
+        call = self._kernel.budget(timeout)
         client = self._client
         msg_id = client.execute(code, silent=False, store_history=False, allow_stdin=False,
                                 stop_on_error=False)
-        deadline = start + timeout
         reply = shell = None
         shell_time = None
         while True:
@@ -271,9 +270,11 @@ class StudentProxy:
             if shell_time is not None and now > shell_time + IOPUB_GRACE:
                 self._kernel.recover_iopub(self._client)
                 break
-            if now > deadline:
+            if call.expired(now) or (check is not None and check.expired(now)):
                 self._on_timeout(msg_id)
-                raise CallTimeout(f"the call did not finish within {timeout:g} s")
+                if call.expired(now):
+                    raise CallTimeout(f"the call did not finish within {call.describe()}")
+                raise CallTimeout(f"the check ran out of time ({check.describe()} for all its calls)")
             try:
                 msg = client.get_iopub_msg(timeout=0.02)
             except Exception:  # queue.Empty or an undecodable message

@@ -1,5 +1,6 @@
 """The sandbox: untrusted notebooks run in bubblewrap namespaces as an unprivileged uid, with
-rlimits, a tmpfs scratch dir and no network; ipykernel is reached over unix sockets.
+rlimits, a cgroup of their own (memory, processes, CPU for the whole sandbox; time limits on
+its CPU time), a tmpfs scratch dir and no network; ipykernel is reached over unix sockets.
 
 Public API: :func:`run_notebook` (run a notebook once, collect files), :class:`SandboxKernel`
 (a live sandboxed kernel), :func:`execute_notebook`, :class:`Limits`, :func:`require_sandbox`.

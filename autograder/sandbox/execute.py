@@ -17,6 +17,7 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionComplete
 
+from autograder.sandbox.budget import Budget, wall
 from autograder.sandbox.kernel import IOPUB_GRACE, SandboxKernel
 DROPPED = "\n[the grader dropped output of this cell: a message exceeded the size limit]\n"
 TRUNCATED = "\n[the grader dropped further output of this notebook: output limit reached]\n"
@@ -73,8 +74,9 @@ class _Run:
         self.kernel, self.nb, self.client = kernel, nb, client
         self.recorder = _Recorder(nb, kernel.limits.output_bytes)
 
-    def wait(self, msg_id: str, cell, index: int, deadline: float) -> tuple[str, dict | None]:
-        """Record outputs until ``msg_id`` completes: ('ok'|'timeout'|'died', execute_reply or None)."""
+    def wait(self, msg_id: str, cell, index: int, budgets: tuple[Budget, ...]) -> tuple[str, dict | None]:
+        """Record outputs until ``msg_id`` completes: ('ok'|'timeout'|'died', execute_reply or None);
+        'timeout' as soon as one of ``budgets`` is used up."""
         reply, reply_time = None, None
         while True:
             now = time.monotonic()
@@ -83,7 +85,7 @@ class _Run:
                 if cell is not None:
                     cell.outputs.append(nbformat.v4.new_output("stream", name="stderr", text=DROPPED))
                 return "ok", reply
-            if now >= deadline:
+            if any(budget.expired(now) for budget in budgets):
                 return "timeout", reply
             try:
                 msg = self.client.get_iopub_msg(timeout=0.05)
@@ -110,18 +112,20 @@ class _Run:
             if not self.kernel.alive():
                 return "died", reply
 
-    def run_code(self, code: str, cell, index: int, timeout: float) -> str:
-        """Execute ``code``; return 'ok', 'error', 'timeout' (kernel recovered), 'killed' or 'died'."""
+    def run_code(self, code: str, cell, index: int, budgets: tuple[Budget, ...]) -> str:
+        """Execute ``code`` within ``budgets`` (the cell's first); return 'ok', 'error', 'timeout'
+        (kernel recovered), 'killed' or 'died'."""
         msg_id = self.client.execute(code, store_history=cell is not None, allow_stdin=False,
                                      stop_on_error=False)
-        outcome, reply = self.wait(msg_id, cell, index, time.monotonic() + timeout)
+        outcome, reply = self.wait(msg_id, cell, index, budgets)
         if outcome == "died":
             return "died"
         if outcome == "timeout":
             if cell is not None:
-                cell.outputs.append(_error_output("TimeoutError", f"cell timed out after {timeout:.0f} s"))
+                spent = next((b for b in budgets if b.expired()), budgets[0])
+                cell.outputs.append(_error_output("TimeoutError", f"cell timed out after {spent.describe()}"))
             if self.kernel.interrupt(wait=1.0):
-                after, _ = self.wait(msg_id, None, index, time.monotonic() + 2.0)
+                after, _ = self.wait(msg_id, None, index, (wall(2.0),))
                 if after == "ok":
                     return "timeout"
             self.kernel.kill()
@@ -140,12 +144,12 @@ def execute_notebook(kernel: SandboxKernel, nb, prelude: str | None = None, run_
     limits = kernel.limits
     report = ExecutionReport()
     start = time.monotonic()
-    deadline = start + limits.notebook_timeout
+    notebook = kernel.budget(limits.notebook_timeout)
     client = kernel.blocking_client()
     run = _Run(kernel, nb, client)
     try:
         if prelude:
-            run.run_code(prelude, None, -1, min(limits.cell_timeout, 60.0))
+            run.run_code(prelude, None, -1, (kernel.budget(min(limits.cell_timeout, 60.0)),))
         for index, cell in enumerate(nb.cells):
             if cell.cell_type != "code":
                 continue
@@ -155,13 +159,12 @@ def execute_notebook(kernel: SandboxKernel, nb, prelude: str | None = None, run_
                 continue
             if not cell.source.strip():
                 continue
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            if notebook.expired():
                 report.status, report.error = "timeout", (
-                    f"notebook time limit ({limits.notebook_timeout:.0f} s) reached before cell {index}")
+                    f"notebook time limit ({notebook.describe()}) reached before cell {index}")
                 break
             run.recorder.clear_before_next_output = False
-            outcome = run.run_code(cell.source, cell, index, min(limits.cell_timeout, remaining))
+            outcome = run.run_code(cell.source, cell, index, (kernel.budget(limits.cell_timeout), notebook))
             report.cells_run += 1
             if outcome == "error":
                 report.cell_errors += 1

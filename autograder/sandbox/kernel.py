@@ -16,6 +16,7 @@ import zmq
 from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.blocking import BlockingKernelClient
 
+from autograder.sandbox.budget import Budget
 from autograder.sandbox.launcher import PYTHON, Mount, Sandbox
 from autograder.sandbox.limits import Limits
 
@@ -242,6 +243,11 @@ class SandboxKernel:
     def alive(self) -> bool:
         """True while the kernel's sandbox runs."""
         return self.sandbox.alive()
+
+    def budget(self, seconds: float) -> Budget:
+        """A time limit of ``seconds`` on this sandbox's CPU time (wall time without a cgroup)."""
+        clock = self.sandbox.cpu_seconds if self.sandbox.cgroup is not None else None
+        return Budget(seconds, clock, self.limits.wall_grace, self.limits.cpus)
 
     def kill(self) -> None:
         """Kill the sandbox (all its processes) but keep the object for reporting."""

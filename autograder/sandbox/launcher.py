@@ -17,7 +17,9 @@ capabilities, so no per-uid kernel state passes between students and RLIMIT_NPRO
 stay per student. A slot (an exclusive file lock) counts the concurrent sandboxes. bwrap loads
 the sandbox's seccomp filter (:mod:`autograder.sandbox.seccomp`) before it starts the program.
 Killing bwrap kills the PID namespace, hence every process the student started; leftovers of
-the uid are reaped when the slot is released.
+the uid are reaped when the slot is released. The whole tree lives in the sandbox's own cgroup
+(:mod:`autograder.sandbox.cgroup`: memory, pids and CPU limits for all its processes together),
+which bwrap joins before it execs.
 
 A ``Sandbox`` must be started and closed by the same thread: bwrap's ``--die-with-parent``
 watches the thread that spawned it.
@@ -38,6 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.sandbox import seccomp
+from autograder.sandbox.cgroup import SandboxCgroup, sandbox_cgroup
 from autograder.sandbox.limits import Limits
 from autograder.sandbox.uids import PROBE_UID, allocate_uid
 
@@ -84,6 +87,18 @@ def _rlimits(limits: Limits) -> list[tuple[int, int]]:
 def _apply_rlimits(pairs: list[tuple[int, int]]) -> None:
     for which, value in pairs:
         resource.setrlimit(which, (value, value))
+
+
+def _preexec(rlimits: list[tuple[int, int]], cgroup: SandboxCgroup | None):
+    """In the forked child, before it execs (so before it can fork): join the cgroup, set rlimits."""
+    join = cgroup.preexec() if cgroup is not None else None
+
+    def run() -> None:
+        if join is not None:
+            join()
+        _apply_rlimits(rlimits)
+
+    return run
 
 
 def _mkdirs_args(path: str, made: set[str]) -> list[str]:
@@ -312,6 +327,7 @@ class Sandbox:
         self.secure = secure
         self.proc: subprocess.Popen | None = None
         self.slot: Slot | None = None
+        self.cgroup: SandboxCgroup | None = None
         self.workdir = Path(tempfile.mkdtemp(prefix="autograder-"))
         self.run_dir = self.workdir / "run"  # kernel sockets; bound at RUN_DIR
         self.run_dir.mkdir(mode=0o700)
@@ -351,6 +367,7 @@ class Sandbox:
         rlimits = _rlimits(self.limits)
         filter_fd = None
         try:
+            self.cgroup = sandbox_cgroup(self.limits)
             if self.secure:
                 self.slot = Slot()
                 if is_root():
@@ -371,7 +388,7 @@ class Sandbox:
             self.proc = subprocess.Popen(
                 command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 env=popen_env, cwd=cwd, start_new_session=True, close_fds=True,
-                pass_fds=() if filter_fd is None else (filter_fd,), preexec_fn=lambda: _apply_rlimits(rlimits),
+                pass_fds=() if filter_fd is None else (filter_fd,), preexec_fn=_preexec(rlimits, self.cgroup),
             )
         except BaseException:
             log.close()
@@ -392,6 +409,21 @@ class Sandbox:
         """True while the sandboxed program runs."""
         return self.proc is not None and self.proc.poll() is None
 
+    def cpu_seconds(self) -> float | None:
+        """CPU time used by all processes of the sandbox so far; None without a cgroup."""
+        if self.cgroup is None:
+            return None
+        try:
+            return self.cgroup.cpu_seconds()
+        except OSError:
+            return None
+
+    def close_cgroup(self) -> None:
+        """Kill whatever is left in the sandbox's cgroup and remove it."""
+        if self.cgroup is not None:
+            self.cgroup.close()
+            self.cgroup = None
+
     def log_tail(self, limit: int = 2000) -> str:
         """The last bytes the sandboxed program wrote to its own stdout/stderr (diagnostics)."""
         try:
@@ -407,6 +439,7 @@ class Sandbox:
             kill_group(self.proc)
         if not self.secure and self.proc is not None:
             _kill_session(self.proc.pid)
+        self.close_cgroup()
         if self.slot is not None:
             self.slot.release()
             self.slot = None

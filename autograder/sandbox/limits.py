@@ -11,8 +11,12 @@ MIB = 1024 * 1024
 class Limits:
     """Every limit a sandbox enforces; the defaults suit the MLP assignments.
 
-    Times are seconds, sizes bytes. ``memory`` is RLIMIT_AS per process; with ``nproc``
-    processes per sandbox user the total is bounded by ``nproc * memory``.
+    Times are seconds, sizes bytes. ``memory`` is RLIMIT_AS per process; the whole sandbox (all
+    its processes together) is bounded by its cgroup: ``sandbox_memory``, ``sandbox_pids`` and at
+    most ``cpus`` cores (:mod:`autograder.sandbox.cgroup`). With a cgroup, the cell, notebook,
+    call and check timeouts are budgets of the sandbox's own CPU time, so a loaded machine does
+    not make a student's code time out; ``wall_grace`` times each budget is the wall-time
+    backstop (code that sleeps or blocks uses no CPU). Without one they are wall times.
     """
 
     cell_timeout: float = 120.0  # wall time of one cell
@@ -25,6 +29,10 @@ class Limits:
     file_size: int = 64 * MIB  # RLIMIT_FSIZE: largest file a process may write
     nproc: int = 64  # RLIMIT_NPROC: processes and threads of the sandbox user
     nofile: int = 512  # RLIMIT_NOFILE
+    sandbox_memory: int = 4 * 1024 * MIB  # memory of the whole sandbox (cgroup; no swap)
+    sandbox_pids: int = 256  # processes and threads of the whole sandbox (cgroup pids.max)
+    cpus: float = 1.0  # cores the whole sandbox may use at most (cgroup CFS quota; 0: no quota)
+    wall_grace: float = 10.0  # wall-time backstop of a CPU-time budget, as a multiple of it
     threads: int = 1  # OMP/MKL threads: parallel grading should not oversubscribe the cores
     scratch_size: int = 512 * MIB  # size of the tmpfs working directory
     tmp_size: int = 64 * MIB  # size of the tmpfs /tmp and /dev/shm

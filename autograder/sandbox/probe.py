@@ -4,6 +4,8 @@ The sandbox needs bubblewrap (mount, network, PID, IPC and UTS namespaces), and,
 grader runs as root, ``setpriv`` to drop to a dedicated unprivileged uid inside, and
 libseccomp (``pyseccomp`` over the system's libseccomp2) to compile the sandbox's syscall
 filter. Rlimits are always available on Linux. :func:`missing_protections` runs one tiny real sandbox to check.
+Per-sandbox cgroups are used when the machine has them (else a warning, see
+:mod:`autograder.sandbox.cgroup`); with ``AUTOGRADER_CGROUPS=require`` their absence is missing too.
 """
 
 from __future__ import annotations
@@ -52,6 +54,13 @@ def missing_protections() -> tuple[str, ...]:
             if result.returncode != 0 or result.stdout.strip() != "isolated":
                 detail = (result.stderr.strip().splitlines() or ["no output"])[-1]
                 missing.append(f"a test sandbox did not come up isolated ({detail})")
+    from autograder.sandbox import cgroup
+
+    if cgroup.MODE == "require":
+        try:
+            cgroup.detect()
+        except cgroup.CgroupUnavailable as exc:
+            missing.append(f"per-sandbox cgroups (AUTOGRADER_CGROUPS=require): {exc}")
     return tuple(missing)
 
 
