@@ -26,11 +26,14 @@ HIDING_NAMES = frozenset({
     "get_ipython", "breakpoint", "input",
 })
 HIDING_MODULES = frozenset({
-    "importlib", "builtins", "operator", "inspect", "pickle", "marshal", "ctypes", "sys", "types", "runpy",
+    "importlib", "builtins", "operator", "inspect", "pickle", "marshal", "ctypes", "runpy",
     "imp", "code", "codeop", "dill", "cloudpickle", "subprocess", "pkgutil", "gc", "IPython", "copyreg",
     "shelve", "joblib",
 })
 ALLOWED_DUNDERS = frozenset({"__init__", "__len__", "__getitem__", "__getitems__", "__name__"})
+# attributes that reach namespaces through frames (and from there anything, by a string)
+HIDING_ATTRIBUTES = frozenset({"_getframe", "_current_frames", "f_globals", "f_locals", "f_builtins", "f_back",
+                               "f_code", "gi_frame", "cr_frame", "ag_frame", "tb_frame", "tb_next"})
 EVERYTHING = "*"
 KNOWN_MODULES = frozenset({"torch", "nn", "F", "np", "numpy", "math"})  # as the read-only cells bind them
 
@@ -86,7 +89,8 @@ def _reasons(node: ast.stmt, rule: Rule, modules: set[str]):
             yield f"changes {_dotted(sub)}", True
         elif isinstance(sub, ast.Name) and (sub.id in HIDING_NAMES or (sub.id.startswith("__") and sub.id not in ALLOWED_DUNDERS)):
             yield f"uses {sub.id}", True
-        elif isinstance(sub, ast.Attribute) and sub.attr.startswith("__") and sub.attr not in ALLOWED_DUNDERS:
+        elif isinstance(sub, ast.Attribute) and (sub.attr in HIDING_ATTRIBUTES or (
+                sub.attr.startswith("__") and sub.attr not in ALLOWED_DUNDERS)):
             yield f"uses .{sub.attr}", True
         elif isinstance(sub, ast.Attribute) and sub.attr in rule.attributes:
             yield f"uses {_dotted(sub)}", False
