@@ -147,7 +147,8 @@ XOR = [
     Fool("xor", "memorised_relu_model", xor_earns("test_relu_model_fits_xor"), extra=(MEMORISED,)),
     # train_xor trains, but returns an object that equals everything instead of the losses
     Fool("xor", "garbage_losses", xor_earns("test_train_xor_losses", "test_train_xor_reproducible"),
-         edits={"train_xor": [("    return losses\n", "    return Anything()\n")]}, extra=(ANYTHING,)),
+         edits={"train_xor": [("    return losses\n", "    return Anything()\n"),
+                              ("def train_xor(", ANYTHING + "\n\ndef train_xor(")]}),
 ]
 
 # -- activations -----------------------------------------------------------------------------

@@ -219,32 +219,31 @@ def test_accuracy(student, reference, rng):
 def trained_models(student, reference):
     """What the read-only cell test_trained_models computes, redone here from the student's own
     XORNet start (torch.manual_seed(0), then the linear net, then the ReLU net) with the
-    reference train_xor on the released data: {activation: (expected weights, the student's)}."""
+    reference train_xor on the released data: (X, y, {activation: (start, expected weights)})."""
     X, y = reference.make_xor_data(n_per_corner=50, noise=0.15, seed=0)  # = the released xor_data.csv
     student.torch.manual_seed(0)
     starts = {act: weights(student, student.XORNet(hidden=8, activation=act), 8, f"XORNet(activation={act!r})")
               for act in ("linear", "relu")}
-    models = {}
-    for act, name in (("linear", "linear_model"), ("relu", "relu_model")):
-        _, expected = reference_training(reference, starts[act], 8, act, X, y, seed=0)
-        models[act] = (starts[act], expected, weights(student, student.get(name), 8, name))
-    return X, y, models
+    return X, y, {act: (start, reference_training(reference, start, 8, act, X, y, seed=0)[1])
+                  for act, start in starts.items()}
 
 
-def expect_trained_as_specified(models, activation, name):
-    start, expected, got = models[activation]
-    expect_same_update(start, got, expected, f"{name} (trained by the read-only cell with train_xor)",
+def trained_as_specified(student, models, activation, name):
+    """The weights of the student's ``name``, which must be the specified training's."""
+    state = weights(student, student.get(name), 8, name)
+    start, expected = models[activation]
+    expect_same_update(start, state, expected, f"{name} (trained by the read-only cell with train_xor)",
                        TRAINING_TOLERANCE)
+    return state
 
 
 @check("test_trained_models", 2)
-def test_relu_model_fits_xor(reference, rng, credit, trained_models):
+def test_relu_model_fits_xor(student, reference, rng, credit, trained_models):
     X, y, models = trained_models
-    state = models["relu"][2]
+    state = trained_as_specified(student, models, "relu", "relu_model")
     train_acc = trusted_accuracy(reference, state, 8, "relu", X, y)
     X_new, y_new = reference.make_xor_data(n_per_corner=100, noise=0.15, seed=int(rng.integers(1, 10**6)))
     new_acc = trusted_accuracy(reference, state, 8, "relu", X_new, y_new)
-    expect_trained_as_specified(models, "relu", "relu_model")
     if train_acc < 0.95:
         credit.set(0.5 if train_acc >= 0.85 else 0.0, f"relu_model: training accuracy {train_acc:.3f} < 0.95")
         raise CheckFailed(f"relu_model: expected training accuracy >= 0.95, got {train_acc:.3f}")
@@ -254,6 +253,6 @@ def test_relu_model_fits_xor(reference, rng, credit, trained_models):
 @check("test_trained_models", 1)
 def test_linear_model_cannot_fit(student, reference, trained_models):
     X, y, models = trained_models
-    acc = trusted_accuracy(reference, models["linear"][2], 8, "linear", X, y)
-    expect_trained_as_specified(models, "linear", "linear_model")
+    acc = trusted_accuracy(reference, trained_as_specified(student, models, "linear", "linear_model"), 8, "linear",
+                           X, y)
     expect(acc <= 0.77, f"linear_model: a linear net cannot solve XOR, but its accuracy is {acc:.3f} (> 0.77)")
