@@ -57,7 +57,7 @@ def unchanged(before, after, what):
 
 @check("test_forward", 1)
 def test_sigmoid(student, reference, rng, numpy_only):
-    numpy_only('sigmoid')
+    numpy_only("sigmoid")
     z = np.concatenate([rng.normal(0, 10, size=100), [-1e4, -1000.0, -30.0, 0.0, 30.0, 1000.0, 1e4]])
     expect_close(student.sigmoid(z), reference.sigmoid(z), "sigmoid(z) for |z| up to 1e4", rtol=1e-12, atol=1e-300,
                  kind="ndarray")
@@ -67,7 +67,7 @@ def test_sigmoid(student, reference, rng, numpy_only):
 
 @check("test_forward", 1)
 def test_init_params(student, reference, rng, numpy_only):
-    numpy_only('init_params')
+    numpy_only("init_params")
     n_in, n_hidden, n_out = (int(v) for v in rng.integers(2, 30, size=3))
     seed, scale = int(rng.integers(10_000)), float(rng.uniform(0.05, 2.0))
     got = expect_params_dict(student.init_params(n_in, n_hidden, n_out, seed=seed, scale=scale),
@@ -84,7 +84,7 @@ def test_init_params(student, reference, rng, numpy_only):
 
 @check("test_forward", 1)
 def test_forward_and_loss(student, reference, rng, numpy_only):
-    numpy_only('forward', 'mse_loss')
+    numpy_only("forward", "mse_loss")
     params, X, Y = random_problem(rng)
     out = student.forward(params, X)
     expect(isinstance(out, tuple) and len(out) == 2, "forward(params, X): expected the pair (Y_hat, cache)")
@@ -105,7 +105,7 @@ def test_forward_and_loss(student, reference, rng, numpy_only):
 @pytest.mark.parametrize("key", ["dW1", "db1", "dW2", "db2"])
 @check("test_backward", 1)
 def test_backward(student, reference, rng, key, numpy_only):
-    numpy_only('backward')
+    numpy_only("backward")
     for shape in [(5, 4, 3, 2), (1, 3, 6, 1), tuple(int(v) for v in rng.integers(1, 8, size=4))]:
         params, X, Y = random_problem(rng, *shape)
         before = {k: v.copy() for k, v in params.items()}
@@ -120,7 +120,7 @@ def test_backward(student, reference, rng, key, numpy_only):
 
 @check("test_gradient_check", 1)
 def test_numerical_gradient(student, reference, rng, numpy_only):
-    numpy_only('numerical_gradient')
+    numpy_only("numerical_gradient")
     params, X, Y = random_problem(rng, n=4, n_in=3, n_hidden=3, n_out=2)
     before = {k: v.copy() for k, v in params.items()}
     grads = expect_params_dict(student.numerical_gradient(params, X, Y), "numerical_gradient(params, X, Y)",
@@ -141,7 +141,7 @@ def test_numerical_gradient(student, reference, rng, numpy_only):
 
 @check("test_gradient_check", 1)
 def test_relative_error(student, reference, rng, numpy_only):
-    numpy_only('relative_error')
+    numpy_only("relative_error")
     cases = [(np.zeros(4), np.zeros(4)), (np.ones(3), np.ones(3))]
     cases += [(rng.normal(size=(3, 2)), rng.normal(size=(3, 2))) for _ in range(3)]
     base = rng.normal(size=5)
@@ -157,7 +157,7 @@ def test_relative_error(student, reference, rng, numpy_only):
 
 @check("test_train_step", 1)
 def test_sgd_step(student, reference, rng, numpy_only):
-    numpy_only('sgd_step')
+    numpy_only("sgd_step")
     params, _, _ = random_problem(rng)
     grads = {"d" + k: rng.normal(size=v.shape) for k, v in params.items()}
     lr = float(rng.uniform(0.01, 2.0))
@@ -170,7 +170,7 @@ def test_sgd_step(student, reference, rng, numpy_only):
 
 @check("test_train_step", 1)
 def test_train_step(student, reference, rng, numpy_only):
-    numpy_only('train_step')
+    numpy_only("train_step")
     params, X, Y = random_problem(rng, n=10)
     lr = 0.5
     out = student.train_step(params, X, Y, lr)
@@ -191,7 +191,7 @@ def test_train_step(student, reference, rng, numpy_only):
 
 @check("test_softmax_ce", 1)
 def test_softmax(student, reference, rng, numpy_only):
-    numpy_only('softmax')
+    numpy_only("softmax")
     Z = rng.normal(0, 5, size=(6, 4))
     expect_close(student.softmax(Z), reference.softmax(Z), "softmax(Z)", rtol=1e-9, atol=1e-12, kind="ndarray")
     big = np.array([[1000.0, 0.0, -1000.0], [-800.0, -800.0, 5.0]])
@@ -201,7 +201,7 @@ def test_softmax(student, reference, rng, numpy_only):
 
 @check("test_softmax_ce", 1)
 def test_cross_entropy(student, reference, rng, numpy_only):
-    numpy_only('cross_entropy')
+    numpy_only("cross_entropy")
     P = reference.softmax(rng.normal(size=(7, 3)))
     Y = np.eye(3)[rng.integers(0, 3, size=7)]
     got = expect_float(student.cross_entropy(P, Y), "cross_entropy(Y_hat, Y)")
@@ -212,7 +212,7 @@ def test_cross_entropy(student, reference, rng, numpy_only):
 
 @check("test_softmax_ce", 1)
 def test_backward_softmax_ce(student, reference, rng, numpy_only):
-    numpy_only('backward_softmax_ce')
+    numpy_only("backward_softmax_ce")
     for _ in range(2):
         params, X, Y = random_problem(rng, onehot=True)
         grads = expect_params_dict(student.backward_softmax_ce(params, X, Y), "backward_softmax_ce(params, X, Y)",
@@ -277,7 +277,7 @@ def test_trained_network(student, reference, heldout, name, predict, credit, num
 
 @check("test_zero_init", 1)
 def test_init_zeros(student, rng, numpy_only):
-    numpy_only('init_zeros')
+    numpy_only("init_zeros")
     n_in, n_hidden, n_out = (int(v) for v in rng.integers(2, 9, size=3))
     got = expect_params_dict(student.init_zeros(n_in, n_hidden, n_out), "init_zeros(...)", KEYS)
     shapes = {"W1": (n_in, n_hidden), "b1": (n_hidden,), "W2": (n_hidden, n_out), "b2": (n_out,)}
@@ -287,7 +287,7 @@ def test_init_zeros(student, rng, numpy_only):
 
 @check("test_zero_init", 1)
 def test_hidden_unit_spread(student, reference, rng, numpy_only):
-    numpy_only('hidden_unit_spread')
+    numpy_only("hidden_unit_spread")
     params, _, _ = random_problem(rng, n_hidden=5)
     equal = {"W1": np.tile(rng.normal(size=(4, 1)), (1, 3)), "b1": np.full(3, 0.5),
              "W2": np.tile(rng.normal(size=(1, 2)), (3, 1)), "b2": rng.normal(size=2)}
@@ -299,7 +299,7 @@ def test_hidden_unit_spread(student, reference, rng, numpy_only):
 
 @check("test_zero_init", 1)
 def test_zero_init_symmetry(student, reference, rng, numpy_only):
-    numpy_only('init_zeros', 'train_step')
+    numpy_only("init_zeros", "train_step")
     X = rng.normal(size=(20, 6))
     Y = np.eye(3)[rng.integers(0, 3, size=20)]
     params = student.init_zeros(6, 4, 3)
