@@ -243,10 +243,19 @@ def test_evaluate_and_predict(student, hidden, probe):
 def test_heldout_accuracy(student, grading, credit):
     with np.load(grading.data_root / "instructor" / "homework_heldout.npz", allow_pickle=False) as data:
         images, labels = data["images"], data["labels"]
+    model = student.model
+    for module in model.call_method("modules"):
+        expect("torch.nn.modules.conv._ConvNd" not in module.describe()["mro"], "model: an MLP has no convolutions")
     with student.time_limit(60):
-        pred = student.predict(student.model, images)
+        pred = student.predict(model, images)
+        logits = model(torch.from_numpy(images[:, None].astype(np.float32) / 255.0))
     expect(isinstance(pred, np.ndarray) and pred.shape == labels.shape and pred.dtype.kind in "iu",
            f"predict(model, held-out images): expected an integer array of shape {labels.shape}")
+    expect(is_tensor(logits) and tuple(logits.shape) == (len(labels), 3),
+           f"model(held-out images): expected logits of shape ({len(labels)}, 3)")
+    agree = float(np.mean(logits.argmax(dim=1).numpy() == pred))
+    expect(agree >= 0.995, f"predict(model, images) must give the model's own predictions (the arg-max of its "
+                           f"logits on pixel / 255): they agree on {agree:.1%} of the held-out drawings")
     accuracy = float(np.mean(pred == labels))
     if accuracy < BAR:
         credit.set((accuracy - CHANCE) / (BAR - CHANCE), f"held-out accuracy {accuracy:.3f} < {BAR}")
