@@ -27,9 +27,9 @@ WRONG = {
     "activations": ({
         "act_relu": ("return (z > 0).to(z.dtype)", "return (z >= 0).to(z.dtype)"),
     }, 12.6),
-    "mlp_scratch": ({
+    "mlp_scratch": ({  # db1, train_step, and params_mse (trained with the wrong gradient) are lost
         "mlp_backward": ('"db1": delta1.sum(axis=0),', '"db1": 2 * delta1.sum(axis=0),'),
-    }, 17.0),
+    }, 16.0),
     "quickdraw_loader": ({
         "quickdraw_model": ("    return correct / count\n", "    return 100.0 * correct / count\n"),
         "inmemory_dataset": ("int(self.labels[index])", "self.labels[index]"),

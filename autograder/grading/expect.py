@@ -8,8 +8,12 @@ helper here checks the type before looking inside.
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import pytest
+
+from autograder.proxy.errors import CallTimeout, SandboxGone, StudentError
 
 
 class CheckFailed(AssertionError):
@@ -133,14 +137,104 @@ def expect_float(value, what: str) -> float:
     return float(value)
 
 
+def module_state(student, module, what: str, shapes: dict) -> dict:
+    """The parameters of the sandbox's ``module`` (``state_dict()``) copied out as float arrays,
+    checked against ``shapes`` (name -> shape); the checks compute everything else from them."""
+    state = student.call("dict", module.call_method("state_dict"))
+    expect(isinstance(state, dict), f"{what}.state_dict(): expected a dict of tensors, got {_describe(state)}")
+    expect(sorted(map(str, state)) == sorted(shapes),
+           f"{what}.state_dict(): expected the entries {sorted(shapes)}, got {sorted(map(str, state))[:8]}")
+    arrays = {}
+    for name, shape in shapes.items():
+        value = as_array(state[name], f"{what}.{name}", kind="tensor")
+        expect(value.shape == tuple(shape) and value.dtype.kind == "f",
+               f"{what}.{name}: expected a float tensor of shape {tuple(shape)}, got {_describe(value)}")
+        expect(bool(np.isfinite(value).all()), f"{what}.{name}: holds inf or nan")
+        arrays[name] = value.copy()
+    return arrays
+
+
+def expect_same_update(start: dict, got: dict, expected: dict, what: str, tolerance: float) -> None:
+    """Training from ``start`` must move every parameter as the reference training did: the
+    relative error of the change (not of the weights, which hide small steps) within ``tolerance``."""
+    for name in expected:
+        moved = np.asarray(expected[name], np.float64) - np.asarray(start[name], np.float64)
+        change = np.asarray(got[name], np.float64) - np.asarray(start[name], np.float64)
+        error = relative_error(change, moved)
+        expect(error <= tolerance,
+               f"{what}: {name} did not change the way the specified training changes it (relative error "
+               f"{error:.3g} of the change, tolerance {tolerance:g}; largest change {np.abs(change).max():.3g}, "
+               f"expected {np.abs(moved).max():.3g})")
+
+
 class Credit:
-    """Partial credit of one check: ``credit.set(fraction, message)``; kept also when it fails later."""
+    """Partial credit of one check, kept also when the check fails later.
+
+    Either a measured fraction, ``credit.set(fraction, message)``, or named cases: declare every
+    case first with ``credit.cases(names)``, then judge each in ``with credit.case(name): ...``.
+    The fraction is the share of declared cases that passed: a case that was never judged, or
+    whose block failed (a wrong answer, an exception in the student's code, a garbage reply),
+    counts as failed.
+    """
 
     def __init__(self):
-        self.fraction: float | None = None
-        self.message = ""
+        self._set: float | None = None
+        self._set_message = ""
+        self._cases: list[str] | None = None
+        self._passed: set[str] = set()
+        self._failures: dict[str, str] = {}
 
     def set(self, fraction: float, message: str = "") -> None:
         """Award ``fraction`` (0..1) of the check's points, with a reason shown when below 1."""
-        self.fraction = float(min(1.0, max(0.0, fraction)))
-        self.message = message
+        fraction = float(fraction)
+        self._set = float(min(1.0, max(0.0, fraction))) if np.isfinite(fraction) else 0.0
+        self._set_message = message
+
+    def cases(self, names) -> None:
+        """Declare the cases this check's points are shared between (equal shares)."""
+        names = list(names)
+        if not names or len(set(names)) != len(names) or self._cases is not None:
+            raise RuntimeError("credit.cases() needs distinct names, once per check")
+        self._cases = names
+
+    @contextlib.contextmanager
+    def case(self, name: str):
+        """Judge one declared case: it passes when the block ends without an exception."""
+        if self._cases is None or name not in self._cases or name in self._passed or name in self._failures:
+            raise RuntimeError(f"case {name!r} was not declared with credit.cases(), or judged twice")
+        try:
+            yield
+        except CheckFailed as exc:
+            self._failures[name] = str(exc) or f"{name}: not correct"
+        except (CallTimeout, SandboxGone):
+            raise  # nothing more can be judged: the remaining cases count as failed
+        except StudentError as exc:
+            self._failures[name] = f"{name}: your code raised {exc}"
+        except Exception as exc:  # noqa: BLE001 - a garbage answer (or reply) fails this case only
+            self._failures[name] = f"{name}: unexpected result ({type(exc).__name__}: {exc})"
+        else:
+            self._passed.add(name)
+
+    @property
+    def fraction(self) -> float | None:
+        """The share of the points earned, or None when nothing was awarded yet."""
+        if self._cases is not None:
+            return len(self._passed) / len(self._cases)
+        return self._set
+
+    @property
+    def failures(self) -> list[str]:
+        """Why cases failed (never-judged cases included), in declaration order."""
+        if self._cases is None:
+            return []
+        return [self._failures.get(name, f"{name}: not evaluated") for name in self._cases
+                if name not in self._passed]
+
+    @property
+    def message(self) -> str:
+        """The reason shown when the fraction is below 1."""
+        if self._cases is not None:
+            failures = self.failures
+            shown = "; ".join(failures[:3])
+            return f"{len(failures)} of {len(self._cases)} cases failed: {shown}" if failures else ""
+        return self._set_message

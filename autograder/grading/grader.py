@@ -8,6 +8,7 @@ problems of the grader itself (unknown assignment, unreleased assignment, broken
 
 from __future__ import annotations
 
+import hashlib
 import sys
 import time
 from dataclasses import dataclass
@@ -39,15 +40,43 @@ class Graded:
     executed: object | None
 
 
+KERNEL_SEED_LABEL = b"autograder: the student kernel's seed, v1"
+KERNEL_SEED_ROUNDS = 200_000  # ~0.05 s here; inverting it over 2**31 run seeds costs years of CPU
+
+
+def kernel_seed(seed: int) -> int:
+    """The seed of the student's kernel: a slow one-way function of the run's seed with its own
+    label, so that nothing the kernel can observe (``torch.initial_seed()``, numpy's state) leads
+    back to the run seed that the hidden checks' inputs are drawn from."""
+    digest = hashlib.pbkdf2_hmac("sha256", str(int(seed)).encode(), KERNEL_SEED_LABEL, KERNEL_SEED_ROUNDS)
+    return int.from_bytes(digest[:8], "big") >> 1  # 63 bits: valid for torch, random and numpy
+
+
 def prelude(seed: int, spec: AssignmentSpec) -> str:
-    """Code run before the first cell: seed the global generators, so that a notebook that never
-    seeds them still trains the same way when regraded with the same seed."""
-    lines = ["import random as _ag_random", f"_ag_random.seed({seed})",
-             "import numpy as _ag_np", f"_ag_np.random.seed({seed % 2**32})"]
+    """Code run before the first cell: seed the global generators from :func:`kernel_seed`, so a
+    notebook that never seeds them trains the same way when regraded with the same seed."""
+    own = kernel_seed(seed)
+    lines = ["import random as _ag_random", f"_ag_random.seed({own})",
+             "import numpy as _ag_np", f"_ag_np.random.seed({own % 2**32})"]
     if spec.uses_torch:
-        lines += ["import torch as _ag_torch", f"_ag_torch.manual_seed({seed})", "del _ag_torch"]
+        lines += ["import torch as _ag_torch", f"_ag_torch.manual_seed({own})", "del _ag_torch"]
     lines.append("del _ag_random, _ag_np")
     return "\n".join(lines)
+
+
+def student_code(nb, released) -> list[str]:
+    """The sources of the code cells the student wrote (everything but the released read-only and
+    test cells, which :func:`restore_locked_cells` put back), read from the submitted notebook."""
+    fixed = {meta["grade_id"] for meta in (cell.get("metadata", {}).get("nbgrader", {}) for cell in released.cells)
+             if isinstance(meta, dict) and meta.get("grade_id") and (meta.get("locked") or meta.get("grade"))
+             and not meta.get("solution")}
+    sources = []
+    for cell in nb.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        grade_id = meta.get("grade_id") if isinstance(meta, dict) else None
+        if cell.get("cell_type") == "code" and not (isinstance(grade_id, str) and grade_id in fixed):
+            sources.append(cell.get("source", ""))
+    return sources
 
 
 def released_notebook(spec: AssignmentSpec, root: Path):
@@ -91,6 +120,7 @@ def grade_submission(
     status, error, executed = "graded", None, None
     try:
         nb = restore_locked_cells(read_submission(data), released)
+        context.sources = student_code(nb, released)
     except NotebookError as exc:
         status, error = "error", f"the submission cannot be graded: {exc}"
         context.unavailable = ProxyError(error)

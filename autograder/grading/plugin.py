@@ -3,7 +3,9 @@
 Fixtures for the checks: ``student`` (the proxy into the sandbox), ``reference`` (the reference
 solution's definitions), ``rng`` (a numpy Generator seeded from the run's seed and the check's
 name, so a regrade with the same seed draws the same inputs), ``credit`` (partial credit) and
-``grading`` (the run's context: seed, data folders). Each check carries ``@check(cell, points)``.
+``grading`` (the run's context: seed, data folders) and ``student_code`` (the sources of the code
+cells the student wrote, read from the submitted notebook in this process, for rules such as
+"written by hand"). Each check carries ``@check(cell, points)``.
 
 A verdict comes only from what the check itself decides: nothing the student prints or writes to
 stderr is looked at, and messages are built from exception messages, never from tracebacks.
@@ -11,6 +13,8 @@ stderr is looked at, and messages are built from exception messages, never from 
 
 from __future__ import annotations
 
+import contextlib
+import sys
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +39,7 @@ class CheckContext:
     student: object | None = None  # a started StudentProxy, or None when unavailable
     unavailable: ProxyError | None = None  # why there is no student (raised by the fixture)
     data_root: Path | None = None  # prepared QuickDraw root (homework/, instructor/)
+    sources: list[str] | None = None  # the student's code cells, from the submitted notebook
 
 
 def _message(exc: BaseException) -> tuple[str, str]:
@@ -80,6 +85,13 @@ class GradingPlugin:
         """The run's context (seed, data folders)."""
         return self.context
 
+    @pytest.fixture(scope="session")
+    def student_code(self):
+        """The sources of the student's own code cells (never what the kernel reports)."""
+        if self.context.sources is None:
+            raise self.context.unavailable or ProxyError("the notebook could not be read")
+        return list(self.context.sources)
+
     @pytest.fixture
     def rng(self, request):
         """A generator seeded by the run's seed and this check's name."""
@@ -120,18 +132,36 @@ class GradingPlugin:
             return
         cell, points = marker.kwargs["cell"], float(marker.kwargs["points"])
         credit = self.credits.get(item.nodeid)
+        earned = None if credit is None else credit.fraction
         if call.excinfo is None:
-            fraction = 1.0 if credit is None or credit.fraction is None else credit.fraction
+            fraction = 1.0 if earned is None else earned
             result_outcome = "passed" if fraction == 1.0 else "failed"
             message = "" if fraction == 1.0 else credit.message
         else:
             result_outcome, message = _message(call.excinfo.value)
-            fraction = credit.fraction if credit is not None and credit.fraction is not None else 0.0
-            if credit is not None and credit.fraction is not None and credit.message:
+            fraction = 0.0 if earned is None else earned
+            if earned is not None and credit.message and credit.message not in message:
                 message = f"{credit.message}; {message}"
         self.results[item.nodeid] = CheckResult(
             name=item.name, cell=cell, points=round(points * fraction, 6), max_points=points,
             outcome=result_outcome, message=message[:MESSAGE_LIMIT])
+
+
+@contextlib.contextmanager
+def _one_torch_thread():
+    """Run the checks' own computations (reference training, evaluations) on one torch thread, as
+    the notebooks do: the same numerics as the sandbox's run, and no thread contention (a small
+    reference training took 70.7 s on 2 threads vs 2.9 s on 1 on the loaded 2-core machine)."""
+    torch = sys.modules.get("torch")
+    if torch is None:
+        yield
+        return
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def run_checks(checks_dir: Path, context: CheckContext) -> list[CheckResult]:
@@ -142,7 +172,8 @@ def run_checks(checks_dir: Path, context: CheckContext) -> list[CheckResult]:
     quiet = ["cacheprovider", "terminal", "randomly", "unraisableexception", "threadexception"]
     args = [str(checks_dir), *[arg for name in quiet for arg in ("-p", f"no:{name}")], "--assert=plain",
             "--rootdir", str(checks_dir), "-c", str(CHECKS_ROOT / "pytest.ini"), "-W", "ignore"]
-    code = pytest.main(args, plugins=[plugin])
+    with _one_torch_thread():
+        code = pytest.main(args, plugins=[plugin])
     if plugin.problems or code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) or not plugin.results:
         detail = "; ".join(plugin.problems) or f"pytest exit code {int(code)}"
         raise RuntimeError(f"the hidden checks in {checks_dir} are broken: {detail}")

@@ -2,7 +2,10 @@
 test_elu, test_prelu, test_zero_convention, test_stability).
 
 Values are compared with PyTorch's own functions and derivatives with autograd of those, all
-computed here in the trusted process, on inputs drawn from the run's generator.
+computed here in the trusted process, on inputs drawn from the run's generator. The notebook asks
+for every function to be written by hand: a check fails when the student's source code (read here
+from the submitted notebook) reaches one of the built-ins for the functions it checks, directly,
+under another name or through a construct that hides what is called.
 """
 
 import numpy as np
@@ -11,9 +14,26 @@ import torch
 import torch.nn.functional as F
 
 from autograder.grading.expect import CheckFailed, check, expect, expect_close, is_tensor
+from autograder.grading.handwritten import Rule, expect_written_by_hand
 
 DTYPES = (torch.float64, torch.float32)
 EXTREMES = [-1000.0, -100.0, -30.0, -1.0, 0.0, 1.0, 30.0, 100.0, 1000.0]
+# the built-ins the notebook forbids (and those that compute them in one call), and autograd
+BY_HAND = Rule("written by hand (no built-in activation, no autograd)", attributes=frozenset({
+    "sigmoid", "sigmoid_", "tanh", "tanh_", "relu", "relu_", "relu6", "elu", "elu_", "leaky_relu", "leaky_relu_",
+    "prelu", "rrelu", "selu", "celu", "gelu", "silu", "mish", "softplus", "softsign", "hardtanh", "hardsigmoid",
+    "hardswish", "logsigmoid", "threshold", "threshold_", "expit", "softmax", "log_softmax", "softmin", "logsumexp",
+    "logaddexp", "logaddexp2", "Sigmoid", "Tanh", "ReLU", "ReLU6", "ELU", "LeakyReLU", "PReLU", "RReLU", "SELU",
+    "CELU", "GELU", "SiLU", "Mish", "Softplus", "Softsign", "Hardtanh", "Hardsigmoid", "Hardswish", "LogSigmoid",
+    "Threshold", "Softmax", "LogSoftmax", "autograd", "backward", "grad", "func", "jacobian", "hessian", "vjp", "jvp",
+    "jacrev", "jacfwd", "vmap", "special",
+}))
+
+
+@pytest.fixture
+def by_hand(student_code):
+    """``by_hand(*names)``: fail unless the student wrote every one of ``names`` by hand."""
+    return lambda *names: expect_written_by_hand(student_code, BY_HAND, names)
 
 
 def tol(dtype):
@@ -48,7 +68,8 @@ def compare(student_fn, z, expected, what, *args):
 
 @pytest.mark.parametrize("name", ["sigmoid", "tanh"])
 @check("test_sigmoid_tanh", 1.5)
-def test_sigmoid_tanh(student, rng, name):
+def test_sigmoid_tanh(student, rng, by_hand, name):
+    by_hand(name, name + "_grad")
     reference = {"sigmoid": torch.sigmoid, "tanh": torch.tanh}[name]
     for dtype in DTYPES:
         z = inputs(rng, dtype, extra=[0.0, -25.0, 25.0])
@@ -61,7 +82,8 @@ def test_sigmoid_tanh(student, rng, name):
 # -- test_relu_leaky (3 points) --------------------------------------------------------------
 
 @check("test_relu_leaky", 1)
-def test_relu(student, rng):
+def test_relu(student, rng, by_hand):
+    by_hand("relu", "relu_grad")
     for dtype in DTYPES:
         z = inputs(rng, dtype, n=100, scale=3.0, extra=[0.0, -0.0, 1e-30, -1e-30])
         compare(student.relu, z, F.relu(z), f"relu(z) [{dtype}]")
@@ -69,7 +91,8 @@ def test_relu(student, rng):
 
 
 @check("test_relu_leaky", 1)
-def test_leaky_relu(student, rng):
+def test_leaky_relu(student, rng, by_hand):
+    by_hand("leaky_relu")
     slope = float(rng.uniform(0.05, 0.5))
     for dtype in DTYPES:
         z = inputs(rng, dtype, n=100, scale=3.0)
@@ -78,7 +101,8 @@ def test_leaky_relu(student, rng):
 
 
 @check("test_relu_leaky", 1)
-def test_leaky_relu_grad(student, rng):
+def test_leaky_relu_grad(student, rng, by_hand):
+    by_hand("leaky_relu_grad")
     slope = float(rng.uniform(0.05, 0.5))
     for dtype in DTYPES:
         z = inputs(rng, dtype, n=100, scale=3.0)
@@ -91,7 +115,8 @@ def test_leaky_relu_grad(student, rng):
 # -- test_elu (2 points) ---------------------------------------------------------------------
 
 @check("test_elu", 1)
-def test_elu(student, rng):
+def test_elu(student, rng, by_hand):
+    by_hand("elu")
     alpha = float(rng.uniform(0.2, 2.5))
     for dtype in DTYPES:
         z = inputs(rng, dtype, n=100, scale=3.0)
@@ -100,7 +125,8 @@ def test_elu(student, rng):
 
 
 @check("test_elu", 1)
-def test_elu_grad(student, rng):
+def test_elu_grad(student, rng, by_hand):
+    by_hand("elu_grad")
     alpha = float(rng.uniform(0.2, 2.5))
     for dtype in DTYPES:
         z = inputs(rng, dtype, n=100, scale=3.0)
@@ -111,7 +137,8 @@ def test_elu_grad(student, rng):
 # -- test_prelu (3 points) -------------------------------------------------------------------
 
 @check("test_prelu", 1)
-def test_prelu_parameter(student, rng):
+def test_prelu_parameter(student, rng, by_hand):
+    by_hand("PReLU")
     module = student.PReLU()
     expect("torch.nn.modules.module.Module" in module.describe()["mro"], "PReLU must be an nn.Module")
     params = list(module.parameters())
@@ -125,7 +152,8 @@ def test_prelu_parameter(student, rng):
 
 
 @check("test_prelu", 1)
-def test_prelu_forward(student, rng):
+def test_prelu_forward(student, rng, by_hand):
+    by_hand("PReLU")
     init = float(np.round(rng.uniform(0.05, 0.9), 3))
     module = student.PReLU(init=init)
     z = inputs(rng, torch.float64, n=60, scale=3.0)
@@ -136,7 +164,8 @@ def test_prelu_forward(student, rng):
 
 
 @check("test_prelu", 1)
-def test_prelu_grad(student, rng):
+def test_prelu_grad(student, rng, by_hand):
+    by_hand("prelu_grad")
     alpha = float(rng.uniform(0.05, 0.9))
     z = inputs(rng, torch.float64, n=60, scale=3.0)
     zz = z.clone().requires_grad_(True)
@@ -155,33 +184,31 @@ def test_prelu_grad(student, rng):
 # -- test_zero_convention (2 points) ---------------------------------------------------------
 
 @check("test_zero_convention", 2)
-def test_zero_convention(student, rng, credit):
+def test_zero_convention(student, rng, credit, by_hand):
     slope, alpha = float(np.round(rng.uniform(0.05, 0.5), 3)), float(np.round(rng.uniform(0.3, 2.0), 3))
-    wrong = []
+    cases = {}  # case name -> (function, arguments, which output (None: the value itself), expected)
     for dtype in DTYPES:
-        zero = torch.zeros(3, dtype=dtype)
-        cases = {
-            "relu_grad(0)": (student.relu_grad(zero), 0.0),
-            f"leaky_relu_grad(0, {slope})": (student.leaky_relu_grad(zero, slope), slope),
-            f"elu_grad(0, {alpha})": (student.elu_grad(zero, alpha), alpha),
-        }
-        pair = student.prelu_grad(zero, alpha)
-        if isinstance(pair, tuple) and len(pair) == 2:
-            cases[f"prelu_grad(0, {alpha}) dz"] = (pair[0], alpha)
-            cases[f"prelu_grad(0, {alpha}) dalpha"] = (pair[1], 0.0)
-        else:
-            cases["prelu_grad(0, alpha)"] = (None, alpha)
-        for what, (got, expected) in cases.items():
-            ok = is_tensor(got) and tuple(got.shape) == (3,) and torch.allclose(
-                got.double(), torch.full((3,), expected, dtype=torch.float64), rtol=0, atol=tol(dtype))
-            if not ok:
-                shown = got.tolist() if is_tensor(got) else type(got).__name__
-                wrong.append(f"{what} [{str(dtype).replace('torch.', '')}]: expected {expected}, got {shown}")
-    total = 2 * 5
-    credit.set((total - len(wrong)) / total, "; ".join(wrong[:3]))
-    if wrong:
-        raise CheckFailed(f"{len(wrong)} of {total} derivatives at z = 0 break the convention (the left-hand "
-                          f"derivative, as autograd): " + "; ".join(wrong[:3]))
+        zero, tag = torch.zeros(3, dtype=dtype), str(dtype).replace("torch.", "")
+        cases[f"relu_grad(0) [{tag}]"] = ("relu_grad", (zero,), None, 0.0)
+        cases[f"leaky_relu_grad(0, {slope}) [{tag}]"] = ("leaky_relu_grad", (zero, slope), None, slope)
+        cases[f"elu_grad(0, {alpha}) [{tag}]"] = ("elu_grad", (zero, alpha), None, alpha)
+        cases[f"prelu_grad(0, {alpha}) dz [{tag}]"] = ("prelu_grad", (zero, alpha), 0, alpha)
+        cases[f"prelu_grad(0, {alpha}) dalpha [{tag}]"] = ("prelu_grad", (zero, alpha), 1, 0.0)
+    credit.cases(cases)
+    for what, (name, args, index, expected) in cases.items():
+        with credit.case(what):
+            by_hand(name)
+            got = student.call(name, *args)
+            if index is not None:
+                expect(isinstance(got, tuple) and len(got) == 2, f"{what}: expected the pair (dz, dalpha)")
+                got = got[index]
+            expect(is_tensor(got) and tuple(got.shape) == (3,),
+                   f"{what}: expected a tensor of shape (3,), got {type(got).__name__}")
+            expect(torch.allclose(got.double(), torch.full((3,), expected, dtype=torch.float64), rtol=0,
+                                  atol=tol(args[0].dtype)), f"{what}: expected {expected}, got {got.tolist()}")
+    if credit.failures:
+        raise CheckFailed("derivatives at z = 0 must follow the convention (the left-hand derivative, as "
+                          "autograd): " + credit.message)
 
 
 # -- test_stability (2 points) ---------------------------------------------------------------
@@ -191,7 +218,8 @@ NAMES = ["sigmoid", "sigmoid_grad", "tanh", "tanh_grad", "relu", "relu_grad", "l
 
 
 @check("test_stability", 1)
-def test_stable_values(student):
+def test_stable_values(student, by_hand):
+    by_hand(*NAMES)
     references = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": F.relu, "leaky_relu": F.leaky_relu,
                   "elu": F.elu}
     for dtype in DTYPES:
@@ -208,7 +236,8 @@ def test_stable_values(student):
 
 
 @check("test_stability", 1)
-def test_stable_autograd(student):
+def test_stable_autograd(student, by_hand):
+    by_hand("sigmoid", "tanh", "elu")
     z = torch.tensor(EXTREMES, dtype=torch.float64)
     for name, reference in (("sigmoid", torch.sigmoid), ("tanh", torch.tanh), ("elu", F.elu)):
         out = student.autograd(name, z)

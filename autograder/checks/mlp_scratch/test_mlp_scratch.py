@@ -3,19 +3,33 @@ test_gradient_check, test_train_step, test_softmax_ce, test_train_quickdraw, tes
 
 Gradients are compared with the reference solution on random weights and inputs in float64
 (relative error <= 1e-6); the trained parameters (plain arrays) are scored here, with the
-reference forward pass, on held-out QuickDraw drawings the student's code never sees.
+reference forward pass, on held-out QuickDraw drawings the student's code never sees, and they
+must be what the read-only training cell gives: the reference ``fit`` is rerun here from the same
+start. The notebook allows NumPy only: a check fails when the student's source code (read here
+from the submitted notebook) brings in PyTorch, autograd and the like for the functions it checks.
 """
 
 import numpy as np
 import pytest
 
 from autograder.grading.expect import (
-    CheckFailed, check, expect, expect_close, expect_float, expect_relative_error,
+    CheckFailed, check, expect, expect_close, expect_float, expect_relative_error, expect_same_update,
 )
+from autograder.grading.handwritten import Rule, expect_written_by_hand
 
 KEYS = ("W1", "b1", "W2", "b2")
 GRAD_TOL = 1e-6
 BAR = 0.88  # held-out accuracy for full credit (the notebook asks for 0.90 on validation)
+NUMPY_ONLY = Rule("written with NumPy only (no PyTorch, no autograd)", modules=frozenset({
+    "torch", "torchvision", "jax", "jaxlib", "autograd", "tensorflow", "keras", "sklearn", "scipy", "mxnet",
+    "theano", "flax", "optax", "chainer", "cupy", "numba", "sympy",
+}))
+
+
+@pytest.fixture
+def numpy_only(student_code):
+    """``numpy_only(*names)``: fail unless every one of ``names`` is written with NumPy only."""
+    return lambda *names: expect_written_by_hand(student_code, NUMPY_ONLY, names)
 
 
 def random_problem(rng, n=None, n_in=None, n_hidden=None, n_out=None, onehot=False):
@@ -42,7 +56,8 @@ def unchanged(before, after, what):
 # -- test_forward (3 points) ----------------------------------------------------------------
 
 @check("test_forward", 1)
-def test_sigmoid(student, reference, rng):
+def test_sigmoid(student, reference, rng, numpy_only):
+    numpy_only("sigmoid")
     z = np.concatenate([rng.normal(0, 10, size=100), [-1e4, -1000.0, -30.0, 0.0, 30.0, 1000.0, 1e4]])
     expect_close(student.sigmoid(z), reference.sigmoid(z), "sigmoid(z) for |z| up to 1e4", rtol=1e-12, atol=1e-300,
                  kind="ndarray")
@@ -51,7 +66,8 @@ def test_sigmoid(student, reference, rng):
 
 
 @check("test_forward", 1)
-def test_init_params(student, reference, rng):
+def test_init_params(student, reference, rng, numpy_only):
+    numpy_only("init_params")
     n_in, n_hidden, n_out = (int(v) for v in rng.integers(2, 30, size=3))
     seed, scale = int(rng.integers(10_000)), float(rng.uniform(0.05, 2.0))
     got = expect_params_dict(student.init_params(n_in, n_hidden, n_out, seed=seed, scale=scale),
@@ -67,7 +83,8 @@ def test_init_params(student, reference, rng):
 
 
 @check("test_forward", 1)
-def test_forward_and_loss(student, reference, rng):
+def test_forward_and_loss(student, reference, rng, numpy_only):
+    numpy_only("forward", "mse_loss")
     params, X, Y = random_problem(rng)
     out = student.forward(params, X)
     expect(isinstance(out, tuple) and len(out) == 2, "forward(params, X): expected the pair (Y_hat, cache)")
@@ -87,7 +104,8 @@ def test_forward_and_loss(student, reference, rng):
 
 @pytest.mark.parametrize("key", ["dW1", "db1", "dW2", "db2"])
 @check("test_backward", 1)
-def test_backward(student, reference, rng, key):
+def test_backward(student, reference, rng, key, numpy_only):
+    numpy_only("backward")
     for shape in [(5, 4, 3, 2), (1, 3, 6, 1), tuple(int(v) for v in rng.integers(1, 8, size=4))]:
         params, X, Y = random_problem(rng, *shape)
         before = {k: v.copy() for k, v in params.items()}
@@ -101,7 +119,8 @@ def test_backward(student, reference, rng, key):
 # -- test_gradient_check (2 points) ---------------------------------------------------------
 
 @check("test_gradient_check", 1)
-def test_numerical_gradient(student, reference, rng):
+def test_numerical_gradient(student, reference, rng, numpy_only):
+    numpy_only("numerical_gradient")
     params, X, Y = random_problem(rng, n=4, n_in=3, n_hidden=3, n_out=2)
     before = {k: v.copy() for k, v in params.items()}
     grads = expect_params_dict(student.numerical_gradient(params, X, Y), "numerical_gradient(params, X, Y)",
@@ -110,12 +129,19 @@ def test_numerical_gradient(student, reference, rng):
     for key in expected:
         expect_relative_error(grads[key], expected[key], f"numerical_gradient: {key} vs the exact gradient", 1e-6,
                               kind="ndarray")
-    small = student.numerical_gradient(params, X, Y, eps=1e-3)
-    expect_params_dict(small, "numerical_gradient(..., eps=1e-3)", ["dW1", "db1", "dW2", "db2"])
+    # at a large eps centered differences differ from the exact gradient: they must be computed
+    eps = float(rng.uniform(0.3, 0.6))
+    coarse = expect_params_dict(student.numerical_gradient(params, X, Y, eps=eps),
+                                f"numerical_gradient(..., eps={eps:.3f})", ["dW1", "db1", "dW2", "db2"])
+    expected = reference.numerical_gradient({k: v.copy() for k, v in before.items()}, X, Y, eps=eps)
+    for key in expected:
+        expect_relative_error(coarse[key], expected[key], f"numerical_gradient(..., eps={eps:.3f}): {key} vs "
+                              "centered differences with that eps", 1e-9, kind="ndarray")
 
 
 @check("test_gradient_check", 1)
-def test_relative_error(student, reference, rng):
+def test_relative_error(student, reference, rng, numpy_only):
+    numpy_only("relative_error")
     cases = [(np.zeros(4), np.zeros(4)), (np.ones(3), np.ones(3))]
     cases += [(rng.normal(size=(3, 2)), rng.normal(size=(3, 2))) for _ in range(3)]
     base = rng.normal(size=5)
@@ -130,7 +156,8 @@ def test_relative_error(student, reference, rng):
 # -- test_train_step (2 points) -------------------------------------------------------------
 
 @check("test_train_step", 1)
-def test_sgd_step(student, reference, rng):
+def test_sgd_step(student, reference, rng, numpy_only):
+    numpy_only("sgd_step")
     params, _, _ = random_problem(rng)
     grads = {"d" + k: rng.normal(size=v.shape) for k, v in params.items()}
     lr = float(rng.uniform(0.01, 2.0))
@@ -142,7 +169,8 @@ def test_sgd_step(student, reference, rng):
 
 
 @check("test_train_step", 1)
-def test_train_step(student, reference, rng):
+def test_train_step(student, reference, rng, numpy_only):
+    numpy_only("train_step")
     params, X, Y = random_problem(rng, n=10)
     lr = 0.5
     out = student.train_step(params, X, Y, lr)
@@ -162,7 +190,8 @@ def test_train_step(student, reference, rng):
 # -- test_softmax_ce (3 points) -------------------------------------------------------------
 
 @check("test_softmax_ce", 1)
-def test_softmax(student, reference, rng):
+def test_softmax(student, reference, rng, numpy_only):
+    numpy_only("softmax")
     Z = rng.normal(0, 5, size=(6, 4))
     expect_close(student.softmax(Z), reference.softmax(Z), "softmax(Z)", rtol=1e-9, atol=1e-12, kind="ndarray")
     big = np.array([[1000.0, 0.0, -1000.0], [-800.0, -800.0, 5.0]])
@@ -171,7 +200,8 @@ def test_softmax(student, reference, rng):
 
 
 @check("test_softmax_ce", 1)
-def test_cross_entropy(student, reference, rng):
+def test_cross_entropy(student, reference, rng, numpy_only):
+    numpy_only("cross_entropy")
     P = reference.softmax(rng.normal(size=(7, 3)))
     Y = np.eye(3)[rng.integers(0, 3, size=7)]
     got = expect_float(student.cross_entropy(P, Y), "cross_entropy(Y_hat, Y)")
@@ -181,7 +211,8 @@ def test_cross_entropy(student, reference, rng):
 
 
 @check("test_softmax_ce", 1)
-def test_backward_softmax_ce(student, reference, rng):
+def test_backward_softmax_ce(student, reference, rng, numpy_only):
+    numpy_only("backward_softmax_ce")
     for _ in range(2):
         params, X, Y = random_problem(rng, onehot=True)
         grads = expect_params_dict(student.backward_softmax_ce(params, X, Y), "backward_softmax_ce(params, X, Y)",
@@ -199,17 +230,42 @@ def heldout(grading):
         return data["images"].reshape(len(data["images"]), -1).astype(np.float64) / 255.0, data["labels"]
 
 
+@pytest.fixture(scope="module")
+def trained_here(student, reference, grading):
+    """The read-only cell test_train_quickdraw redone here with the reference functions, from the
+    start the cell uses, the student's init_params(784, 32, 3, seed=0): name -> (start, expected)."""
+    start = expect_params_dict(student.init_params(784, 32, 3, seed=0), "init_params(784, 32, 3, seed=0)", KEYS)
+    for key in KEYS:
+        expect(isinstance(start[key], np.ndarray) and start[key].dtype == np.float64, f"start[{key!r}]: not float64")
+    folder = grading.data_root / "homework"
+    X_train, labels_train = reference.load_quickdraw(folder, "train")
+    X_valid, labels_valid = reference.load_quickdraw(folder, "valid")
+    Y_train = np.eye(3)[labels_train]
+    runs = {"params_mse": (reference.train_step, reference.predict_mse, 2.0),
+            "params_ce": (reference.train_step_ce, reference.forward_softmax, 0.5)}
+    with np.errstate(all="ignore"):
+        return {name: (start, reference.fit({k: v.copy() for k, v in start.items()}, step, predict, X_train, Y_train,
+                                            X_valid, labels_valid, lr=lr)[0])
+                for name, (step, predict, lr) in runs.items()}
+
+
+TRAINED_BY = {"params_mse": ("train_step", "sgd_step", "backward", "forward", "mse_loss", "sigmoid", "init_params"),
+              "params_ce": ("softmax", "cross_entropy", "backward_softmax_ce", "sgd_step", "sigmoid", "init_params")}
+
+
 @pytest.mark.parametrize("name, predict", [("params_mse", "predict_mse"), ("params_ce", "forward_softmax")])
 @check("test_train_quickdraw", 1)
-def test_trained_network(student, reference, heldout, name, predict, credit):
+def test_trained_network(student, reference, heldout, name, predict, credit, numpy_only, trained_here):
+    numpy_only(name, *TRAINED_BY[name])
     images, labels = heldout
     params = expect_params_dict(student.get(name), name, KEYS)
-    shapes = {"W1": (784, None), "b1": (None,), "W2": (None, 3), "b2": (3,)}
+    shapes = {"W1": (784, 32), "b1": (32,), "W2": (32, 3), "b2": (3,)}
     for key, shape in shapes.items():
         value = params[key]
-        expect(isinstance(value, np.ndarray) and value.ndim == len(shape) and all(
-            want is None or got == want for got, want in zip(value.shape, shape)),
-            f"{name}[{key!r}]: unexpected shape {getattr(value, 'shape', None)}")
+        expect(isinstance(value, np.ndarray) and value.shape == shape and value.dtype.kind == "f",
+               f"{name}[{key!r}]: unexpected shape {getattr(value, 'shape', None)}")
+    start, expected = trained_here[name]
+    expect_same_update(start, params, expected, f"{name} (trained by the read-only cell with your functions)", 1e-4)
     with np.errstate(all="ignore"):
         accuracy = float(np.mean(getattr(reference, predict)(params, images).argmax(axis=1) == labels))
     if accuracy < BAR:
@@ -220,7 +276,8 @@ def test_trained_network(student, reference, heldout, name, predict, credit):
 # -- test_zero_init (3 points) --------------------------------------------------------------
 
 @check("test_zero_init", 1)
-def test_init_zeros(student, rng):
+def test_init_zeros(student, rng, numpy_only):
+    numpy_only("init_zeros")
     n_in, n_hidden, n_out = (int(v) for v in rng.integers(2, 9, size=3))
     got = expect_params_dict(student.init_zeros(n_in, n_hidden, n_out), "init_zeros(...)", KEYS)
     shapes = {"W1": (n_in, n_hidden), "b1": (n_hidden,), "W2": (n_hidden, n_out), "b2": (n_out,)}
@@ -229,7 +286,8 @@ def test_init_zeros(student, rng):
 
 
 @check("test_zero_init", 1)
-def test_hidden_unit_spread(student, reference, rng):
+def test_hidden_unit_spread(student, reference, rng, numpy_only):
+    numpy_only("hidden_unit_spread")
     params, _, _ = random_problem(rng, n_hidden=5)
     equal = {"W1": np.tile(rng.normal(size=(4, 1)), (1, 3)), "b1": np.full(3, 0.5),
              "W2": np.tile(rng.normal(size=(1, 2)), (3, 1)), "b2": rng.normal(size=2)}
@@ -240,7 +298,8 @@ def test_hidden_unit_spread(student, reference, rng):
 
 
 @check("test_zero_init", 1)
-def test_zero_init_symmetry(student, reference, rng):
+def test_zero_init_symmetry(student, reference, rng, numpy_only):
+    numpy_only("init_zeros", "train_step")
     X = rng.normal(size=(20, 6))
     Y = np.eye(3)[rng.integers(0, 3, size=20)]
     params = student.init_zeros(6, 4, 3)

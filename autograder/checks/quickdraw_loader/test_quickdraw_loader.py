@@ -3,7 +3,10 @@ test_make_loaders, test_model_and_training, test_trained_model, test_inmemory_da
 
 The Dataset contract is checked on hidden PNG files that the grader draws from the run's seed
 and writes into the sandbox; the trained ``model`` is scored on the instructor's held-out
-drawings (only the images go in; the labels stay in this process).
+drawings (only the images go in; the labels stay in this process). The training loop, evaluate and
+predict are judged on a network the grader builds in the sandbox (a small nn.Sequential with start
+weights from the run's generator, fed by a DataLoader over grader tensors): its trained weights are
+copied out as data and compared with the reference train_model's from the same start, run here.
 """
 
 import csv
@@ -15,7 +18,9 @@ import pytest
 import torch
 from PIL import Image
 
-from autograder.grading.expect import CheckFailed, check, expect, expect_close, expect_float, is_tensor
+from autograder.grading.expect import (
+    CheckFailed, check, expect, expect_close, expect_float, expect_same_update, is_tensor, module_state,
+)
 
 SPLITS = {"train": 24, "valid": 10, "test": 10}
 BAR = 0.92  # held-out accuracy for full credit (the assignment's bar)
@@ -166,32 +171,66 @@ def test_model_shape(student, rng):
         expect("torch.nn.modules.conv._ConvNd" not in module.describe()["mro"], "an MLP has no convolutions")
 
 
+HIDDEN_UNITS = 12
+PROBE_SHAPES = {"1.weight": (HIDDEN_UNITS, 784), "1.bias": (HIDDEN_UNITS,), "3.weight": (3, HIDDEN_UNITS), "3.bias": (3,)}
+
+
+def probe_layers(nn):
+    """The layers of the grader's network, from the ``nn`` module given (the sandbox's or ours)."""
+    return [nn.Flatten(), nn.Linear(784, HIDDEN_UNITS), nn.ReLU(), nn.Linear(HIDDEN_UNITS, 3)]
+
+
+@pytest.fixture
+def probe(student, rng):
+    """(the grader's network in the sandbox, its start weights, the same network here)."""
+    start = {k: rng.normal(0, 0.05, size=shape).astype(np.float32) for k, shape in PROBE_SHAPES.items()}
+    remote = student.torch.nn.Sequential(*probe_layers(student.torch.nn))
+    remote.load_state_dict({k: torch.from_numpy(v) for k, v in start.items()})
+    local = torch.nn.Sequential(*probe_layers(torch.nn))
+    local.load_state_dict({k: torch.from_numpy(v) for k, v in start.items()})
+    return remote, start, local
+
+
+def loaders_of(split, batch_size, student=None):
+    """A DataLoader over a hidden split's tensors: in the sandbox (``student``) or here."""
+    images = torch.from_numpy(split.images[:, None].astype(np.float32) / 255.0)
+    labels = torch.from_numpy(split.labels.astype(np.int64))
+    data = student.torch.utils.data if student is not None else torch.utils.data
+    return data.DataLoader(data.TensorDataset(images, labels), batch_size=batch_size)
+
+
 @check("test_model_and_training", 1)
-def test_train_model(student, hidden):
-    loaders = student.make_loaders(hidden.root, batch_size=8, seed=0)
-    net = student.QuickDrawMLP(n_classes=3)
-    history = student.train_model(net, loaders["train"], loaders["valid"], epochs=2, lr=1e-3, seed=0)
+def test_train_model(student, reference, hidden, probe):
+    remote, start, local = probe
+    settings = {"epochs": 2, "lr": 0.01, "seed": 0}
+    history = student.train_model(remote, loaders_of(hidden.train, 8, student), loaders_of(hidden.valid, 5, student),
+                                  **settings)
     expect(isinstance(history, dict) and sorted(history) == ["train_loss", "valid_accuracy", "valid_loss"],
            "train_model: expected a dict with train_loss, valid_loss, valid_accuracy")
+    expected = reference.train_model(local, loaders_of(hidden.train, 8), loaders_of(hidden.valid, 5), **settings)
     for key, values in history.items():
         expect(isinstance(values, list) and len(values) == 2, f"train_model(..., epochs=2): history[{key!r}] must hold 2 values")
         for value in values:
             expect_float(value, f"history[{key!r}] entries")
+        expect_close(np.asarray(values), np.asarray(expected[key]), f"history[{key!r}] of a network trained with "
+                     "train_model (Adam, cross-entropy)", rtol=1e-3, atol=1e-5)
+    trained = module_state(student, remote, "the trained network", PROBE_SHAPES)
+    expect_same_update(start, trained, {k: v.detach().numpy() for k, v in local.state_dict().items()},
+                       "train_model (Adam with the given lr, cross-entropy, every training batch once per epoch)", 1e-2)
 
 
 @check("test_model_and_training", 1)
-def test_evaluate_and_predict(student, hidden):
-    loaders = student.make_loaders(hidden.root, batch_size=4, seed=0)
-    net = student.QuickDrawMLP(n_classes=3)
-    with student.time_limit(60):
-        student.train_model(net, loaders["train"], loaders["valid"], epochs=1, lr=1e-3, seed=0)
-    logits = net.call_method("eval")(torch.from_numpy(hidden.valid.images[:, None] / 255.0).float())
-    expect(is_tensor(logits) and tuple(logits.shape) == (SPLITS["valid"], 3), "model(valid images): unexpected output")
-    expected_pred = logits.argmax(dim=1).numpy()
-    accuracy = expect_float(student.evaluate(net, loaders["valid"]), "evaluate(model, loader)")
-    expected = float(np.mean(expected_pred == hidden.valid.labels))
-    expect(abs(accuracy - expected) < 1e-6, f"evaluate(model, valid loader): expected {expected:.4f}, got {accuracy:.4f}")
-    pred = student.predict(net, hidden.valid.images)
+def test_evaluate_and_predict(student, hidden, probe):
+    remote, _, local = probe
+    x = torch.from_numpy(hidden.valid.images[:, None].astype(np.float32) / 255.0)
+    with torch.no_grad():
+        expected_pred = local(x).argmax(dim=1).numpy()
+    for labels in (hidden.valid.labels, expected_pred, (expected_pred + 1) % 3):
+        split = SimpleNamespace(images=hidden.valid.images, labels=labels)
+        accuracy = expect_float(student.evaluate(remote, loaders_of(split, 4, student)), "evaluate(model, loader)")
+        expected = float(np.mean(expected_pred == labels))
+        expect(abs(accuracy - expected) < 1e-6, f"evaluate(model, loader): expected {expected:.4f}, got {accuracy:.4f}")
+    pred = student.predict(remote, hidden.valid.images)
     expect(isinstance(pred, np.ndarray) and pred.dtype == np.int64 and pred.shape == (SPLITS["valid"],),
            f"predict(model, images): expected an int64 array of shape ({SPLITS['valid']},)")
     expect(np.array_equal(pred, expected_pred), "predict must prepare raw uint8 images the way the Dataset does "
@@ -204,10 +243,19 @@ def test_evaluate_and_predict(student, hidden):
 def test_heldout_accuracy(student, grading, credit):
     with np.load(grading.data_root / "instructor" / "homework_heldout.npz", allow_pickle=False) as data:
         images, labels = data["images"], data["labels"]
+    model = student.model
+    for module in model.call_method("modules"):
+        expect("torch.nn.modules.conv._ConvNd" not in module.describe()["mro"], "model: an MLP has no convolutions")
     with student.time_limit(60):
-        pred = student.predict(student.model, images)
+        pred = student.predict(model, images)
+        logits = model(torch.from_numpy(images[:, None].astype(np.float32) / 255.0))
     expect(isinstance(pred, np.ndarray) and pred.shape == labels.shape and pred.dtype.kind in "iu",
            f"predict(model, held-out images): expected an integer array of shape {labels.shape}")
+    expect(is_tensor(logits) and tuple(logits.shape) == (len(labels), 3),
+           f"model(held-out images): expected logits of shape ({len(labels)}, 3)")
+    agree = float(np.mean(logits.argmax(dim=1).numpy() == pred))
+    expect(agree >= 0.995, f"predict(model, images) must give the model's own predictions (the arg-max of its "
+                           f"logits on pixel / 255): they agree on {agree:.1%} of the held-out drawings")
     accuracy = float(np.mean(pred == labels))
     if accuracy < BAR:
         credit.set((accuracy - CHANCE) / (BAR - CHANCE), f"held-out accuracy {accuracy:.3f} < {BAR}")

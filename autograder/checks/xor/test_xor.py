@@ -1,10 +1,19 @@
 """Hidden checks of the xor assignment (graded cells: test_make_xor_data, test_xor_net_structure,
-test_xor_net_forward, test_train_xor, test_trained_models)."""
+test_xor_net_forward, test_train_xor, test_trained_models).
+
+Training is fully specified by the notebook (start weights, Adam, the seeded order of the
+minibatches), so the trained weights are copied out of the sandbox as data and compared with the
+reference solution's training from the same start, and accuracies are computed here from those
+weights with the reference XORNet: nothing the student's model reports about itself is believed.
+"""
 
 import numpy as np
+import pytest
 import torch
 
-from autograder.grading.expect import CheckFailed, check, expect, expect_close, expect_float, is_tensor
+from autograder.grading.expect import (
+    CheckFailed, check, expect, expect_close, expect_float, expect_same_update, is_tensor, module_state,
+)
 from autograder.proxy.errors import StudentError
 
 
@@ -24,8 +33,40 @@ def student_net(student, rng, hidden, activation):
 
 def reference_net(reference, state, hidden, activation):
     net = reference.XORNet(hidden=hidden, activation=activation)
-    net.load_state_dict(state)
+    net.load_state_dict({k: torch.as_tensor(v) for k, v in state.items()})
     return net
+
+
+def shapes(hidden):
+    return {"hidden.weight": (hidden, 2), "hidden.bias": (hidden,), "output.weight": (2, hidden), "output.bias": (2,)}
+
+
+def weights(student, net, hidden, what):
+    """The parameters of the student's XORNet ``net``, as arrays (copied out of the sandbox)."""
+    return module_state(student, net, what, shapes(hidden))
+
+
+def reference_training(reference, start, hidden, activation, X, y, **kwargs):
+    """(losses, final weights) of the reference train_xor from ``start``, run here."""
+    net = reference_net(reference, start, hidden, activation)
+    losses = reference.train_xor(net, X, y, **kwargs)
+    return losses, {k: v.detach().numpy().copy() for k, v in net.state_dict().items()}
+
+
+def trusted_accuracy(reference, state, hidden, activation, X, y) -> float:
+    """Accuracy of the weights ``state`` in the reference XORNet, computed here."""
+    with torch.no_grad():
+        logits, _ = reference_net(reference, state, hidden, activation)(X)
+    return (logits.argmax(dim=1) == y).float().mean().item()
+
+
+def expect_losses(losses, expected, what):
+    expect(type(losses) is list and len(losses) == len(expected),
+           f"{what}: expected a list of {len(expected)} losses, got {type(losses).__name__} of length "
+           f"{len(losses) if hasattr(losses, '__len__') else '?'}")
+    expect(all(type(v) is float for v in losses), f"{what}: every loss must be a Python float")
+    expect_close(np.asarray(losses), np.asarray(expected), f"{what}: the losses of each epoch (mean over the epoch's "
+                 "minibatches, weighted by their size)", rtol=1e-3, atol=1e-5)
 
 
 def forward_pair(out, what):
@@ -33,12 +74,6 @@ def forward_pair(out, what):
            f"{what}: forward must return the pair (logits, probs), got {type(out).__name__}")
     expect(is_tensor(out[0]) and is_tensor(out[1]), f"{what}: logits and probs must be tensors")
     return out
-
-
-def predictions(model, X):
-    logits, _ = forward_pair(model(X), "model(X)")
-    expect(tuple(logits.shape) == (len(X), 2), f"model(X): expected logits of shape {(len(X), 2)}, got {tuple(logits.shape)}")
-    return logits.argmax(dim=1)
 
 
 # -- test_make_xor_data (2 points) ------------------------------------------------------------
@@ -127,18 +162,21 @@ def test_forward_probabilities(student, rng):
 
 # -- test_train_xor (3 points) -----------------------------------------------------------------
 
+TRAINING_TOLERANCE = 1e-2  # relative error of the weights' change (float32 rounding differs a little)
+
+
 @check("test_train_xor", 1)
 def test_train_xor_losses(student, reference, rng):
     X, y = reference.make_xor_data(n_per_corner=25, noise=0.1, seed=int(rng.integers(1000)))
-    net, _ = student_net(student, rng, 8, "relu")
-    epochs = 60
-    losses = student.train_xor(net, X, y, epochs=epochs, lr=0.05, seed=int(rng.integers(1000)))
-    expect(type(losses) is list and len(losses) == epochs,
-           f"train_xor: expected a list of {epochs} losses, got {type(losses).__name__} of length "
-           f"{len(losses) if hasattr(losses, '__len__') else '?'}")
-    expect(all(type(v) is float for v in losses), "train_xor: every loss must be a Python float")
-    expect(losses[-1] < 0.5 * losses[0], f"train_xor: the loss must fall to under half, got {losses[0]:.3f} -> {losses[-1]:.3f}")
-    acc = (predictions(net, X) == y).float().mean().item()
+    net, start = student_net(student, rng, 8, "relu")
+    settings = {"epochs": 60, "lr": 0.05, "seed": int(rng.integers(1000))}
+    losses = student.train_xor(net, X, y, **settings)
+    expected_losses, expected = reference_training(reference, start, 8, "relu", X, y, **settings)
+    expect_losses(losses, expected_losses, "train_xor(model, X, y, epochs=60, lr=0.05)")
+    trained = weights(student, net, 8, "the trained model")
+    expect_same_update(start, trained, expected, "train_xor (Adam, cross-entropy, seeded minibatch order)",
+                       TRAINING_TOLERANCE)
+    acc = trusted_accuracy(reference, trained, 8, "relu", X, y)
     expect(acc >= 0.95, f"after train_xor the ReLU net must fit the data: accuracy {acc:.3f} < 0.95")
 
 
@@ -148,20 +186,27 @@ def test_train_xor_reproducible(student, reference, rng):
     seed = int(rng.integers(1000))
     runs = []
     for _ in range(2):
-        net, _ = student_net(student, np.random.default_rng(seed), 4, "relu")
-        runs.append(student.train_xor(net, X, y, epochs=5, lr=0.01, seed=seed))
-    expect(runs[0] == runs[1], "train_xor: the same start and seed must give exactly the same losses")
-    net, _ = student_net(student, rng, 4, "relu")
+        net, start = student_net(student, np.random.default_rng(seed), 4, "relu")
+        runs.append((student.train_xor(net, X, y, epochs=5, lr=0.01, seed=seed), weights(student, net, 4, "model")))
+    expect(runs[0][0] == runs[1][0], "train_xor: the same start and seed must give exactly the same losses")
+    expected_losses, expected = reference_training(reference, start, 4, "relu", X, y, epochs=5, lr=0.01, seed=seed)
+    expect_losses(runs[0][0], expected_losses, "train_xor(..., epochs=5, lr=0.01)")
+    expect_same_update(start, runs[0][1], expected, "train_xor(..., epochs=5, lr=0.01)", TRAINING_TOLERANCE)
+    net, start = student_net(student, rng, 4, "relu")
     other = student.train_xor(net, X, y, epochs=3, lr=0.01, seed=seed, batch_size=7)
-    expect(type(other) is list and len(other) == 3, "train_xor(..., epochs=3, batch_size=7): expected 3 losses")
+    expected_losses, expected = reference_training(reference, start, 4, "relu", X, y, epochs=3, lr=0.01, seed=seed,
+                                                   batch_size=7)
+    expect_losses(other, expected_losses, "train_xor(..., epochs=3, batch_size=7)")
+    expect_same_update(start, weights(student, net, 4, "model"), expected, "train_xor(..., batch_size=7)",
+                       TRAINING_TOLERANCE)
 
 
 @check("test_train_xor", 1)
 def test_accuracy(student, reference, rng):
     X, y = reference.make_xor_data(n_per_corner=10, noise=0.3, seed=int(rng.integers(1000)))
     X, y = X[:25], y[:25]  # an odd count: accuracy can never be 1/2, so acc != 1 - acc
-    net, _ = student_net(student, rng, 5, "relu")
-    expected = (predictions(net, X) == y).float().mean().item()
+    net, state = student_net(student, rng, 5, "relu")
+    expected = trusted_accuracy(reference, state, 5, "relu", X, y)
     got = expect_float(student.accuracy(net, X, y), "accuracy(model, X, y)")
     expect(abs(got - expected) < 1e-6, f"accuracy(model, X, y): expected {expected:.4f}, got {got:.4f}")
     flipped = expect_float(student.accuracy(net, X, 1 - y), "accuracy(model, X, 1 - y)")
@@ -170,12 +215,35 @@ def test_accuracy(student, reference, rng):
 
 # -- test_trained_models (3 points) ------------------------------------------------------------
 
+@pytest.fixture(scope="module")
+def trained_models(student, reference):
+    """What the read-only cell test_trained_models computes, redone here from the student's own
+    XORNet start (torch.manual_seed(0), then the linear net, then the ReLU net) with the
+    reference train_xor on the released data: (X, y, {activation: (start, expected weights)})."""
+    X, y = reference.make_xor_data(n_per_corner=50, noise=0.15, seed=0)  # = the released xor_data.csv
+    student.torch.manual_seed(0)
+    starts = {act: weights(student, student.XORNet(hidden=8, activation=act), 8, f"XORNet(activation={act!r})")
+              for act in ("linear", "relu")}
+    return X, y, {act: (start, reference_training(reference, start, 8, act, X, y, seed=0)[1])
+                  for act, start in starts.items()}
+
+
+def trained_as_specified(student, models, activation, name):
+    """The weights of the student's ``name``, which must be the specified training's."""
+    state = weights(student, student.get(name), 8, name)
+    start, expected = models[activation]
+    expect_same_update(start, state, expected, f"{name} (trained by the read-only cell with train_xor)",
+                       TRAINING_TOLERANCE)
+    return state
+
+
 @check("test_trained_models", 2)
-def test_relu_model_fits_xor(student, reference, rng, credit):
-    X, y = reference.make_xor_data(n_per_corner=50, noise=0.15, seed=0)  # the released training data
-    train_acc = (predictions(student.relu_model, X) == y).float().mean().item()
+def test_relu_model_fits_xor(student, reference, rng, credit, trained_models):
+    X, y, models = trained_models
+    state = trained_as_specified(student, models, "relu", "relu_model")
+    train_acc = trusted_accuracy(reference, state, 8, "relu", X, y)
     X_new, y_new = reference.make_xor_data(n_per_corner=100, noise=0.15, seed=int(rng.integers(1, 10**6)))
-    new_acc = (predictions(student.relu_model, X_new) == y_new).float().mean().item()
+    new_acc = trusted_accuracy(reference, state, 8, "relu", X_new, y_new)
     if train_acc < 0.95:
         credit.set(0.5 if train_acc >= 0.85 else 0.0, f"relu_model: training accuracy {train_acc:.3f} < 0.95")
         raise CheckFailed(f"relu_model: expected training accuracy >= 0.95, got {train_acc:.3f}")
@@ -183,12 +251,8 @@ def test_relu_model_fits_xor(student, reference, rng, credit):
 
 
 @check("test_trained_models", 1)
-def test_linear_model_cannot_fit(student, reference, rng):
-    model = student.linear_model
-    X, y = reference.make_xor_data(n_per_corner=50, noise=0.15, seed=0)
-    acc = (predictions(model, X) == y).float().mean().item()
+def test_linear_model_cannot_fit(student, reference, trained_models):
+    X, y, models = trained_models
+    acc = trusted_accuracy(reference, trained_as_specified(student, models, "linear", "linear_model"), 8, "linear",
+                           X, y)
     expect(acc <= 0.77, f"linear_model: a linear net cannot solve XOR, but its accuracy is {acc:.3f} (> 0.77)")
-    a, b = (torch.tensor(rng.normal(0, 1, size=(16, 2)), dtype=torch.float32) for _ in range(2))
-    f = lambda x: forward_pair(model(x), "linear_model(x)")[0]
-    expect_close(f(a) + f(b) - f(torch.zeros(16, 2)), f(a + b), "linear_model: f(a) + f(b) - f(0) vs f(a + b)",
-                 rtol=1e-4, atol=1e-4)
