@@ -15,6 +15,7 @@ kernel - nbgrader-style tests cannot be moved out of it; assignments with hidden
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import nbformat
@@ -114,8 +115,8 @@ def _cell_verdict(index: int, cell, limit: float, report, redactor: Redactor) ->
             return {"outcome": "failed" if ename == "AssertionError" else "error", "message": text}
         if output.get("output_type") == "execute_result":
             value = _numeric(output)
-            if value is not None:
-                points = min(max(value, 0.0), limit)
+            if value is not None:  # a value that is not a finite number earns 0
+                points = min(max(value, 0.0), limit) if math.isfinite(value) else 0.0
                 return {"points": points, "outcome": "passed" if points == limit else "failed",
                         "message": "" if points == limit else f"partial credit: {points:g} of {limit:g}"}
     return {"points": limit}
