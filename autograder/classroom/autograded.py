@@ -68,11 +68,23 @@ def finite_result(result: dict) -> dict:
     return result
 
 
-def cell_scores(result: dict, max_points: dict[str, float], missing=()) -> dict[str, tuple[float, list[dict]]]:
+def without_missing(result: dict, missing) -> dict:
+    """``result`` with the checks of the test cells in ``missing`` (the submission lacked them) at 0."""
+    if not missing:
+        return result
+    result = {**result, "checks": [dict(c) for c in result.get("checks") or []]}
+    for check in result["checks"]:
+        if check.get("cell") in missing and check.get("points"):
+            check.update(points=0.0, outcome="failed", message=MISSING_LINE)
+    if result.get("status") == "graded":
+        result["score"] = round(sum(c["points"] for c in result["checks"]), 6)
+    return result
+
+
+def cell_scores(result: dict, max_points: dict[str, float]) -> dict[str, tuple[float, list[dict]]]:
     """grade_id -> (points earned, the checks that scored it), clipped to the gradebook's maximum.
 
-    A test cell no check scored earns 0 (a trusted verdict is required for every point), and so
-    does one in ``missing`` (the submission lacked it).
+    A test cell no check scored earns 0 (a trusted verdict is required for every point).
     """
     checks_by_cell: dict[str, list[dict]] = {cell: [] for cell in max_points}
     for check in result.get("checks") or []:
@@ -81,8 +93,7 @@ def cell_scores(result: dict, max_points: dict[str, float], missing=()) -> dict[
     scores = {}
     for cell, limit in max_points.items():
         checks = checks_by_cell[cell]
-        graded = result.get("status") == "graded" and cell not in missing
-        earned = sum(finite(c.get("points")) for c in checks) if graded else 0.0
+        earned = sum(finite(c.get("points")) for c in checks) if result.get("status") == "graded" else 0.0
         scores[cell] = (min(max(earned, 0.0), finite(limit)), checks)
     return scores
 
@@ -208,8 +219,10 @@ def _max_points(course: Course, assignment: str, student: str, notebook: str, ti
 
 
 def record_autograded(course: Course, assignment: str, student: str, notebook: str, result: dict,
-                      executed: str | None, timestamp: str | None = None) -> Path:
-    """Write ``autograded/<student>/<assignment>/<notebook>.ipynb`` and its grades in the gradebook.
+                      executed: str | None, timestamp: str | None = None) -> tuple[Path, dict]:
+    """Write ``autograded/<student>/<assignment>/<notebook>.ipynb`` and its grades in the gradebook;
+    return that notebook's path and the result as recorded (finite scores, test cells the
+    submission lacked at 0).
 
     ``executed`` is the notebook JSON the sandbox produced (None when the submission could not
     be read: the released notebook stands in, every test cell at 0).
@@ -221,13 +234,13 @@ def record_autograded(course: Course, assignment: str, student: str, notebook: s
     released_path = course.released_notebooks(assignment)[notebook]
     released = nbformat.read(released_path, as_version=4)
     nb, missing = reset_structure(load_notebook(executed, released_path), released)
-    result = finite_result(result)
+    result = without_missing(finite_result(result), missing)
     max_points = _max_points(course, assignment, student, notebook, timestamp)
     config = copy.deepcopy(course.config)
     resources = _resources(course, assignment, notebook, student)
     nb, resources = _run([(OverwriteKernelspec, {}), (OverwriteCells, {"add_missing_cells": False}),
                           (CheckCellMetadata, {})], nb, resources, config)
-    scores = cell_scores(result, max_points, missing)
+    scores = cell_scores(result, max_points)
     for cell in nb.cells:
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
         if cell.cell_type != "code" or grade_id not in scores or not utils.is_grade(cell) or utils.is_solution(cell):
@@ -245,4 +258,4 @@ def record_autograded(course: Course, assignment: str, student: str, notebook: s
     tmp = target.with_suffix(".ipynb.tmp")
     tmp.write_text(json.dumps(nb, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     tmp.replace(target)
-    return target
+    return target, result

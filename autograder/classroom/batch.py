@@ -221,8 +221,8 @@ def grade_batch(assignment: str, submissions: list[Submission], workers: int | N
                 bar.update(1)
                 continue
             try:
-                record_autograded(course, assignment, sub.student, sub.notebook, result, output.get("executed"),
-                                  sub.timestamp)
+                _, result = record_autograded(course, assignment, sub.student, sub.notebook, result,
+                                              output.get("executed"), sub.timestamp)
                 store.save(assignment, result, payload["sha256"], report.run_id)
             except Exception as exc:  # noqa: BLE001 - keep going; the rerun retries this one
                 report.not_recorded.append(f"{sub.student}/{sub.notebook}: {type(exc).__name__}: {exc}")
