@@ -206,10 +206,14 @@ def parse_notebook(data: bytes) -> dict | None:
 def normalized_submission(data: bytes, released) -> bytes:
     """A submission's bytes with the released nbgrader structure (nothing put back), ready to grade.
 
-    Bytes that are not a notebook are returned unchanged: the grader reports why.
+    Bytes that are not a notebook, or too large for the grader, are returned unchanged: the
+    grader reports why.
     """
-    parsed = parse_notebook(data)
+    from autograder.grading.notebook import MAX_NOTEBOOK_BYTES
+
+    parsed = parse_notebook(data) if len(data) <= MAX_NOTEBOOK_BYTES else None
     if parsed is None:
         return data
     nb, _ = reset_structure(parsed, released, restore_missing=False)
-    return (json.dumps(nb, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+    made = json.dumps(nb, ensure_ascii=False).encode("utf-8")
+    return made if len(made) <= MAX_NOTEBOOK_BYTES else data
