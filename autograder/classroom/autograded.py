@@ -198,7 +198,7 @@ def submission_time(timestamp: str | None) -> str | None:
     return timestamp
 
 
-def _max_points(course: Course, assignment: str, student: str, notebook: str, timestamp: str | None):
+def _open_submission(course: Course, assignment: str, student: str, notebook: str, timestamp: str | None):
     """Create the student's submission rows; return grade_id -> maximum of every autograded cell."""
     from nbgrader.api import Gradebook
     from sqlalchemy.exc import SAWarning
@@ -235,7 +235,7 @@ def record_autograded(course: Course, assignment: str, student: str, notebook: s
     released = nbformat.read(released_path, as_version=4)
     nb, missing = reset_structure(load_notebook(executed, released_path), released)
     result = without_missing(finite_result(result), missing)
-    max_points = _max_points(course, assignment, student, notebook, timestamp)
+    max_points = _open_submission(course, assignment, student, notebook, timestamp)
     config = copy.deepcopy(course.config)
     resources = _resources(course, assignment, notebook, student)
     nb, resources = _run([(OverwriteKernelspec, {}), (OverwriteCells, {"add_missing_cells": False}),
