@@ -4,7 +4,8 @@ Each case takes an honest (answered) notebook as a JSON dict and returns the cha
 the test cells it costs: the grade_ids that must score 0 (their cell was deleted, retyped or
 garbled); every other test cell keeps exactly what the honest notebook earns. ``mutations`` is
 a hypothesis strategy of random structural mutations (duplicated, deleted and reordered cells,
-random nbgrader metadata of random cells, cells added by the student, garbage cells).
+random nbgrader metadata of random cells, cells added by the student, cells with garbage
+fields, values that are not cells at all).
 """
 
 from __future__ import annotations
@@ -167,6 +168,10 @@ def mutations(grade_ids: list[str]):
         st.tuples(st.just("drop_nbgrader"), index),
         st.tuples(st.just("add_grade_cell"), index, value, GARBAGE),
         st.tuples(st.just("cell_type"), index, st.sampled_from(["code", "markdown", "raw", "other", 3])),
+        st.tuples(st.just("garble"), index, st.sampled_from(["source", "metadata", "outputs", "execution_count",
+                                                             "id", "attachments"]),
+                  st.one_of(GARBAGE, st.lists(GARBAGE, max_size=3))),
+        st.tuples(st.just("not_a_cell"), index, GARBAGE),
     )
     return st.lists(one, min_size=1, max_size=8)
 
@@ -179,6 +184,8 @@ def mutate(nb: dict, steps) -> dict:
             break
         kind, i = step[0], step[1] % len(cells)
         cell = cells[i]
+        if not isinstance(cell, dict):
+            continue
         if kind == "duplicate":
             cells.insert(step[2] % (len(cells) + 1), copy.deepcopy(cell))
         elif kind == "delete":
@@ -186,18 +193,19 @@ def mutate(nb: dict, steps) -> dict:
         elif kind == "swap":
             j = step[2] % len(cells)
             cells[i], cells[j] = cells[j], cells[i]
-        elif kind in ("set", "unset"):
+        elif kind in ("set", "unset", "replace_nbgrader", "drop_nbgrader"):
             meta = cell.setdefault("metadata", {})
-            target = meta.setdefault("nbgrader", {}) if isinstance(meta.get("nbgrader", {}), dict) else None
-            if target is not None:
+            if not isinstance(meta, dict):
+                continue
+            if kind == "replace_nbgrader":
+                meta["nbgrader"] = step[2]
+            elif kind == "drop_nbgrader":
+                meta.pop("nbgrader", None)
+            elif isinstance(meta.setdefault("nbgrader", {}), dict):
                 if kind == "set":
-                    target[step[2]] = step[3]
+                    meta["nbgrader"][step[2]] = step[3]
                 else:
-                    target.pop(step[2], None)
-        elif kind == "replace_nbgrader":
-            cell.setdefault("metadata", {})["nbgrader"] = step[2]
-        elif kind == "drop_nbgrader":
-            cell.get("metadata", {}).pop("nbgrader", None)
+                    meta["nbgrader"].pop(step[2], None)
         elif kind == "add_grade_cell":
             cells.insert(i, {"cell_type": "code", "source": "1000", "execution_count": None, "outputs": [],
                              "metadata": {"nbgrader": {"grade": True, "solution": False, "locked": False,
@@ -205,6 +213,10 @@ def mutate(nb: dict, steps) -> dict:
                                                        "schema_version": 3}}})
         elif kind == "cell_type":
             cell["cell_type"] = step[2]
+        elif kind == "garble":
+            cell[step[2]] = step[3]
+        elif kind == "not_a_cell":
+            cells.insert(i, step[2])
     return nb
 
 

@@ -23,7 +23,7 @@ import nbformat
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from recording_cases import CASES, apply_case, mutate, mutations, surviving_tests, autograded_cells
+from recording_cases import CASES, apply_case, autograded_cells, mutate, mutations, surviving_tests
 from test_classroom_support import (ANSWERS_CORRECT, ANSWERS_PARTLY, ASSIGNMENT, REPO, answered, grade,
                                     make_course, release, submit)
 
@@ -31,7 +31,7 @@ from autograder.classroom.autograded import record_autograded
 from autograder.classroom.batch import grade_batch
 from autograder.classroom.course import Course
 from autograder.classroom.gradebook import ResultStore, prepare_gradebook
-from autograder.classroom.simulate import reference_answers, fill
+from autograder.classroom.simulate import fill, reference_answers
 
 QUICK = {"limits": {"cell_timeout": 10, "notebook_timeout": 60, "startup_timeout": 60}}
 # A student kernel that prints every float as "nan" or "inf": nbgrader-style partial credit
@@ -183,7 +183,7 @@ SCORES = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.none(), st
                    st.integers(-10**6, 10**6))
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                  HealthCheck.too_slow])
 @given(steps=mutations(["add", "mean", "test_add", "test_mean", "test_partial", "why", "setup"]),
        points=st.lists(SCORES, min_size=3, max_size=3), timestamp=st.one_of(st.none(), st.text(max_size=12)))
@@ -195,20 +195,29 @@ def test_any_structure_and_any_score_are_recorded(graded_once, steps, points, ti
     executed = mutate(json.loads(output["executed"]), steps)
     result = json.loads(json.dumps(output["result"]))
     honest = check_cells(result)
+    given_points = {}
     for check, value in zip(result["checks"], points):
-        check["points"] = value
+        check["points"] = given_points[check["cell"]] = value
     course = Course(root)
-    path, _ = record_autograded(course, ASSIGNMENT, "fuzzed", ASSIGNMENT, result, json.dumps(executed), timestamp)
+    path, saved = record_autograded(course, ASSIGNMENT, "fuzzed", ASSIGNMENT, result, json.dumps(executed),
+                                    timestamp)
     nb = nbformat.read(path, as_version=4)
     MetadataValidator().validate_nb(nb)
     assert sorted(autograded_cells(nb)) == sorted(honest)  # every released test cell exactly once
     kept = surviving_tests(executed, list(honest))
     with Gradebook(course.db_url) as gb:
         grades = {g.name: g.auto_score for g in gb.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, "fuzzed").grades}
-    for cell, earned in honest.items():
-        assert math.isfinite(grades[cell]) and 0 <= grades[cell] <= gb_max(course, cell)
+    for cell in honest:
+        limit, value = gb_max(course, cell), given_points[cell]
+        assert math.isfinite(grades[cell]) and 0 <= grades[cell] <= limit
         if cell not in kept:
             assert grades[cell] == 0, (cell, steps)
+        elif isinstance(value, (int, float)) and math.isfinite(value):  # a valid score is kept, clipped
+            assert grades[cell] == min(max(value, 0), limit), (cell, value, grades[cell])
+        elif value is None or (isinstance(value, float) and not math.isfinite(value)):
+            assert grades[cell] == 0, (cell, value)
+    # the result saved is the one recorded
+    assert saved["score"] == pytest.approx(sum(grades[cell] for cell in honest), abs=1e-6)
 
 
 def gb_max(course: Course, cell: str) -> float:

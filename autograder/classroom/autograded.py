@@ -29,7 +29,7 @@ import nbformat
 from nbformat.notebooknode import NotebookNode
 
 from autograder.classroom.course import Course, private_dir
-from autograder.classroom.structure import reset_structure
+from autograder.classroom.structure import parse_notebook, reset_structure
 
 REPORT_HEADER = "Autograder (trusted checks):\n"
 OUTCOME_MARK = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "timeout": "TIMEOUT"}
@@ -168,15 +168,12 @@ def _run(preprocessors, nb, resources, config):
     return nb, resources
 
 
-def load_notebook(text: str | None, fallback: Path) -> NotebookNode:
-    """The executed notebook (JSON text) or, when there is none, a copy of the released one."""
-    if text:
-        try:
-            nb = nbformat.reads(text, as_version=4)
-            if isinstance(nb.get("cells"), list):
-                return nb
-        except Exception:  # noqa: BLE001 - anything unreadable falls back to the released notebook
-            pass
+def load_notebook(text: str | None, fallback: Path):
+    """The executed notebook (its JSON, however malformed its cells: :func:`reset_structure`
+    copes) or, when there is none, a copy of the released one with no outputs."""
+    parsed = parse_notebook(text) if text else None
+    if parsed is not None:
+        return parsed
     nb = nbformat.read(fallback, as_version=4)
     for cell in nb.cells:
         if cell.cell_type == "code":

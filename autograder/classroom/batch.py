@@ -26,6 +26,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import nbformat
 from tqdm import tqdm
 
 from autograder import paths
@@ -83,9 +84,8 @@ def _read(submission: Submission) -> bytes:
 
 def _released(course: Course, assignment: str) -> dict:
     """Notebook id -> released notebook (parsed), the structure every submission is given."""
-    import nbformat
-
-    return {name: nbformat.read(path, as_version=4) for name, path in course.released_notebooks(assignment).items()}
+    notebooks = course.released_notebooks(assignment)
+    return {name: nbformat.read(path, as_version=4) for name, path in notebooks.items()}
 
 
 def _to_grade(data: bytes, notebook: str, released: dict) -> bytes:

@@ -22,6 +22,7 @@ import re
 
 import nbformat
 from nbformat.notebooknode import NotebookNode, from_dict
+from nbformat.validator import ValidationError
 
 CELL_ID = re.compile(r"^[a-zA-Z0-9-_]{1,64}$")
 MIME_TEXT = re.compile(r"^(text/.*|image/(png|jpeg|gif|svg\+xml))$")
@@ -72,8 +73,19 @@ def _mime_data(data) -> dict:
     return kept
 
 
+def _count(value) -> int | None:
+    return value if type(value) is int and value >= 0 else None
+
+
 def _output(output) -> NotebookNode | None:
     """A well-formed copy of one output, or None when it is not an output at all."""
+    try:
+        return _made_output(output)
+    except ValidationError:
+        return None
+
+
+def _made_output(output) -> NotebookNode | None:
     if not isinstance(output, dict):
         return None
     kind = output.get("output_type")
@@ -89,8 +101,7 @@ def _output(output) -> NotebookNode | None:
         metadata = output.get("metadata") if isinstance(output.get("metadata"), dict) else {}
         made = nbformat.v4.new_output(kind, data=_mime_data(output.get("data")), metadata=metadata)
         if kind == "execute_result":
-            count = output.get("execution_count")
-            made.execution_count = count if type(count) is int else None
+            made.execution_count = _count(output.get("execution_count"))
         return made
     return None
 
@@ -103,15 +114,19 @@ def _plain_cell(cell: dict, kind: str) -> NotebookNode:
     metadata = {"tags": list(tags)} if isinstance(tags, list) and all(isinstance(t, str) for t in tags) else {}
     if kind == "code":
         outputs = cell.get("outputs") if isinstance(cell.get("outputs"), list) else []
-        count = cell.get("execution_count")
         made = nbformat.v4.new_code_cell(source, metadata=metadata,
                                          outputs=[o for o in map(_output, outputs) if o is not None],
-                                         execution_count=count if type(count) is int else None)
+                                         execution_count=_count(cell.get("execution_count")))
     elif kind == "markdown":
         made = nbformat.v4.new_markdown_cell(source, metadata=metadata)
         attachments = cell.get("attachments")
-        if isinstance(attachments, dict) and all(isinstance(v, dict) for v in attachments.values()):
-            made.attachments = from_dict(copy.deepcopy(attachments))
+        if isinstance(attachments, dict):
+            try:
+                nbformat.v4.nbbase.validate({**made, "attachments": attachments}, "markdown_cell")
+            except ValidationError:
+                pass  # attachments that are not well-formed are dropped
+            else:
+                made.attachments = from_dict(copy.deepcopy(attachments))
     else:
         made = nbformat.v4.new_raw_cell(source, metadata=metadata)
     if isinstance(cell.get("id"), str):
@@ -194,10 +209,10 @@ def reset_structure(nb, released, restore_missing: bool = True) -> tuple[Noteboo
     return made, missing
 
 
-def parse_notebook(data: bytes) -> dict | None:
-    """The JSON object of a notebook file with a list of cells, or None."""
+def parse_notebook(data: bytes | str) -> dict | None:
+    """The JSON object of a notebook file (nbformat 4) with a list of cells, or None."""
     try:
-        parsed = json.loads(data.decode("utf-8"))
+        parsed = json.loads(data)
     except (UnicodeDecodeError, ValueError, RecursionError):
         return None
     return parsed if isinstance(parsed, dict) and isinstance(parsed.get("cells"), list) else None
