@@ -299,3 +299,29 @@ def test_xor_structure_cases_are_recorded_with_honest_scores(xor_course, tmp_pat
     assert sum(honest.values()) == 12 and len(honest) == 5  # the reference earns every test point
     assert_recorded_as(report, root, "xor", honest, expected_zero)
     assert_exports_list(root, "xor", set(book))
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=mutations(["add", "mean", "test_add", "test_mean", "test_partial", "why", "setup"]))
+def test_what_the_grader_receives_is_always_a_well_formed_notebook(legacy_course, steps):
+    """The bytes sent to the sandbox: a valid nbformat 4 notebook that the hidden-checks engine
+    reads, with each released grade_id at most once and released metadata only."""
+    from nbgrader.nbgraderformat import MetadataValidator
+
+    from autograder.classroom.structure import normalized_submission, released_cells
+    from autograder.grading.notebook import read_submission
+
+    released = _released(legacy_course)
+    partly = answered(legacy_course / "assignments" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", ANSWERS_PARTLY)
+    data = json.dumps(mutate(json.loads(nbformat.writes(partly)), steps)).encode()
+    sent = normalized_submission(data, released)
+    nb = nbformat.reads(sent.decode(), as_version=4)
+    nbformat.validate(nb)
+    MetadataValidator().validate_nb(nb)
+    read_submission(sent)  # raises NotebookError for anything the engine would refuse
+    originals = released_cells(released)
+    ids = [c.metadata["nbgrader"]["grade_id"] for c in nb.cells if "nbgrader" in c.metadata]
+    assert len(ids) == len(set(ids)) and set(ids) <= set(originals)
+    for cell in nb.cells:
+        if "nbgrader" in cell.metadata:
+            assert cell.metadata == originals[cell.metadata["nbgrader"]["grade_id"]].metadata
