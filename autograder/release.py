@@ -5,12 +5,24 @@ Drives nbgrader's generate-assignment step with the course's ``nbgrader_config.p
 with solution code replaced by stubs, hidden tests removed, cells locked and
 checksummed, and the assignment recorded in the gradebook (which keeps only the
 released text of each cell and is readable by its owner alone).
+
+A release is generated into a temporary folder beside the old one and swapped in only once it
+is complete (an atomic exchange of the two folders), so a failure leaves the committed release
+untouched. nbgrader runs ``alembic`` (and ``jupyter``) as subprocesses found on PATH: the
+running interpreter's bin folder is put first on PATH while it works, so
+``.venv/bin/autograder release`` works without an activated environment.
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes
+import os
 import shutil
+import sys
+import tempfile
+import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 from traitlets.config import Config
@@ -47,10 +59,10 @@ def release_assignment(
     """Release one assignment and return the folder of the released files.
 
     ``out_dir`` replaces the release folder (``assignments/``) and ``db_url`` the
-    gradebook, e.g. to compare a fresh release with the committed one.
+    gradebook, e.g. to compare a fresh release with the committed one. The old release is
+    replaced only when the new one is complete.
     """
     # Imported here: nbgrader is slow to import and most subcommands never need it.
-    from nbgrader.apps.api import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
 
     root = (root or paths.course_root()).resolve()
@@ -65,29 +77,100 @@ def release_assignment(
         config.CourseDirectory.db_url = db_url
     coursedir = CourseDirectory(config=config)
     target = Path(coursedir.format_path(coursedir.release_directory, ".", name))
-    # A clean target: files removed from the source must disappear from the release too.
-    if target.exists():
-        shutil.rmtree(target)
-    api = NbGraderAPI(coursedir=coursedir, config=config)
-    result = api.generate_assignment(name, force=True, create=True)
-    if not result["success"]:
-        detail = _last_error_line(result.get("error") or result.get("log") or "")
-        raise UserError(f"nbgrader could not release {name!r}: {detail}")
-    # nbgrader stored every cell, hidden tests included, in the gradebook: replace them with the
-    # released text and make the file private before anyone can read it.
-    from autograder.classroom.course import Course
-    from autograder.classroom.gradebook import prepare_gradebook
-
-    course = Course(root, db_url)
-    course.coursedir.release_directory = coursedir.release_directory
-    prepare_gradebook(course, name)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=f".release-{name}-", dir=target.parent) as scratch:
+        config.CourseDirectory.release_directory = scratch
+        fresh = _generate(name, root, config, db_url)
+        _swap_in(fresh, target)
     return target
 
 
-def _last_error_line(text: str) -> str:
-    """The most informative single line of an nbgrader error log."""
-    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    return lines[-1] if lines else "unknown error"
+def _generate(name: str, root: Path, config: Config, db_url: str | None) -> Path:
+    """Run nbgrader's generate-assignment into ``config``'s release folder and make the gradebook
+    hold only released text; return the generated folder."""
+    from nbgrader.apps.api import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
+    from autograder.classroom.course import Course
+    from autograder.classroom.gradebook import prepare_gradebook
+
+    coursedir = CourseDirectory(config=config)
+    with interpreter_on_path(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # nbformat's notices about the source notebooks' format
+        result = NbGraderAPI(coursedir=coursedir, config=config).generate_assignment(name, force=True, create=True)
+    if not result["success"]:
+        raise UserError(f"nbgrader could not release {name!r}: {error_line(result)}")
+    # nbgrader stored every cell, hidden tests included, in the gradebook: replace them with the
+    # released text and make the file private before anyone can read it.
+    course = Course(root, db_url)
+    course.coursedir.release_directory = coursedir.release_directory
+    prepare_gradebook(course, name)
+    return Path(coursedir.format_path(coursedir.release_directory, ".", name))
+
+
+@contextmanager
+def interpreter_on_path():
+    """Put the running interpreter's bin folder first on PATH (for nbgrader's subprocesses)."""
+    bin_dir = str(Path(sys.executable).parent)
+    old = os.environ.get("PATH")
+    rest = [p for p in (old if old is not None else os.defpath).split(os.pathsep) if p and p != bin_dir]
+    os.environ["PATH"] = os.pathsep.join([bin_dir, *rest])
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("PATH", None)
+        else:
+            os.environ["PATH"] = old
+
+
+RENAME_EXCHANGE = 2
+AT_FDCWD = -100
+
+
+def _exchange(first: Path, second: Path) -> bool:
+    """Atomically swap two paths (Linux ``renameat2(RENAME_EXCHANGE)``); False where unsupported."""
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    done = renameat2(AT_FDCWD, os.fsencode(first), AT_FDCWD, os.fsencode(second), RENAME_EXCHANGE)
+    return done == 0
+
+
+def _swap_in(fresh: Path, target: Path) -> None:
+    """Make ``fresh`` the folder at ``target``; the old folder ends inside ``fresh``'s parent
+    (a temporary folder, removed by the caller). Readers see the old release or the new one."""
+    if not target.exists():
+        fresh.rename(target)
+        return
+    if _exchange(fresh, target):
+        return
+    old = fresh.parent / ".old"
+    target.rename(old)
+    fresh.rename(target)
+
+
+def error_line(result: dict) -> str:
+    """The most informative single line of a failed nbgrader call: the exception that started it
+    (nbgrader logs the first traceback's cause, then generic lines pointing at that traceback)."""
+    log = result.get("log") or ""
+    causes: list[str] = []
+    in_traceback = False
+    for line in log.splitlines():
+        if line.startswith("["):
+            in_traceback = line.startswith("[ERROR] Traceback")
+            if in_traceback:
+                causes.append("")
+        elif in_traceback and line.strip():
+            causes[-1] = line.strip()
+    causes = [c for c in causes if c]
+    if not causes:
+        causes = [line.strip() for line in (result.get("error") or "").splitlines() if line.strip()]
+    if not causes:
+        return "unknown error"
+    name, sep, message = causes[0].partition(": ")
+    return f"{name.rsplit('.', 1)[-1]}{sep}{message}"
 
 
 def run(args: argparse.Namespace) -> int:

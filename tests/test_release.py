@@ -98,3 +98,57 @@ def test_release_cli_all(course: Path, monkeypatch, capsys) -> None:
     assert main(["release", "--all"]) == 0
     assert "released tiny" in capsys.readouterr().out
     assert (course / "assignments" / "tiny" / "tiny.ipynb").is_file()
+
+
+def _console_release(course: Path, *names: str):
+    """Run the installed ``autograder`` console script the way the README shows it, with a PATH
+    that holds no virtual environment (so nbgrader cannot find ``alembic`` there)."""
+    import subprocess
+    import sys
+
+    bin_dir = Path(sys.executable).parent
+    path = "/usr/bin:/bin"
+    assert shutil.which("alembic", path=path) is None, "this test needs a PATH without alembic"
+    env = {"PATH": path, "HOME": str(course), "COURSE_ROOT": str(course), "PYTHONPATH": str(REPO)}
+    return subprocess.run([str(bin_dir / "autograder"), "release", *names], cwd=course, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_console_script_releases_a_fresh_course_without_the_venv_on_path(course: Path) -> None:
+    assert not (course / "gradebook.db").exists()
+    done = _console_release(course, "tiny")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"released tiny: {course / 'assignments' / 'tiny'} (tiny.ipynb)"
+    released = nbformat.read(course / "assignments" / "tiny" / "tiny.ipynb", as_version=4)
+    assert "raise NotImplementedError()" in "".join(c.source for c in released.cells)
+    with sqlite3.connect(course / "gradebook.db") as db:
+        assert [r[0] for r in db.execute("SELECT name FROM assignment")] == ["tiny"]
+    assert sorted(p.name for p in (course / "assignments").iterdir()) == ["tiny"]  # no scratch left
+
+
+BROKEN_SOURCES = {
+    "not JSON": lambda path: path.write_text('{"cells": [', encoding="utf-8"),
+    "grade cell without grade_id": lambda path: path.write_text(nbformat.writes(nbformat.v4.new_notebook(cells=[
+        _cell("code", "assert True", grade=True, locked=True, points=1)]))),
+    "duplicate grade_id": lambda path: path.write_text(nbformat.writes(nbformat.v4.new_notebook(cells=[
+        _cell("code", "assert 1", grade_id="t", grade=True, locked=True, points=1),
+        _cell("code", "assert 2", grade_id="t", grade=True, locked=True, points=1)]))),
+}
+
+
+@pytest.mark.parametrize("breakage", sorted(BROKEN_SOURCES))
+def test_a_failed_release_leaves_the_committed_one_byte_identical(course: Path, breakage: str) -> None:
+    assert _console_release(course, "tiny").returncode == 0
+    (course / "assignments" / "tiny" / "notes.txt").write_text("committed with the release\n")
+    before = _tree(course / "assignments")
+    BROKEN_SOURCES[breakage](course / "solutions" / "tiny" / "tiny.ipynb")
+    done = _console_release(course, "tiny")
+    assert done.returncode == 2
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: nbgrader could not release 'tiny': "), done.stderr
+    assert "Traceback" not in done.stderr and "above traceback" not in done.stderr
+    assert _tree(course / "assignments") == before  # same files, same bytes, no scratch folder left

@@ -8,12 +8,20 @@ metadata from the gradebook (so a student cannot change a cell's maximum), ``Sav
 records the grades (manually graded answers keep ``needs_manual_grade``), and
 ``AssignLatePenalties`` applies the course's late policy. What the student's kernel printed in
 a test cell is kept as plain output and can never change a score.
+
+Whatever the submission's structure, it is recorded: before nbgrader sees the notebook it gets
+the released nbgrader structure (:func:`~autograder.classroom.structure.reset_structure`: only
+released cells carry nbgrader metadata, each once; a released test cell the submission lacks is
+put back and scores 0), every score is a finite number (:func:`finite_result`), and an
+unreadable submission time counts as the time of grading (never earlier than the truth).
 """
 
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import json
+import math
 import warnings
 from pathlib import Path
 
@@ -21,13 +29,56 @@ import nbformat
 from nbformat.notebooknode import NotebookNode
 
 from autograder.classroom.course import Course, private_dir
+from autograder.classroom.structure import parse_notebook, reset_structure
 
 REPORT_HEADER = "Autograder (trusted checks):\n"
 OUTCOME_MARK = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "timeout": "TIMEOUT"}
+MISSING_LINE = "this test cell was missing from your submission (the released one was put back): 0 points"
 
 
 def _points(value: float) -> str:
     return f"{value:g}"
+
+
+def finite(value) -> float:
+    """``value`` as a float; 0 when it is not a finite number (NaN, infinity, text, None)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return 0.0
+    return number if math.isfinite(number) else 0.0
+
+
+def finite_result(result: dict) -> dict:
+    """A copy of ``result`` in which every score is finite: a check's points that are not a finite
+    number count 0 and lie within [0, the check's maximum]; the total is the sum of the checks."""
+    result = dict(result)
+    checks = [dict(c) for c in result.get("checks") or [] if isinstance(c, dict)]
+    for check in checks:
+        check["max_points"] = max(finite(check.get("max_points")), 0.0)
+        check["points"] = min(max(finite(check.get("points")), 0.0), check["max_points"])
+    result["checks"] = checks
+    result["max_score"] = max(finite(result.get("max_score")), 0.0)
+    if result.get("status") != "graded":
+        result["score"] = 0.0
+    elif checks:
+        result["score"] = round(sum(c["points"] for c in checks), 6)
+    else:
+        result["score"] = max(finite(result.get("score")), 0.0)
+    return result
+
+
+def without_missing(result: dict, missing) -> dict:
+    """``result`` with the checks of the test cells in ``missing`` (the submission lacked them) at 0."""
+    if not missing:
+        return result
+    result = {**result, "checks": [dict(c) for c in result.get("checks") or []]}
+    for check in result["checks"]:
+        if check.get("cell") in missing and check.get("points"):
+            check.update(points=0.0, outcome="failed", message=MISSING_LINE)
+    if result.get("status") == "graded":
+        result["score"] = round(sum(c["points"] for c in result["checks"]), 6)
+    return result
 
 
 def cell_scores(result: dict, max_points: dict[str, float]) -> dict[str, tuple[float, list[dict]]]:
@@ -42,12 +93,14 @@ def cell_scores(result: dict, max_points: dict[str, float]) -> dict[str, tuple[f
     scores = {}
     for cell, limit in max_points.items():
         checks = checks_by_cell[cell]
-        earned = sum(float(c.get("points") or 0.0) for c in checks) if result.get("status") == "graded" else 0.0
-        scores[cell] = (min(max(earned, 0.0), float(limit)), checks)
+        earned = sum(finite(c.get("points")) for c in checks) if result.get("status") == "graded" else 0.0
+        scores[cell] = (min(max(earned, 0.0), finite(limit)), checks)
     return scores
 
 
-def _report_lines(checks: list[dict], result: dict) -> list[str]:
+def _report_lines(checks: list[dict], result: dict, missing: bool = False) -> list[str]:
+    if missing:
+        return [MISSING_LINE]
     if result.get("status") != "graded":
         reason = result.get("error") or result.get("message") or "the submission could not be graded"
         return [f"not graded: {reason}"]
@@ -57,7 +110,7 @@ def _report_lines(checks: list[dict], result: dict) -> list[str]:
     for check in checks:
         mark = OUTCOME_MARK.get(check.get("outcome"), str(check.get("outcome")).upper())
         line = (f"{mark:7} {check.get('name')}  "
-                f"{_points(float(check.get('points') or 0))}/{_points(float(check.get('max_points') or 0))}")
+                f"{_points(finite(check.get('points')))}/{_points(finite(check.get('max_points')))}")
         if check.get("message") and check.get("outcome") != "passed":
             line += f"  {check['message']}"
         lines.append(line)
@@ -115,15 +168,12 @@ def _run(preprocessors, nb, resources, config):
     return nb, resources
 
 
-def load_notebook(text: str | None, fallback: Path) -> NotebookNode:
-    """The executed notebook (JSON text) or, when there is none, a copy of the released one."""
-    if text:
-        try:
-            nb = nbformat.reads(text, as_version=4)
-            if isinstance(nb.get("cells"), list):
-                return nb
-        except Exception:  # noqa: BLE001 - anything unreadable falls back to the released notebook
-            pass
+def load_notebook(text: str | None, fallback: Path):
+    """The executed notebook (its JSON, however malformed its cells: :func:`reset_structure`
+    copes) or, when there is none, a copy of the released one with no outputs."""
+    parsed = parse_notebook(text) if text else None
+    if parsed is not None:
+        return parsed
     nb = nbformat.read(fallback, as_version=4)
     for cell in nb.cells:
         if cell.cell_type == "code":
@@ -131,45 +181,70 @@ def load_notebook(text: str | None, fallback: Path) -> NotebookNode:
     return nb
 
 
-def record_autograded(course: Course, assignment: str, student: str, notebook: str, result: dict,
-                      executed: str | None, timestamp: str | None = None) -> Path:
-    """Write ``autograded/<student>/<assignment>/<notebook>.ipynb`` and its grades in the gradebook.
+def submission_time(timestamp: str | None) -> str | None:
+    """The submission's timestamp for nbgrader, or the time of grading when it cannot be read
+    (so a garbled ``timestamp.txt`` can never make a late submission look on time)."""
+    from nbgrader.utils import parse_utc
 
-    ``executed`` is the notebook JSON the sandbox produced (None when the submission could not
-    be read: the released notebook stands in, every test cell at 0).
-    """
+    if not timestamp:
+        return None
+    try:
+        parse_utc(timestamp)
+    except Exception:  # noqa: BLE001 - dateutil raises several types for garbage
+        return dt.datetime.now(dt.timezone.utc).isoformat()
+    return timestamp
+
+
+def _open_submission(course: Course, assignment: str, student: str, notebook: str, timestamp: str | None):
+    """Create the student's submission rows; return grade_id -> maximum of every autograded cell."""
     from nbgrader.api import Gradebook
-    from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, DeduplicateIds,
-                                        LimitOutput, OverwriteCells, OverwriteKernelspec,
-                                        SaveAutoGrades)
-    from nbgrader import utils
     from sqlalchemy.exc import SAWarning
 
-    released = course.released_notebooks(assignment)[notebook]
-    nb = load_notebook(executed, released)
     with Gradebook(course.db_url, course.coursedir.course_id) as gb, warnings.catch_warnings():
         # nbgrader's own update_or_create_submission trips an SQLAlchemy autoflush warning
         warnings.simplefilter("ignore", SAWarning)
         gb.update_or_create_student(student)
-        if timestamp:
-            gb.update_or_create_submission(assignment, student, timestamp=timestamp)
+        stamp = submission_time(timestamp)
+        if stamp:
+            gb.update_or_create_submission(assignment, student, timestamp=stamp)
         else:
             gb.update_or_create_submission(assignment, student)
         source = gb.find_notebook(notebook, assignment)
-        max_points = {cell.name: float(cell.max_score) for cell in source.grade_cells
-                      if cell.cell_type == "code" and not _is_solution(source, cell.name)}
+        solutions = {cell.name for cell in source.solution_cells}
+        return {cell.name: float(cell.max_score) for cell in source.grade_cells
+                if cell.cell_type == "code" and cell.name not in solutions}
+
+
+def record_autograded(course: Course, assignment: str, student: str, notebook: str, result: dict,
+                      executed: str | None, timestamp: str | None = None) -> tuple[Path, dict]:
+    """Write ``autograded/<student>/<assignment>/<notebook>.ipynb`` and its grades in the gradebook;
+    return that notebook's path and the result as recorded (finite scores, test cells the
+    submission lacked at 0).
+
+    ``executed`` is the notebook JSON the sandbox produced (None when the submission could not
+    be read: the released notebook stands in, every test cell at 0).
+    """
+    from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, LimitOutput,
+                                        OverwriteCells, OverwriteKernelspec, SaveAutoGrades)
+    from nbgrader import utils
+
+    released_path = course.released_notebooks(assignment)[notebook]
+    released = nbformat.read(released_path, as_version=4)
+    nb, missing = reset_structure(load_notebook(executed, released_path), released)
+    result = without_missing(finite_result(result), missing)
+    max_points = _open_submission(course, assignment, student, notebook, timestamp)
     config = copy.deepcopy(course.config)
     resources = _resources(course, assignment, notebook, student)
-    nb, resources = _run([(DeduplicateIds, {}), (OverwriteKernelspec, {}),
-                          (OverwriteCells, {"add_missing_cells": True}), (CheckCellMetadata, {})],
-                         nb, resources, config)
+    nb, resources = _run([(OverwriteKernelspec, {}), (OverwriteCells, {"add_missing_cells": False}),
+                          (CheckCellMetadata, {})], nb, resources, config)
     scores = cell_scores(result, max_points)
     for cell in nb.cells:
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
         if cell.cell_type != "code" or grade_id not in scores or not utils.is_grade(cell) or utils.is_solution(cell):
             continue
         earned, checks = scores[grade_id]
-        cell.outputs = verdict_outputs(earned, max_points[grade_id], _report_lines(checks, result)) \
+        cell.outputs = verdict_outputs(earned, max_points[grade_id],
+                                       _report_lines(checks, result, grade_id in missing)) \
             + _student_outputs(cell.get("outputs"))
     nb, resources = _run([(LimitOutput, {}), (SaveAutoGrades, {}), (AssignLatePenalties, {}),
                           (CheckCellMetadata, {})], nb, resources, config)
@@ -180,8 +255,4 @@ def record_autograded(course: Course, assignment: str, student: str, notebook: s
     tmp = target.with_suffix(".ipynb.tmp")
     tmp.write_text(json.dumps(nb, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     tmp.replace(target)
-    return target
-
-
-def _is_solution(notebook, name: str) -> bool:
-    return any(cell.name == name for cell in notebook.solution_cells)
+    return target, result

@@ -6,6 +6,9 @@ for the rest - on a local pool of worker processes (all cores by default) or on 
 Dask cluster (``scheduler``) - and, in this coordinating process only, records each result as
 it arrives (autograded notebook, nbgrader grades, then our completion row). A submission that
 crashes, times out or is not a notebook at all ends as that submission's error result only.
+Whatever a notebook's nbgrader structure, it is graded and recorded: it is sent to the grader
+with the released structure (:func:`~autograder.classroom.structure.normalized_submission`) and
+every score it gets is a finite number.
 """
 
 from __future__ import annotations
@@ -23,14 +26,16 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import nbformat
 from tqdm import tqdm
 
 from autograder import paths
 
-from autograder.classroom.autograded import record_autograded
+from autograder.classroom.autograded import finite_result, record_autograded
 from autograder.classroom.course import Course, Submission
 from autograder.classroom.gradebook import ResultStore, prepare_gradebook
 from autograder.classroom.dropin import error_result
+from autograder.classroom.structure import normalized_submission
 from autograder.classroom.task import grade_task, make_payload
 
 CRASHED = "the grading worker process died while grading this submission"
@@ -78,6 +83,17 @@ def _read(submission: Submission) -> bytes:
         return submission.path.read_bytes()
     except OSError as exc:
         return f"unreadable submission file: {exc.strerror}".encode()
+
+
+def _released(course: Course, assignment: str) -> dict:
+    """Notebook id -> released notebook (parsed), the structure every submission is given."""
+    notebooks = course.released_notebooks(assignment)
+    return {name: nbformat.read(path, as_version=4) for name, path in notebooks.items()}
+
+
+def _to_grade(data: bytes, notebook: str, released: dict) -> bytes:
+    """The bytes the grader receives: the submission with the released nbgrader structure."""
+    return normalized_submission(data, released[notebook]) if notebook in released else data
 
 
 def default_workers() -> int:
@@ -165,6 +181,7 @@ def grade_batch(assignment: str, submissions: list[Submission], workers: int | N
         prepare_gradebook(course, assignment)
         store = ResultStore(course.db_url)
     done = store.graded(assignment) if store else {}
+    released = _released(course, assignment) if record else {}
     seed = secrets.randbelow(2**31) if seed is None else seed
     report = BatchReport(run_id=uuid.uuid4().hex, seed=seed)
     if record:
@@ -182,8 +199,8 @@ def grade_batch(assignment: str, submissions: list[Submission], workers: int | N
             report.skipped += 1
             continue
         data = _read(sub)
-        payload = make_payload(assignment, sub.student, sub.notebook, data, seed,
-                               course.root if course else Path(root or paths.course_root()), options=options)
+        payload = make_payload(assignment, sub.student, sub.notebook, _to_grade(data, sub.notebook, released),
+                               seed, course.root if course else Path(root or paths.course_root()), options=options)
         payload["sha256"], payload["key"] = _sha256(data), key
         payloads.append(payload)
     bar = tqdm(total=len(payloads), unit="nb", desc=f"grading {assignment}", disable=not progress,
@@ -196,7 +213,7 @@ def grade_batch(assignment: str, submissions: list[Submission], workers: int | N
         else:
             outputs = run_local(payloads, workers or default_workers(), task=task)
         for payload, output in outputs:
-            result = output["result"]
+            result = finite_result(output["result"])
             report.workers[output.get("worker", "?")] += 1
             sub = by_key[payload["key"]]
             if not record:
@@ -210,8 +227,8 @@ def grade_batch(assignment: str, submissions: list[Submission], workers: int | N
                 bar.update(1)
                 continue
             try:
-                record_autograded(course, assignment, sub.student, sub.notebook, result, output.get("executed"),
-                                  sub.timestamp)
+                _, result = record_autograded(course, assignment, sub.student, sub.notebook, result,
+                                              output.get("executed"), sub.timestamp)
                 store.save(assignment, result, payload["sha256"], report.run_id)
             except Exception as exc:  # noqa: BLE001 - keep going; the rerun retries this one
                 report.not_recorded.append(f"{sub.student}/{sub.notebook}: {type(exc).__name__}: {exc}")

@@ -216,11 +216,11 @@ def _nbgrader_env():
 
 def partial_credit(value, points: float) -> float:
     """nbgrader's rule for a test cell's last value: a number is the points earned (clipped to
-    [0, points], NaN earns 0); anything else, or nothing, earns full points."""
+    [0, points]; NaN or an infinity earns 0); anything else, or nothing, earns full points."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         return points
     value = float(value)
-    return 0.0 if math.isnan(value) else min(max(value, 0.0), points)
+    return min(max(value, 0.0), points) if math.isfinite(value) else 0.0
 
 
 class TrustedCellRunner:
