@@ -39,6 +39,10 @@ print(type(ValueError()).__name__)
 
 def test_honest_code_breaks_no_rule():
     assert tainted([HONEST, "import os, sys\nprint('x', file=sys.stderr)"], BY_HAND) == {}
+    # getattr of a literal public name is plain attribute access; dir() and input() reach nothing
+    careless = ("def act(layer, z):\n    return getattr(layer, 'forward')(z)\n"
+                "print(dir(), input() if False else '')\nresults = {}\nresults['a'] = act")
+    assert tainted([HONEST, careless], BY_HAND) == {}
     assert tainted(["import numpy as np\ndef f(x):\n    return np.tanh(x)"], NUMPY_ONLY) == {}
 
 
@@ -52,6 +56,7 @@ def test_honest_code_breaks_no_rule():
     (["t = torch.tanh\nu = t", "def tanh(z):\n    return u(z)"], "tanh"),                # through names
     (["def sigmoid(z):\n    return torch.sigmoid(z)", "def sigmoid_grad(z):\n    return sigmoid(z) * (1 - sigmoid(z))"],
      "sigmoid_grad"),                                                                      # calls a tainted one
+    (["def sigmoid(z):\n    return getattr(torch, 'sigmoid')(z)"], "sigmoid"),        # getattr, literal name
     (["def sigmoid_grad(z):\n    z = z.requires_grad_()\n    return torch.autograd.grad(z.sum(), z)[0]"],
      "sigmoid_grad"),                                                                      # autograd
 ])

@@ -5,7 +5,8 @@ here, in the trusted process: nothing the kernel reports is looked at. Each top-
 (function, class) and each other top-level statement is a unit; a unit breaks a rule when it
 names a forbidden attribute or module (``torch.sigmoid``, ``from torch import sigmoid as s``,
 ``nn.Sigmoid()``, ``import torch``) or uses a construct that hides what it calls (``getattr``,
-``eval``, ``exec``, ``__import__``, ``vars``, dunder attributes, ``importlib``, IPython magics).
+``eval``, ``exec``, ``__import__``, ``vars``, dunder attributes, ``importlib``, IPython magics;
+``getattr(obj, "name")`` with a literal public name is judged as ``obj.name``).
 Breaking units taint the names they bind, and a name is tainted as soon as any of its definitions
 refers to a tainted name (so ``s = torch.sigmoid`` then ``def sigmoid(z): return s(z)`` taints
 ``sigmoid``). A top-level statement that hides what it does, or that rebinds an attribute
@@ -22,8 +23,8 @@ from IPython.core.inputtransformer2 import TransformerManager
 from autograder.grading.expect import CheckFailed
 
 HIDING_NAMES = frozenset({
-    "eval", "exec", "compile", "getattr", "setattr", "delattr", "vars", "globals", "locals", "dir",
-    "get_ipython", "breakpoint", "input",
+    "eval", "exec", "compile", "getattr", "setattr", "delattr", "vars", "globals", "locals",
+    "get_ipython", "breakpoint",
 })
 HIDING_MODULES = frozenset({
     "importlib", "builtins", "operator", "inspect", "pickle", "marshal", "ctypes", "runpy",
@@ -82,10 +83,25 @@ def _root(node) -> str | None:
     return node.id if isinstance(node, ast.Name) else None
 
 
+def _plain_getattr(node) -> str | None:
+    """The attribute of ``getattr(obj, "name")`` with a literal public name (then it is just
+    ``obj.name``, judged like one); None for any other node."""
+    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "getattr"
+            and len(node.args) in (2, 3) and not node.keywords and isinstance(node.args[1], ast.Constant)
+            and isinstance(node.args[1].value, str) and node.args[1].value.isidentifier()
+            and not node.args[1].value.startswith("_")):
+        return node.args[1].value
+    return None
+
+
 def _reasons(node: ast.stmt, rule: Rule, modules: set[str]):
     """Yield (why ``node`` breaks ``rule``, whether that hides what the code does)."""
+    plain = {id(sub.func): _plain_getattr(sub) for sub in ast.walk(node) if _plain_getattr(sub)}
     for sub in ast.walk(node):
-        if isinstance(sub, ast.Attribute) and isinstance(sub.ctx, (ast.Store, ast.Del)) and _root(sub) in modules:
+        if id(sub) in plain:
+            if plain[id(sub)] in rule.attributes:
+                yield f"uses getattr(..., {plain[id(sub)]!r})", False
+        elif isinstance(sub, ast.Attribute) and isinstance(sub.ctx, (ast.Store, ast.Del)) and _root(sub) in modules:
             yield f"changes {_dotted(sub)}", True
         elif isinstance(sub, ast.Name) and (sub.id in HIDING_NAMES or (sub.id.startswith("__") and sub.id not in ALLOWED_DUNDERS)):
             yield f"uses {sub.id}", True
