@@ -239,7 +239,9 @@ def test_dask_cluster_grades_exactly_like_the_local_pool(released_course, tmp_pa
             assert report.results == expected.results
             assert report.graded == 5
             remote_xor = _grade_xor(remote, seed=77, scheduler=cluster.address, db_url=url)
-            assert [r["score"] for r in remote_xor.results] == [8, 0]
+            # partly: no train_xor, so neither trained model earns a point (an untrained linear
+            # model "cannot fit" only because it never trained)
+            assert [r["score"] for r in remote_xor.results] == [7, 0]
             strip = lambda results: [{k: v for k, v in r.items() if k != "timings"} for r in results]  # noqa: E731
             assert strip(remote_xor.results) == strip(expected_xor.results)
             from nbgrader.api import Gradebook
