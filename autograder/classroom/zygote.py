@@ -41,8 +41,9 @@ from autograder.sandbox import seccomp
 from autograder.sandbox.cgroup import SandboxCgroup, sandbox_cgroup
 from autograder.sandbox.kernel import KernelDied, SandboxKernel
 from autograder.sandbox.launcher import (HOME, RUN_DIR, Mount, Sandbox, Slot, _rlimits, bwrap_args, etc_files,
-                                         interpreter_prefixes, is_root, kill_group, write_etc)
+                                         interpreter_prefixes, is_root, kill_group, processes_of, write_etc)
 from autograder.sandbox.limits import Limits
+from autograder.sandbox.procfs import is_running, stat_fields
 
 SERVER_SOURCE = (Path(__file__).with_name("zygote_server.py")).read_text()
 STAGE = "/opt/autograder-files"
@@ -69,12 +70,9 @@ def _children(pid: int) -> list[int]:
     found = []
     for entry in os.scandir("/proc"):
         if entry.name.isdigit():
-            try:
-                with open(f"/proc/{entry.name}/stat") as stat:
-                    if int(stat.read().rsplit(")", 1)[1].split()[1]) == pid:
-                        found.append(int(entry.name))
-            except (OSError, IndexError, ValueError):
-                continue
+            fields = stat_fields(int(entry.name))
+            if fields is not None and int(fields[1]) == pid:
+                found.append(int(entry.name))
     return found
 
 
@@ -195,8 +193,6 @@ class Zygote:
 
 def _ns_init_pid(uid: int) -> int | None:
     """The host PID of the init (NSpid ... 1) of the namespace whose processes run as ``uid``."""
-    from autograder.sandbox.launcher import processes_of
-
     for pid in processes_of(uid):
         try:
             with open(f"/proc/{pid}/status") as status:
@@ -208,14 +204,6 @@ def _ns_init_pid(uid: int) -> int | None:
         except OSError:
             continue
     return None
-
-
-def _running(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
-    except (OSError, IndexError):
-        return False
 
 
 class ForkedSandbox(Sandbox):
@@ -261,7 +249,7 @@ class ForkedSandbox(Sandbox):
         if self.slot is None:
             return False
         if self.init_pid is not None:
-            return _running(self.init_pid)
+            return is_running(self.init_pid)
         if "zygote: " in self.log_tail(400):  # the child reported a failed set-up
             return False
         return self.zygote.alive() and (time.monotonic() - (self.started_at or 0) < 5.0

@@ -34,6 +34,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from autograder.sandbox.procfs import stat_fields
+
 ROOT = Path("/sys/fs/cgroup")
 SUBTREE = "autograder"
 V1_REQUIRED = ("memory", "pids", "cpu", "cpuacct")
@@ -106,23 +108,15 @@ def _write(path: Path, value) -> None:
         handle.write(str(value))
 
 
-def _stat(pid: int) -> list[str] | None:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-
-
 def _start_time(pid: int) -> int | None:
     """The kernel's start time of ``pid`` (clock ticks since boot), None when it does not exist."""
-    fields = _stat(pid)
+    fields = stat_fields(pid)
     return int(fields[19]) if fields else None
 
 
 def _running(pid: int, start: int | None) -> bool:
     """True while process ``pid`` (that started at ``start``) exists and is not yet a zombie."""
-    fields = _stat(pid)
+    fields = stat_fields(pid)
     return bool(fields) and fields[0] not in ("Z", "X") and int(fields[19]) == start
 
 
