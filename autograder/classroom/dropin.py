@@ -24,6 +24,7 @@ import nbformat
 
 from autograder.classroom.redact import MIN_LENGTH, Redactor, hidden_lines
 from autograder.classroom.instructor_source import is_test_cell, load_test_sources
+from autograder.classroom.structure import grade_id_of, released_cells
 from autograder.classroom.trusted_cells import EXECUTION_VARIABLE, TrustedCellRunner, Verdict
 from autograder.sandbox.limits import Limits
 
@@ -36,19 +37,15 @@ def error_result(student: str, notebook: str, message: str, max_score: float = 0
             "max_score": max_score, "checks": [], "error": message}
 
 
-def _grade_id(cell) -> str | None:
-    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-
-
 def prepare_run(student_nb, released_nb):
     """The notebook to execute: the student's, outputs cleared, every locked cell's released
     source back, nbgrader metadata only on the cells the release has (each id once)."""
-    released = {_grade_id(c): c for c in released_nb.cells if _grade_id(c)}
+    released = released_cells(released_nb)
     seen = set()
     for cell in student_nb.cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
-        grade_id = _grade_id(cell)
+        grade_id = grade_id_of(cell)
         if grade_id is None:
             cell.get("metadata", {}).pop("nbgrader", None)
             continue
@@ -91,7 +88,7 @@ class _TestCellHook:
         self.verdicts: dict[str, Verdict] = {}
 
     def __call__(self, index: int, cell) -> bool:
-        grade_id = _grade_id(cell)
+        grade_id = grade_id_of(cell)
         if cell.cell_type != "code" or grade_id not in self.points or not is_test_cell(cell):
             return False
         test = self.sources.cells.get(grade_id)
@@ -132,7 +129,7 @@ def score_cells(released_nb, hook: _TestCellHook, report) -> list[dict]:
     for ref in released_nb.cells:
         if not is_test_cell(ref):
             continue
-        name, limit = _grade_id(ref), float(ref.metadata["nbgrader"].get("points", 0))
+        name, limit = grade_id_of(ref), float(ref.metadata["nbgrader"].get("points", 0))
         check = {"name": name, "cell": name, "points": 0.0, "max_points": limit}
         verdict = hook.verdicts.get(name)
         if verdict is not None:
@@ -184,7 +181,7 @@ def grade_dropin(course, assignment: str, student: str, notebook: str, data: byt
     if released_path is None or source_path is None:
         return error_result(student, notebook, f"{notebook}.ipynb is not a notebook of {assignment}"), None
     released_nb = nbformat.read(released_path, as_version=4)
-    points = {_grade_id(c): float(c.metadata["nbgrader"].get("points", 0)) for c in released_nb.cells
+    points = {grade_id_of(c): float(c.metadata["nbgrader"].get("points", 0)) for c in released_nb.cells
               if is_test_cell(c)}
     max_score = sum(points.values())
     try:
