@@ -6,7 +6,10 @@ A notebook that trains a model is verified; notebooks that reached a perfect boa
 writing labels they had looked up (memorised by id, carried as a file in the notebook, or a
 nearest-neighbour "model" fitted on the released test images with those labels) have nothing
 to look up on new drawings and are flagged; so is a notebook that needs a package the course
-environment lacks, with that reason.
+environment lacks, with that reason. The public QuickDraw files hold every hidden drawing, so
+a notebook could carry them and look the verification set up too: carrying all of them
+(bit-packed) is over the code cap and not run, and the nearest-neighbour index that fits under
+the cap classifies new drawings near chance.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import base64
 import csv
 import hashlib
 import json
+import zlib
 
 import nbformat
 import numpy as np
@@ -23,6 +27,8 @@ from test_leaderboard_support import make_board, sqlite_url
 
 from autograder.cli import main
 from autograder.leaderboard.scoring import read_answer_key, read_classes
+from autograder.leaderboard.verify import DEFAULT_MAX_CODE_BYTES
+from autograder.quickdraw.sources import find_source
 
 # Shared by every notebook below: read the data the documented way.
 LOAD = """
@@ -121,6 +127,48 @@ write(test_ids, model.predict(test_images.reshape(len(test_images), -1)))
 """
 
 
+# Carries every public drawing of the five classes (ink bit-packed, compressed, base85) and
+# labels each test image by its nearest public drawing: would find the verification set too.
+LIBRARIAN = LOAD + """
+import base64, zlib
+ink = np.unpackbits(np.frombuffer(zlib.decompress(base64.b85decode(__POOL__)), dtype=np.uint8))
+pool = ink[:__COUNT__ * 784].reshape(-1, 784).astype(np.float32)
+pool_labels = np.repeat(np.arange(5), __COUNT__ // 5)
+queries = (test_images.reshape(-1, 784) > 0).astype(np.float32)
+distances = (pool ** 2).sum(1)[None, :] - 2 * queries @ pool.T
+write(test_ids, pool_labels[distances.argmin(1)])
+"""
+
+# The most of that lookup that fits under the cap: each public drawing's first principal
+# component as one byte (labels implied by the order), the component and mean as float16.
+INDEXER = LOAD + """
+import base64
+codes = np.frombuffer(base64.b85decode(__CODES__), dtype=np.uint8).astype(np.float32)
+basis, mean = np.frombuffer(base64.b85decode(__BASIS__), dtype=np.float16).astype(np.float32).reshape(2, 784)
+low, high = __RANGE__
+code = np.clip(np.rint(((test_images.reshape(-1, 784) - mean) @ basis - low) / (high - low) * 255), 0, 255)
+pool_labels = np.repeat(np.arange(5), len(codes) // 5)
+write(test_ids, pool_labels[np.abs(code[:, None] - codes[None, :]).argmin(1)])
+"""
+
+
+def public_lookups(classes: list[str]) -> tuple[str, str]:
+    """The code of the librarian (the whole public pool) and of the indexer (what fits under the cap)."""
+    source = find_source()
+    pool = np.concatenate([source.load(name) for name in classes]).reshape(-1, 784)
+    packed = base64.b85encode(zlib.compress(np.packbits(pool > 0).tobytes(), 9)).decode()
+    librarian = fill(LIBRARIAN, POOL=packed, COUNT=len(pool))
+    flat = pool.astype(np.float32)
+    mean = flat.mean(0)
+    basis = np.linalg.svd(flat - mean, full_matrices=False)[2][0]
+    projected = (flat - mean) @ basis
+    low, high = float(projected.min()), float(projected.max())
+    codes = np.clip(np.rint((projected - low) / (high - low) * 255), 0, 255).astype(np.uint8)
+    indexer = fill(INDEXER, CODES=base64.b85encode(codes.tobytes()).decode(), RANGE=(low, high),
+                   BASIS=base64.b85encode(np.stack([basis, mean]).astype(np.float16).tobytes()).decode())
+    return librarian, indexer
+
+
 def fill(code: str, **values) -> str:
     """``code`` with each ``__NAME__`` replaced by the literal of ``values[NAME]``."""
     for name, value in values.items():
@@ -160,6 +208,9 @@ def test_verify_swaps_in_the_verification_set(quickdraw_root, tmp_path, capsys, 
     ids, images, labels = released_test(quickdraw_root)
     instructor = quickdraw_root / "instructor"
     perfect = ("id,label\n" + "".join(f"{i},{label}\n" for i, label in zip(ids, labels))).encode()
+    classes = read_classes(str(quickdraw_root / "competition" / "classes.txt"))
+    librarian, indexer = public_lookups(list(classes))
+    assert len(librarian.encode()) > 20 * DEFAULT_MAX_CODE_BYTES and len(indexer.encode()) < DEFAULT_MAX_CODE_BYTES
     table = "".join(f"{hashlib.sha256(image.tobytes()).hexdigest()},{label}\n" for image, label in zip(images, labels))
     blob = base64.b64encode(table.encode()).decode()
     entries = {
@@ -169,6 +220,8 @@ def test_verify_swaps_in_the_verification_set(quickdraw_root, tmp_path, capsys, 
         "outsider": notebook(OUTSIDE_PACKAGE),
         "peeker": notebook(fill(PEEKER, LABELS=str(instructor / "competition_verification_labels.csv"),
                                 SECRET=str(instructor / "secret"))),
+        "indexer": notebook(indexer),
+        "librarian": notebook(librarian),
         "honest": notebook(HONEST),
     }
     # what each cheater submitted is what its notebook writes on the released test set: all correct
@@ -176,13 +229,14 @@ def test_verify_swaps_in_the_verification_set(quickdraw_root, tmp_path, capsys, 
         code = nbformat.reads(entries[name].decode(), as_version=4).cells[1].source
         assert run_here(code, tmp_path / name, quickdraw_root, monkeypatch) == perfect, name
     honest_csv = run_here(HONEST, tmp_path / "honest", quickdraw_root, monkeypatch)
+    librarian_csv = run_here(librarian, tmp_path / "librarian", quickdraw_root, monkeypatch)  # its own lookup
 
-    classes = read_classes(str(quickdraw_root / "competition" / "classes.txt"))
     key = read_answer_key(quickdraw_root / "instructor" / "competition_labels.csv", classes)
     url = sqlite_url(tmp_path)
     lb, tokens, _ = make_board(url, key, students=tuple(entries))
     for name, attached in entries.items():
-        lb.submit(lb.authenticate(tokens[name]), honest_csv if name == "honest" else perfect, notebook=attached)
+        submitted = {"honest": honest_csv, "librarian": librarian_csv}.get(name, perfect)
+        lb.submit(lb.authenticate(tokens[name]), submitted, notebook=attached)
     lb.close()
     assert [row.student for row in lb.board(private=True)] == list(entries)
 
@@ -195,17 +249,33 @@ def test_verify_swaps_in_the_verification_set(quickdraw_root, tmp_path, capsys, 
         print("\n" + "\n".join(f"{name}: {o['status']} - {o['detail']}" for name, o in outcomes.items()))
     assert code == 0 and {name: o["status"] for name, o in outcomes.items()} == {
         "memoriser": "not_reproducible", "smuggler": "not_reproducible", "overfitter": "not_reproducible",
-        "outsider": "not_reproducible", "peeker": "not_reproducible", "honest": "verified"}, outcomes
-    for name in ("memoriser", "smuggler"):  # nothing to look up: chance on the new drawings
-        assert outcomes[name]["submitted_accuracy"] == 1.0 and outcomes[name]["rerun_accuracy"] < 0.3, name
-    overfit = outcomes["overfitter"]["rerun_accuracy"]
-    assert 0.5 < overfit < 0.95, overfit  # a plain classifier on new drawings, far below its perfect score
+        "outsider": "not_reproducible", "peeker": "not_reproducible", "librarian": "not_reproducible",
+        "indexer": "not_reproducible", "honest": "verified"}, outcomes
+    assert outcomes["memoriser"]["rerun_accuracy"] < 0.3  # nothing to look up: chance on the new drawings
+    for name in ("smuggler", "overfitter", "librarian"):  # carried data: over the code cap, not run
+        assert outcomes[name]["rerun_accuracy"] is None and "over the 32 KiB" in outcomes[name]["detail"], name
+    # the index that fits under the cap is no lookup at all: far below an honest model on new drawings
+    assert outcomes["indexer"]["rerun_accuracy"] < outcomes["honest"]["rerun_accuracy"] - 0.3, outcomes["indexer"]
     assert "No module named 'sklearn'" in outcomes["outsider"]["detail"]
     assert "only the course environment's packages" in outcomes["outsider"]["detail"]
     assert "no predictions.csv" in outcomes["peeker"]["detail"]
     honest = outcomes["honest"]
     assert honest["submitted_accuracy"] > 0.7 and abs(honest["rerun_accuracy"] - honest["submitted_accuracy"]) < 0.04
     assert "verification-set accuracy" in honest["detail"] and "99.9% confidence" in honest["detail"]
+
+    # Without the cap: labels smuggled by image hash or a 1-NN on the released images find nothing
+    # on new drawings, but the whole public pool finds the verification set too and is verified.
+    # The cap is what stops it.
+    code = main(["leaderboard", "verify", "--top", "1", "--db", url, "--timeout", "300", "--json", "--force",
+                 "--max-code-kib", "4096", "--competition-dir", str(quickdraw_root / "competition"),
+                 "--verification-dir", str(quickdraw_root / "instructor" / "competition_verification")])
+    uncapped = {o["student"]: o for o in json.loads(capsys.readouterr().out)}
+    with capsys.disabled():
+        print("\nwithout the cap:\n" + "\n".join(f"{name}: {o['status']} - {o['detail']}" for name, o in uncapped.items()))
+    assert code == 0 and list(uncapped) == [
+        "memoriser", "smuggler", "overfitter", "outsider", "peeker", "indexer", "librarian"]
+    assert uncapped["smuggler"]["rerun_accuracy"] < 0.3 and 0.5 < uncapped["overfitter"]["rerun_accuracy"] < 0.95
+    assert uncapped["librarian"]["status"] == "verified" and uncapped["librarian"]["rerun_accuracy"] > 0.94
     lb.dispose()
 
 

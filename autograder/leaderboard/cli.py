@@ -21,7 +21,7 @@ from autograder.leaderboard import roster as roster_io
 from autograder.leaderboard.deadline import deadline_line, parse_utc
 from autograder.leaderboard.ladder import DEFAULT_ALPHA, MODES
 from autograder.leaderboard.scoring import read_answer_key, read_classes
-from autograder.leaderboard.verify import DEFAULT_CONFIDENCE
+from autograder.leaderboard.verify import DEFAULT_CONFIDENCE, DEFAULT_MAX_CODE_BYTES
 from autograder.leaderboard.store import (
     DEFAULT_DAILY_LIMIT,
     DEFAULT_ETA,
@@ -259,6 +259,9 @@ def register(subparsers) -> None:
                         help="its id,label file (default: <verification-dir>_labels.csv)")
     verify.add_argument("--timeout", type=_positive(float), default=1800.0,
                         help="wall-time limit per notebook in seconds (default 1800)")
+    verify.add_argument("--max-code-kib", type=_positive(float), default=DEFAULT_MAX_CODE_BYTES / 1024,
+                        help=f"notebooks whose code cells hold more are not run: data or weights carried in code "
+                             f"are outside the rules (default {DEFAULT_MAX_CODE_BYTES // 1024})")
     verify.add_argument("--force", action="store_true", help="re-run entries verified earlier")
     _db_arg(verify)
     _json_arg(verify, "one outcome per checked entry")
@@ -453,7 +456,8 @@ def cmd_verify(args) -> int:
     swap = read_swap_set(folder, labels, lb.answer_key().n_classes)
     private = None if args.board is None else args.board == "private"
     outcomes = verify_top(lb, args.top, sandbox_runner(timeout=args.timeout), args.competition_dir.resolve(), swap,
-                          confidence=args.confidence, tolerance=args.tolerance, private=private, force=args.force)
+                          confidence=args.confidence, tolerance=args.tolerance, private=private, force=args.force,
+                          max_code_bytes=int(args.max_code_kib * 1024))
     if args.json:
         _print_json([outcome.as_json() for outcome in outcomes])
     else:

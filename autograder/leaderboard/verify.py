@@ -9,6 +9,17 @@ trains a model scores about as well there as on the board; one that wrote labels
 up, memorised or smuggled in has nothing to look up and falls to chance (or fails to write
 predictions for ids it has never seen).
 
+Only the notebook's **code** travels: before the run it is reduced to its code cells' sources
+(no outputs, attachments, markdown or metadata reach the sandbox), and code over
+``max_code_bytes`` (default 32 KiB, three times the largest notebook of the course) is not run:
+the rules forbid external data and pretrained weights, and the cap is what makes that rule hold
+for the competition's own source. The public QuickDraw files hold every hidden drawing, so a
+notebook that carried them (15,000 drawings: about 600 KiB even bit-packed and compressed) could
+look up the verification set as well as the test set; within the cap, a nearest-neighbour index
+of the public drawings has under 2.2 bytes per drawing and classifies worse than a small trained
+MLP (``bench/bench_lookup.py``). Each outcome's detail names the code's size and its largest
+literal, so a blob of weights stands out to the staff who read the winner's notebook.
+
 An entry is **verified** when its accuracy on the verification set is at least its accuracy
 on the board's half (private once closed) minus a margin for sampling noise: the two
 accuracies are estimates of one true accuracy p from n_b and n_v independent images, so
@@ -29,6 +40,7 @@ grading sandbox: no network, the course environment only.
 
 from __future__ import annotations
 
+import ast
 import csv
 import math
 import tempfile
@@ -37,7 +49,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from statistics import NormalDist
 
+import nbformat
 import numpy as np
+from IPython.core.inputtransformer2 import TransformerManager
 from tqdm import tqdm
 
 from autograder.errors import UserError
@@ -46,6 +60,7 @@ from autograder.leaderboard.validate import InvalidSubmission, TestIds, parse_pr
 
 NotebookRunner = Callable[[bytes, Path, Path], bytes]
 DEFAULT_CONFIDENCE = 0.999
+DEFAULT_MAX_CODE_BYTES = 32 * 1024
 
 
 class RunFailed(Exception):
@@ -62,6 +77,48 @@ class SwapSet:
 
     def accuracy(self, predictions: np.ndarray) -> float:
         return float(np.mean(predictions == self.labels))
+
+
+@dataclass(frozen=True)
+class Code:
+    """What verification runs of a notebook: its code cells alone, and how big they are."""
+
+    notebook: bytes  # a notebook holding only the code cells' sources
+    size: int  # bytes of code (UTF-8)
+    largest_literal: int  # bytes of source spanned by its largest literal (string, bytes, list, dict...)
+
+    def describe(self) -> str:
+        return f"code {self.size / 1024:.1f} KiB, largest literal {self.largest_literal / 1024:.1f} KiB"
+
+
+def code_of(notebook: bytes) -> Code:
+    """Reduce an attached notebook to its code cells; raise :class:`RunFailed` if it is not a notebook."""
+    try:
+        cells = nbformat.reads(notebook.decode("utf-8"), as_version=4).cells
+        sources = [cell.source for cell in cells if cell.get("cell_type") == "code"]
+    except Exception as exc:  # not JSON, not a notebook, not UTF-8: whatever nbformat raises
+        raise RunFailed(f"the attachment is not a readable notebook ({type(exc).__name__})") from None
+    reduced = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in sources])
+    return Code(nbformat.writes(reduced).encode(), sum(len(s.encode()) for s in sources),
+                max((largest_literal(source) for source in sources), default=0))
+
+
+_LITERALS = (ast.Constant, ast.List, ast.Tuple, ast.Set, ast.Dict, ast.JoinedStr)
+
+
+def largest_literal(source: str) -> int:
+    """Bytes of source spanned by the biggest literal of one cell (its longest line if it does not parse)."""
+    try:
+        python = TransformerManager().transform_cell(source)  # IPython magics become plain Python
+        tree = ast.parse(python)
+    except (SyntaxError, ValueError):
+        return max((len(line.encode()) for line in source.splitlines()), default=0)
+    starts = [0]  # byte offset of each line (ast's column offsets are in UTF-8 bytes)
+    for line in python.splitlines(keepends=True):
+        starts.append(starts[-1] + len(line.encode()))
+    spans = [starts[node.end_lineno - 1] + node.end_col_offset - starts[node.lineno - 1] - node.col_offset
+             for node in ast.walk(tree) if isinstance(node, _LITERALS)]
+    return max(spans, default=0)
 
 
 def read_swap_set(folder: Path, labels_csv: Path, n_classes: int) -> SwapSet:
@@ -119,6 +176,7 @@ class Check:
     private: bool
     confidence: float = DEFAULT_CONFIDENCE
     tolerance: float = 0.0  # the smallest margin ever used
+    max_code_bytes: int = DEFAULT_MAX_CODE_BYTES
 
 
 def check_submission(lb: Leaderboard, submission_id: int, check: Check) -> tuple[str, str, float, float | None]:
@@ -132,7 +190,11 @@ def check_submission(lb: Leaderboard, submission_id: int, check: Check) -> tuple
     if notebook is None:
         return "not_reproducible", "no notebook was attached to this submission", board, None
     try:
-        output = check.runner(notebook, check.competition_dir, check.swap.folder)
+        code = code_of(notebook)
+        if code.size > check.max_code_bytes:
+            return ("not_reproducible", f"not run: its {code.describe()}, over the {check.max_code_bytes / 1024:.0f} "
+                    "KiB verification allows (data or weights carried in code are outside the rules)", board, None)
+        output = check.runner(code.notebook, check.competition_dir, check.swap.folder)
     except RunFailed as exc:
         return "not_reproducible", f"the notebook did not run: {exc}", board, None
     try:
@@ -145,7 +207,7 @@ def check_submission(lb: Leaderboard, submission_id: int, check: Check) -> tuple
     half = "private" if check.private else "public"
     detail = (f"verification-set accuracy {swap:.4f} vs {board:.4f} on the {half} half "
               f"(accepted down to {board - margin:.4f}: margin {margin:.4f} at {check.confidence:.1%} confidence, "
-              f"n = {n_board} and {len(check.swap.labels)})")
+              f"n = {n_board} and {len(check.swap.labels)}); {code.describe()}")
     return ("verified" if swap >= board - margin else "not_reproducible"), detail, board, swap
 
 
@@ -161,18 +223,20 @@ def verify_top(
     private: bool | None = None,
     force: bool = False,
     progress: bool = True,
+    max_code_bytes: int = DEFAULT_MAX_CODE_BYTES,
 ) -> list[Outcome]:
     """Check board entries from the top until ``top`` are verified; return every outcome.
 
     ``private`` picks the board (default: the private one once the competition closed, else
     the public one); its half's accuracy is what the verification score is compared with.
     ``tolerance`` (default: the competition's) is the smallest margin. Entries decided by an
-    earlier run keep their status without a re-run unless ``force``.
+    earlier run keep their status without a re-run unless ``force``. A notebook whose code cells
+    exceed ``max_code_bytes`` is not run (see the module's docstring).
     """
     if private is None:
         private = lb.is_closed()
     tolerance = lb.settings().tolerance if tolerance is None else tolerance
-    check = Check(runner, competition_dir, swap, private, confidence, tolerance)
+    check = Check(runner, competition_dir, swap, private, confidence, tolerance, max_code_bytes)
     outcomes: list[Outcome] = []
     verified = 0
     rows = lb.board(private=private)
