@@ -1,6 +1,7 @@
 # The two commands of this course repo:
-#   make demo   prepare the QuickDraw data and release the assignments (later: grade, leaderboard)
-#   make test   run the whole test suite
+#   make demo   prepare the QuickDraw data, release the assignments, run a leaderboard with simulated
+#               students and grade a simulated class (feedback, Canvas export)
+#   make test   check the import layers (import-linter), then run the whole test suite
 # Both create the virtual environment in .venv on first use and reuse it afterwards.
 
 SHELL := /bin/bash
@@ -17,8 +18,10 @@ export PATH := $(BIN):$(PATH)
 .PHONY: demo test venv system-packages demo-data demo-release clean-data help
 
 help:
-	@echo "make demo   prepare the QuickDraw datasets and release the assignments"
-	@echo "make test   run the test suite (creates .venv on first use)"
+	@echo "make demo   prepare the QuickDraw datasets, release the assignments, run a leaderboard with"
+	@echo "            simulated students and grade a simulated class (feedback, Canvas export)"
+	@echo "make test   check the import layers (lint-imports), then run the test suite"
+	@echo "            (both create .venv on first use)"
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,6 +49,7 @@ $(SYSTEM_STAMP): | $(STAMP)
 system-packages: $(SYSTEM_STAMP)
 
 test: $(STAMP) $(SYSTEM_STAMP)
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 
 # ---- make demo: each stage is its own target, run in order -------------------------
@@ -70,7 +74,7 @@ demo-leaderboard: $(STAMP) demo-data
 DEMO_CLASS := build/demo-class
 demo-grade: $(STAMP) $(SYSTEM_STAMP) demo-data demo-release
 	@echo "== Grade a simulated class per assignment: parallel sandboxes, gradebook, feedback, export =="
-	$(BIN)/python -m autograder.classroom.demo $(DEMO_CLASS)
+	$(BIN)/autograder demo $(DEMO_CLASS)
 	COURSE_ROOT=$(abspath $(DEMO_CLASS)) $(BIN)/autograder export --format canvas --out $(DEMO_CLASS)/grades-canvas.csv
 	COURSE_ROOT=$(abspath $(DEMO_CLASS)) $(BIN)/autograder export --format csv --out $(DEMO_CLASS)/grades.csv
 	@cat $(DEMO_CLASS)/grades-canvas.csv

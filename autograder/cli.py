@@ -1,7 +1,8 @@
 """The ``autograder`` console command.
 
-Each concern lives in its own module, which contributes one subcommand through a
-``register(subparsers)`` function; this module only assembles them and turns
+Each subcommand lives in its own module of :mod:`autograder.commands` (the leaderboard's in
+:mod:`autograder.leaderboard.cli`), which contributes it through a ``register(subparsers)``
+function; this module only assembles them and turns
 :class:`~autograder.errors.UserError` into a one-line message and a non-zero exit.
 """
 
@@ -15,12 +16,13 @@ from autograder.errors import UserError
 
 # Modules that contribute a subcommand, in the order ``--help`` lists them.
 COMMAND_MODULES = [
-    "autograder.quickdraw.cli",
-    "autograder.release",
-    "autograder.leaderboard.cli",
-    "autograder.grading.cli",
-    "autograder.classroom.feedback",
-    "autograder.classroom.export",
+    "autograder.commands.data",
+    "autograder.commands.release",
+    "autograder.commands.leaderboard",
+    "autograder.commands.grade",
+    "autograder.commands.feedback",
+    "autograder.commands.export",
+    "autograder.commands.demo",
 ]
 
 DESCRIPTION = """\

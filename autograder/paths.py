@@ -10,8 +10,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-ASSIGNMENT_NAMES = ("xor", "mlp_scratch", "quickdraw_loader", "activations", "competition")
-
 
 def course_root() -> Path:
     """Return the root of the course repository."""
@@ -23,16 +21,6 @@ def course_root() -> Path:
         if (folder / "nbgrader_config.py").is_file():
             return folder
     return Path(__file__).resolve().parent.parent
-
-
-def solutions_dir() -> Path:
-    """nbgrader's source directory: reference solutions and visible tests."""
-    return course_root() / "solutions"
-
-
-def assignments_dir() -> Path:
-    """nbgrader's release directory: what students get."""
-    return course_root() / "assignments"
 
 
 def quickdraw_dir() -> Path:

@@ -7,7 +7,7 @@ graded four ways, each in a fresh copy of the course:
   stock    `nbgrader autograde xor` (one notebook after another, no sandbox)
   bare     nbclient executes the same notebooks, --workers at a time (no sandbox, no checks,
            no gradebook): the floor any grader pays
-  ours     `autograder grade` = grade_batch: one sandbox per notebook, hidden checks through the
+  ours     `autograder grade` = grade_class: one sandbox per notebook, hidden checks through the
            proxy, nbgrader gradebook, --workers in parallel (plain sandboxed kernels)
   zygote   the same with kernels forked from a pre-warmed sandboxed zygote (torch imported once
            per worker): what `autograder grade` does by default when it runs as root
@@ -41,7 +41,7 @@ KINDS = ("correct", "partly", "correct", "blank", "correct", "hostile", "correct
 
 def make_course(folder: Path) -> Path:
     """A fresh course with this repo's config, the XOR source and its release (own gradebook)."""
-    from autograder.release import release_assignment
+    from autograder.classroom.release import release_assignment
 
     folder.mkdir(parents=True)
     shutil.copy(REPO / "nbgrader_config.py", folder)
@@ -102,7 +102,7 @@ class PeakMemory:
         self._thread.join()
 
 
-def bare_task(payload: dict) -> dict:
+def bare_task(payload: dict) -> None:
     """Execute one notebook with nbclient in a scratch copy of the released files (no sandbox)."""
     from nbclient import NotebookClient
 
@@ -114,7 +114,6 @@ def bare_task(payload: dict) -> dict:
         nb = nbformat.reads(payload["data"].decode(), as_version=4)
         NotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=True,
                        resources={"metadata": {"path": scratch}}).execute()
-    return {"result": {"student": payload["student"]}}
 
 
 def run_stock(course: Path) -> float:
@@ -129,25 +128,26 @@ def run_stock(course: Path) -> float:
     return seconds
 
 
-def run_bare(course: Path, workers: int) -> tuple[float, list[dict]]:
-    from autograder.classroom.batch import run_local
+def run_bare(course: Path, workers: int) -> tuple[float, list]:
+    from autograder.classroom.grade_class import run_local
     from autograder.classroom.course import Course
-    from autograder.classroom.task import make_payload
+    from autograder.classroom.worker import make_payload
 
     payloads = [make_payload(ASSIGNMENT, s.student, s.notebook, s.path.read_bytes(), 0, course)
                 for s in Course(course).find_submissions(ASSIGNMENT)]
     start = time.monotonic()
-    results = [out["result"] for _, out in run_local(payloads, workers, task=bare_task)]
-    return time.monotonic() - start, results
+    for _ in run_local(payloads, workers, task=bare_task):
+        pass
+    return time.monotonic() - start, []
 
 
-def run_ours(course: Path, workers: int, task, zygote: bool) -> tuple[float, list[dict]]:
-    from autograder.classroom.batch import grade_batch
+def run_ours(course: Path, workers: int, task, zygote: bool) -> tuple[float, list]:
+    from autograder.classroom.grade_class import grade_class
     from autograder.classroom.course import Course
 
     c = Course(course)
     start = time.monotonic()
-    report = grade_batch(ASSIGNMENT, c.find_submissions(ASSIGNMENT), workers=workers, seed=2019, course=c,
+    report = grade_class(ASSIGNMENT, c.find_submissions(ASSIGNMENT), workers=workers, seed=2019, course=c,
                          options={"zygote": zygote}, task=task)
     return time.monotonic() - start, report.results
 
@@ -166,8 +166,8 @@ def main() -> int:
     parser.add_argument("--skip", default="", help="comma-separated phases to skip: stock,bare,ours,zygote")
     args = parser.parse_args()
     os.environ["PATH"] = f"{Path(sys.executable).parent}:{os.environ.get('PATH', '/usr/bin:/bin')}"
-    from autograder.classroom.batch import default_workers
-    from autograder.classroom.task import grade_task
+    from autograder.classroom.grade_class import default_workers
+    from autograder.classroom.worker import grade_task
 
     workers = args.workers or default_workers()
     skip = set(filter(None, args.skip.split(",")))
@@ -194,9 +194,8 @@ def main() -> int:
             with PeakMemory() as peak:
                 seconds, results = run(course)
             timings[name], memory[name] = seconds, peak.peak
-            outcomes[name] = stock_scores(course) if name == "stock" else \
-                {r["student"]: r.get("score") for r in (results or []) if "score" in r}
-            errors = sorted({str(r.get("error"))[:200] for r in results or [] if r.get("status") == "error"})
+            outcomes[name] = stock_scores(course) if name == "stock" else {r.student: r.score for r in results or []}
+            errors = sorted({str(r.error)[:200] for r in results or [] if r.status == "error"})
             if errors:
                 print(f"   {name}: {len(errors)} distinct grading errors, e.g. {errors[:3]}", flush=True)
             print(f"   {name}: {seconds:.1f} s, {args.n / seconds * 60:.1f} notebooks/min, "

@@ -1,7 +1,7 @@
 """Benchmark: grading correct XOR notebooks with and without a CPU hog in the batch, and the cost
 of a sandbox's cgroup.
 
-Three batches of the same ``--n`` reference-correct XOR submissions are graded by ``grade_batch``
+Three batches of the same ``--n`` reference-correct XOR submissions are graded by ``grade_class``
 (``--workers`` workers, zygote kernels, no gradebook), each in its own process:
 
   alone       the correct notebooks only
@@ -74,8 +74,8 @@ def write_submissions(course: Path, n: int, hog_seconds: float) -> Path:
 
 def run_batch(course: Path, batch: str, workers: int) -> dict:
     """Grade one batch in this process; the figures as a dict."""
-    from autograder.classroom.batch import grade_batch
-    from autograder.classroom.course import Submission
+    from autograder.classroom.grade_class import grade_class
+    from autograder.grading.submissions import Submission
 
     folder = course / "bench_submissions"
     names = sorted(p.stem for p in folder.glob("correct*.ipynb"))
@@ -83,14 +83,14 @@ def run_batch(course: Path, batch: str, workers: int) -> dict:
         names.insert(0, "hog")
     submissions = [Submission(name, ASSIGNMENT, folder / f"{name}.ipynb") for name in names]
     start = time.monotonic()
-    report = grade_batch(ASSIGNMENT, submissions, workers=workers, seed=2019, progress=False, record=False,
+    report = grade_class(ASSIGNMENT, submissions, workers=workers, seed=2019, progress=False, record=False,
                          root=course, options={"limits": LIMITS})
-    correct = [r for r in report.results if r["student"] != "hog"]
-    hog = next((r.get("timings", {}) for r in report.results if r["student"] == "hog"), {})
+    correct = [r for r in report.results if r.student != "hog"]
+    hog = next((r.timings for r in report.results if r.student == "hog"), {})
     return {"wall": time.monotonic() - start,
-            "scores": [(r["score"], r["max_score"]) for r in correct],
-            "times": [r.get("timings", {}).get("total", 0.0) for r in correct],
-            "cpu": [r.get("timings", {}).get("sandbox_cpu") for r in correct],
+            "scores": [(r.score, r.max_score) for r in correct],
+            "times": [r.timings.get("total", 0.0) for r in correct],
+            "cpu": [r.timings.get("sandbox_cpu") for r in correct],
             "hog": [hog.get("sandbox_cpu"), hog.get("total")]}
 
 

@@ -28,7 +28,7 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from test_leaderboard_support import Server, csv_bytes, make_board, synthetic_key  # noqa: E402
 
-from autograder.leaderboard.store import database_url  # noqa: E402
+from autograder.leaderboard.database import database_url  # noqa: E402
 from autograder.leaderboard.validate import careful_parse, decode, parse_predictions  # noqa: E402
 
 

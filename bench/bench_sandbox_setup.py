@@ -19,7 +19,6 @@ import time
 
 import nbformat
 
-from autograder.classroom.zygote import Zygote, ZygoteKernel
 from autograder.sandbox import seccomp
 from autograder.sandbox.execute import execute_notebook
 from autograder.sandbox.kernel import SandboxKernel
@@ -27,6 +26,7 @@ from autograder.sandbox.launcher import Sandbox, is_root, processes_of
 from autograder.sandbox.limits import Limits
 from autograder.sandbox.probe import missing_protections
 from autograder.sandbox.uids import allocate_uid
+from autograder.sandbox.zygote import Zygote, ZygoteKernel
 
 LIMITS = Limits()
 SYSCALL_LOOP = ("import os, time\nstart = time.perf_counter()\nfor _ in range(200_000):\n    os.getppid()\n"

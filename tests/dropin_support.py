@@ -1,7 +1,7 @@
 """Helpers for the drop-in nbgrader tests: courses set up the way nbgrader's own autograde tests
 set them up (``nbgrader/tests/apps/test_nbgrader_autograde.py``), in this repo's layout
 (``solutions/`` is nbgrader's source, ``assignments/`` its release), graded by the production
-path (:func:`autograder.classroom.batch.grade_batch`, two workers)."""
+path (:func:`autograder.classroom.grade_class.grade_class`, two workers)."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def make_course(root: Path, notebooks: dict[str, "str | nbformat.NotebookNode"],
     from nbgrader.api import Gradebook
     from nbgrader.utils import parse_utc
 
-    from autograder.release import release_assignment
+    from autograder.classroom.release import release_assignment
 
     root.mkdir(parents=True, exist_ok=True)
     text = (REPO / "nbgrader_config.py").read_text() + "\n" + config + "\n"
@@ -79,11 +79,11 @@ def submit(root: Path, student: str, notebook: str, content, timestamp: str | No
 
 def grade(root: Path, options: dict, **kwargs):
     """Grade every submitted notebook of ``ps1`` (extra ones included: the batch must skip them)."""
-    from autograder.classroom.batch import grade_batch
+    from autograder.classroom.grade_class import grade_class
     from autograder.classroom.course import Course
 
     course = Course(root)
-    return grade_batch(ASSIGNMENT, course.submitted_notebooks(ASSIGNMENT), workers=2, progress=False,
+    return grade_class(ASSIGNMENT, course.submitted_notebooks(ASSIGNMENT), workers=2, progress=False,
                        course=course, seed=1, options=options, **kwargs)
 
 

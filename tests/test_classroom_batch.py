@@ -5,6 +5,7 @@ an nbgrader-style assignment and one graded by the hidden checks."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -20,7 +21,7 @@ import pytest
 from test_classroom_support import (ANSWERS_CORRECT, ANSWERS_PARTLY, ASSIGNMENT, REPO, answered, auto_scores,
                                     db_url, grade, make_course, release, submit)
 
-from autograder.classroom.batch import run_local
+from autograder.classroom.grade_class import run_local
 from autograder.classroom.gradebook import ResultStore
 from autograder.classroom.simulate import simulated_class, write_class
 
@@ -56,14 +57,14 @@ def test_a_bad_submission_only_hurts_itself(released_course, tmp_path):
     submit(root, "empty", b"")
     submit(root, "jsonish", json.dumps({"cells": "nope"}).encode())
     report = grade(root, workers=2, seed=5, options=QUICK)
-    by = {r["student"]: r for r in report.results}
-    assert {s: r["score"] for s, r in by.items()} == {"correct": 7, "partly": 3, "exits": 0, "hangs": 2,
+    by = {r.student: r for r in report.results}
+    assert {s: r.score for s, r in by.items()} == {"correct": 7, "partly": 3, "exits": 0, "hangs": 2,
                                                       "garbage": 0, "empty": 0, "jsonish": 0}
-    assert {s for s, r in by.items() if r["status"] == "error"} == {"garbage", "empty", "jsonish"}
-    assert "not a readable notebook" in by["garbage"]["error"]
-    hangs = {c["cell"]: c["outcome"] for c in by["hangs"]["checks"]}
+    assert {s for s, r in by.items() if r.status == "error"} == {"garbage", "empty", "jsonish"}
+    assert "not a readable notebook" in by["garbage"].error
+    hangs = {c.cell: c.outcome for c in by["hangs"].checks}
     assert hangs == {"test_add": "passed", "test_mean": "timeout", "test_partial": "timeout"}
-    assert all(c["outcome"] != "passed" for c in by["exits"]["checks"])
+    assert all(c.outcome != "passed" for c in by["exits"].checks)
     # every one of them is in the gradebook (errors as zeros), so exports and feedback see them
     scores = auto_scores(root)
     assert set(scores) == set(by) and sum(scores["garbage"][k] for k in ("test_add", "test_mean", "test_partial")) == 0
@@ -71,9 +72,9 @@ def test_a_bad_submission_only_hurts_itself(released_course, tmp_path):
     assert "3 not gradable" in report.summary()
 
 
-def crash_on_student(payload: dict) -> dict:
+def crash_on_student(payload: dict):
     """A task that kills its worker process for the student 'crash' (and grades the others)."""
-    from autograder.classroom.task import grade_task
+    from autograder.classroom.worker import grade_task
 
     if payload["student"] == "crash":
         os._exit(9)
@@ -81,15 +82,15 @@ def crash_on_student(payload: dict) -> dict:
 
 
 def test_a_dying_worker_takes_down_only_its_submission(released_course, tmp_path):
-    from autograder.classroom.task import make_payload
+    from autograder.classroom.worker import make_payload
 
     root = _copy(released_course, tmp_path / "course")
     data = nbformat.writes(answered(_released(root), ANSWERS_CORRECT)).encode()
     payloads = [make_payload(ASSIGNMENT, name, ASSIGNMENT, data, 1, root) for name in ("a", "crash", "b", "c")]
-    outputs = {p["student"]: out["result"] for p, out in run_local(payloads, 2, task=crash_on_student)}
+    outputs = {p["student"]: out.result for p, out in run_local(payloads, 2, task=crash_on_student)}
     assert set(outputs) == {"a", "crash", "b", "c"}
-    assert outputs["crash"]["status"] == "error" and "died" in outputs["crash"]["error"]
-    assert all(outputs[s]["score"] == 7 for s in "abc")
+    assert outputs["crash"].status == "error" and "died" in outputs["crash"].error
+    assert all(outputs[s].score == 7 for s in "abc")
 
 
 GRADER = """
@@ -172,11 +173,11 @@ def test_kill_9_mid_batch_then_rerun_grades_each_submission_once(released_course
 
 
 def _grade_xor(root: Path, **kwargs):
-    from autograder.classroom.batch import grade_batch
+    from autograder.classroom.grade_class import grade_class
     from autograder.classroom.course import Course
 
     course = Course(root, kwargs.pop("db_url", None))
-    return grade_batch("xor", course.find_submissions("xor"), progress=False, course=course, **kwargs)
+    return grade_class("xor", course.find_submissions("xor"), progress=False, course=course, **kwargs)
 
 
 class DaskCluster:
@@ -241,8 +242,8 @@ def test_dask_cluster_grades_exactly_like_the_local_pool(released_course, tmp_pa
             remote_xor = _grade_xor(remote, seed=77, scheduler=cluster.address, db_url=url)
             # partly: no train_xor, so neither trained model earns a point (an untrained linear
             # model "cannot fit" only because it never trained)
-            assert [r["score"] for r in remote_xor.results] == [7, 0]
-            strip = lambda results: [{k: v for k, v in r.items() if k != "timings"} for r in results]  # noqa: E731
+            assert [r.score for r in remote_xor.results] == [7, 0]
+            strip = lambda results: [dataclasses.replace(r, timings={}) for r in results]  # noqa: E731
             assert strip(remote_xor.results) == strip(expected_xor.results)
             from nbgrader.api import Gradebook
 
@@ -260,7 +261,7 @@ def test_dask_cluster_grades_exactly_like_the_local_pool(released_course, tmp_pa
             regraded = cli("--force", "--json", tmp_path / "cli.json")
             assert regraded.returncode == 0, regraded.stderr
             cli_scores = {s["student"]: s["score"] for s in json.loads((tmp_path / "cli.json").read_text())["submissions"]}
-            assert cli_scores == {r["student"]: r["score"] for r in expected.results}
+            assert cli_scores == {r.student: r.score for r in expected.results}
             with Gradebook(url) as gb:
                 assert len(gb.assignment_submissions(ASSIGNMENT)) == 5  # regraded in place, not added twice
     finally:

@@ -11,9 +11,9 @@ import pytest
 from test_classroom_feedback import instructor_only_lines, leaks, visible_text
 from test_classroom_support import REPO
 
-from autograder.classroom.batch import grade_batch
 from autograder.classroom.course import Course
 from autograder.classroom.feedback import write_feedback
+from autograder.classroom.grade_class import grade_class
 from autograder.classroom.simulate import simulated_class, write_class
 from autograder.sandbox.probe import missing_protections
 
@@ -31,28 +31,28 @@ def graded(tmp_path_factory):
     write_class(root, ASSIGNMENT, simulated_class(root / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
                                                   root / "assignments" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"))
     course = Course(root)
-    report = grade_batch(ASSIGNMENT, course.find_submissions(ASSIGNMENT), workers=2, seed=7, progress=False,
+    report = grade_class(ASSIGNMENT, course.find_submissions(ASSIGNMENT), workers=2, seed=7, progress=False,
                          course=course)
     reports = {p.parent.parent.name: p for p in write_feedback(course, ASSIGNMENT)}
-    return course, {r["student"]: r for r in report.results}, reports
+    return course, {r.student: r for r in report.results}, reports
 
 
 def test_verdicts_of_the_trusted_checks_land_unchanged_in_the_gradebook(graded):
     from nbgrader.api import Gradebook
 
     course, results, _ = graded
-    assert all(r["status"] == "graded" for r in results.values())
-    top = results["correct"]["max_score"]
-    assert results["correct"]["score"] == top > 0 and results["blank"]["score"] == 0
-    assert 0 < results["partly"]["score"] < top
-    assert results["hostile"]["score"] == results["partly"]["score"]  # tampering and snooping bought nothing
+    assert all(r.status == "graded" for r in results.values())
+    top = results["correct"].max_score
+    assert results["correct"].score == top > 0 and results["blank"].score == 0
+    assert 0 < results["partly"].score < top
+    assert results["hostile"].score == results["partly"].score  # tampering and snooping bought nothing
     with Gradebook(course.db_url) as gb:
         for student, result in results.items():
             nb = gb.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, student)
             auto = {g.name: g.auto_score for g in nb.grades if g.cell.cell_type == "code" and g.auto_score is not None}
             per_cell: dict[str, float] = {}
-            for check in result["checks"]:
-                per_cell[check["cell"]] = per_cell.get(check["cell"], 0.0) + check["points"]
+            for check in result.checks:
+                per_cell[check.cell] = per_cell.get(check.cell, 0.0) + check.points
             assert {k: pytest.approx(v) for k, v in per_cell.items()} == {k: auto[k] for k in per_cell}, student
             assert nb.max_score == gb.find_notebook(ASSIGNMENT, ASSIGNMENT).max_score  # points metadata ignored
 
@@ -67,9 +67,9 @@ def test_feedback_on_real_checks_has_their_outcomes_and_no_hidden_source(graded)
         submitted = course.root / "submitted" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
         assert not leaks(path, secret, released, submitted), student
     partly = visible_text(reports["partly"])
-    failed = [c for c in results["partly"]["checks"] if c["outcome"] != "passed"]
-    assert failed and all(c["name"] in partly for c in failed)
-    assert f"Total {results['partly']['score']:g} / " in partly
+    failed = [c for c in results["partly"].checks if c.outcome != "passed"]
+    assert failed and all(c.name in partly for c in failed)
+    assert f"Total {results['partly'].score:g} / " in partly
     hostile = visible_text(reports["hostile"])
     # what snooping saw (/etc is readable in the sandbox, and holds no shadow file)
     assert "gradebooks visible: []" in hostile and "/etc/shadow -> FileNotFoundError" in hostile

@@ -13,7 +13,7 @@ from test_classroom_support import ASSIGNMENT, HIDDEN_MARK, REPO, graded_class
 
 from autograder.classroom.course import Course
 from autograder.classroom.feedback import write_feedback
-from autograder.classroom.redact import REDACTED, hidden_blocks
+from autograder.grading.redact import REDACTED, hidden_blocks
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from test_classroom_support import (ASSIGNMENT, HIDDEN_MARK, TEST_ADD, answered,
 
 from autograder.classroom.course import Course
 from autograder.classroom.gradebook import ResultStore
-from autograder.classroom.redact import hidden_blocks
+from autograder.grading.redact import hidden_blocks
 
 
 @pytest.fixture(scope="module")
@@ -39,9 +39,9 @@ def test_same_scores_as_stock_nbgrader_autograde(graded):
     assert ours == stock  # every cell of every student, manual answers (None) included
     for student, expected in graded.expected.items():
         assert sum(v or 0 for k, v in ours[student].items() if k.startswith("test_")) == expected, student
-    by_student = {r["student"]: r for r in graded.report.results}
-    assert {s: r["score"] for s, r in by_student.items()} == graded.expected
-    assert all(r["status"] == "graded" and r["max_score"] == 7 for r in by_student.values())
+    by_student = {r.student: r for r in graded.report.results}
+    assert {s: r.score for s, r in by_student.items()} == graded.expected
+    assert all(r.status == "graded" and r.max_score == 7 for r in by_student.values())
     assert graded.report.graded == 4 and graded.report.skipped == 0
 
 

@@ -1,6 +1,6 @@
 """A submission is always recorded, whatever its structure, and never above what honest work earns.
 
-Through the production path (``grade_batch``, several workers, a real nbgrader gradebook): an
+Through the production path (``grade_class``, several workers, a real nbgrader gradebook): an
 nbgrader-style assignment in plain sandboxes, and the xor assignment (hidden checks) with zygote
 kernels and with plain sandboxes. Named cases (a copy-pasted test cell, a retyped grade_id, grade
 cells added by the student, odd points and schema versions, garbled metadata, deleted and
@@ -11,6 +11,7 @@ nbgrader metadata and of the cell list. After grading, ``nbgrader export`` and
 
 from __future__ import annotations
 
+import copy
 import csv
 import json
 import math
@@ -28,10 +29,11 @@ from test_classroom_support import (ANSWERS_CORRECT, ANSWERS_PARTLY, ASSIGNMENT,
                                     make_course, release, submit)
 
 from autograder.classroom.autograded import record_autograded
-from autograder.classroom.batch import grade_batch
 from autograder.classroom.course import Course
+from autograder.classroom.grade_class import grade_class
 from autograder.classroom.gradebook import ResultStore, prepare_gradebook
 from autograder.classroom.simulate import fill, reference_answers
+from autograder.grading.results import SubmissionResult
 
 QUICK = {"limits": {"cell_timeout": 10, "notebook_timeout": 60, "startup_timeout": 60}}
 # A student kernel that prints every float as "nan" or "inf": nbgrader-style partial credit
@@ -66,11 +68,11 @@ def recorded(root: Path, assignment: str) -> dict[str, dict]:
                 for sub in gb.assignment_submissions(assignment)}
 
 
-def check_cells(result: dict) -> dict[str, float]:
+def check_cells(result: SubmissionResult) -> dict[str, float]:
     """test cell -> points, from a batch result."""
     found: dict[str, float] = {}
-    for check in result["checks"]:
-        found[check["cell"]] = found.get(check["cell"], 0.0) + check["points"]
+    for check in result.checks:
+        found[check.cell] = found.get(check.cell, 0.0) + check.points
     return found
 
 
@@ -96,13 +98,13 @@ def assert_recorded_as(report, root: Path, assignment: str, honest: dict[str, fl
     """Every student recorded; each test cell scores what the honest notebook scored, or 0."""
     assert not report.not_recorded, report.not_recorded
     book = recorded(root, assignment)
-    by = {r["student"]: r for r in report.results}
+    by = {r.student: r for r in report.results}
     for student, zeroed in expected_zero.items():
         cells = {k: v for k, v in book[student]["cells"].items() if k in honest}
         want = {k: 0.0 if k in zeroed else v for k, v in honest.items()}
         assert cells == want, (student, cells, want)
-        assert by[student]["status"] == "graded", (student, by[student].get("error"))
-        assert by[student]["score"] == sum(cells.values()), (student, by[student]["checks"])  # as recorded
+        assert by[student].status == "graded", (student, by[student].error)
+        assert by[student].score == sum(cells.values()), (student, by[student].checks)  # as recorded
     assert len({book[s]["max_score"] for s in book}) == 1  # nobody changed a maximum
 
 
@@ -169,12 +171,12 @@ def test_random_structure_mutations_are_recorded_through_the_batch(legacy_course
 @pytest.fixture(scope="module")
 def graded_once(legacy_course, tmp_path_factory):
     """A course with one partly-correct submission graded for real; its result and executed notebook."""
-    from autograder.classroom.task import grade_task, make_payload
+    from autograder.classroom.worker import grade_task, make_payload
 
     root = _copy(legacy_course, tmp_path_factory.mktemp("record") / "course")
     data = nbformat.writes(answered(root / "assignments" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", ANSWERS_PARTLY))
     output = grade_task(make_payload(ASSIGNMENT, "partly", ASSIGNMENT, data.encode(), 3, root, options=QUICK))
-    assert output["result"]["status"] == "graded" and output["result"]["score"] == 3
+    assert output.result.status == "graded" and output.result.score == 3
     prepare_gradebook(Course(root), ASSIGNMENT)
     return root, output
 
@@ -192,12 +194,12 @@ def test_any_structure_and_any_score_are_recorded(graded_once, steps, points, ti
     from nbgrader.nbgraderformat import MetadataValidator
 
     root, output = graded_once
-    executed = mutate(json.loads(output["executed"]), steps)
-    result = json.loads(json.dumps(output["result"]))
+    executed = mutate(json.loads(output.executed), steps)
+    result = copy.deepcopy(output.result)
     honest = check_cells(result)
     given_points = {}
-    for check, value in zip(result["checks"], points):
-        check["points"] = given_points[check["cell"]] = value
+    for check, value in zip(result.checks, points):
+        check.points = given_points[check.cell] = value
     course = Course(root)
     path, saved = record_autograded(course, ASSIGNMENT, "fuzzed", ASSIGNMENT, result, json.dumps(executed),
                                     timestamp)
@@ -217,7 +219,7 @@ def test_any_structure_and_any_score_are_recorded(graded_once, steps, points, ti
         elif value is None or (isinstance(value, float) and not math.isfinite(value)):
             assert grades[cell] == 0, (cell, value)
     # the result saved is the one recorded
-    assert saved["score"] == pytest.approx(sum(grades[cell] for cell in honest), abs=1e-6)
+    assert saved.score == pytest.approx(sum(grades[cell] for cell in honest), abs=1e-6)
 
 
 def gb_max(course: Course, cell: str) -> float:
@@ -240,22 +242,22 @@ def test_non_finite_check_points_count_zero_through_the_batch(legacy_course, tmp
     assert book["honest"]["cells"]["test_add"] == 2
     for student in ("nan", "inf"):
         assert book[student]["cells"]["test_add"] == 0 and book[student]["cells"]["test_mean"] == 3
-    by = {r["student"]: r for r in report.results}
-    assert by["nan"]["score"] == by["inf"]["score"] == 5 and by["honest"]["score"] == 7
+    by = {r.student: r for r in report.results}
+    assert by["nan"].score == by["inf"].score == 5 and by["honest"].score == 7
 
 
-def non_finite_checks(payload: dict) -> dict:
+def non_finite_checks(payload: dict):
     """The real grading task, then the ``test_add`` check's points made NaN or infinite for the
     students named so."""
-    from autograder.classroom.task import grade_task
+    from autograder.classroom.worker import grade_task
 
     output = grade_task(payload)
     value = {"nan": math.nan, "inf": math.inf}.get(payload["student"])
     if value is not None:
-        for check in output["result"]["checks"]:
-            if check["cell"] == "test_add":
-                check["points"] = value
-        output["result"]["score"] = sum(c["points"] for c in output["result"]["checks"])
+        for check in output.result.checks:
+            if check.cell == "test_add":
+                check.points = value
+        output.result.score = sum(c.points for c in output.result.checks)
     return output
 
 
@@ -292,7 +294,7 @@ def test_xor_structure_cases_are_recorded_with_honest_scores(xor_course, tmp_pat
         if name != "honest":
             expected_zero[name] = apply_case(correct, name)[1]
     course = Course(root)
-    report = grade_batch("xor", course.find_submissions("xor"), workers=2, seed=11, progress=False, course=course,
+    report = grade_class("xor", course.find_submissions("xor"), workers=2, seed=11, progress=False, course=course,
                          options=options)
     book = recorded(root, "xor")
     honest = {k: v for k, v in book["honest"]["cells"].items() if k.startswith("test_")}
@@ -308,7 +310,7 @@ def test_what_the_grader_receives_is_always_a_well_formed_notebook(legacy_course
     reads, with each released grade_id at most once and released metadata only."""
     from nbgrader.nbgraderformat import MetadataValidator
 
-    from autograder.classroom.structure import normalized_submission, released_cells
+    from autograder.grading.structure import normalized_submission, released_cells
     from autograder.grading.notebook import read_submission
 
     released = _released(legacy_course)

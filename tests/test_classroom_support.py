@@ -87,7 +87,7 @@ def make_course(root: Path) -> Path:
 
 def release(root: Path) -> Path:
     """Release the assignment with nbgrader (into ``root``'s gradebook); return the notebook."""
-    from autograder.release import release_assignment
+    from autograder.classroom.release import release_assignment
 
     return release_assignment(ASSIGNMENT, root=root) / f"{ASSIGNMENT}.ipynb"
 
@@ -141,11 +141,11 @@ def leaker(released: Path) -> nbformat.NotebookNode:
 
 def grade(root: Path, workers: int = 2, **kwargs):
     """Grade every submission of the course at ``root`` with the batch runner; return the report."""
-    from autograder.classroom.batch import grade_batch
+    from autograder.classroom.grade_class import grade_class
     from autograder.classroom.course import Course
 
     course = Course(root, kwargs.pop("db_url", None))
-    return grade_batch(ASSIGNMENT, course.find_submissions(ASSIGNMENT), workers=workers, progress=False,
+    return grade_class(ASSIGNMENT, course.find_submissions(ASSIGNMENT), workers=workers, progress=False,
                        course=course, **kwargs)
 
 

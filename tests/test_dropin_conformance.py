@@ -2,7 +2,7 @@
 
 Each course below is set up like a case of ``nbgrader/tests/apps/test_nbgrader_autograde.py``
 (the same source and submitted notebooks from its ``files/``, its due date and timestamps) and
-graded through ``grade_batch`` with two workers, with zygote kernels and with plain sandboxes.
+graded through ``grade_class`` with two workers, with zygote kernels and with plain sandboxes.
 Where our grade differs from nbgrader's, the test says why.
 """
 
@@ -46,8 +46,8 @@ def test_unchanged_changed_and_both_showtraceback_cheats(plain_course):
         assert gb.find_submission(ASSIGNMENT, "foo").total_seconds_late == 0
         assert gb.find_submission(ASSIGNMENT, "bar").total_seconds_late > 0
         assert gb.find_submission_notebook("p1", ASSIGNMENT, "bar").late_submission_penalty is None
-    by = {r["student"]: {c["name"]: c for c in r["checks"]} for r in report.results}
-    assert by["spam"]["bar"]["points"] == 0 and "not defined" in by["spam"]["bar"]["message"]
+    by = {r.student: {c.name: c for c in r.checks} for r in report.results}
+    assert by["spam"]["bar"].points == 0 and "not defined" in by["spam"]["bar"].message
 
 
 def test_extra_notebooks_are_skipped_with_a_note(plain_course):
@@ -56,7 +56,7 @@ def test_extra_notebooks_are_skipped_with_a_note(plain_course):
     assert (root / "autograded" / "foo" / ASSIGNMENT / "p1.ipynb").exists()
     assert report.extra == ["foo/p1 copy.ipynb"]
     assert "foo/p1 copy.ipynb: not a notebook of the release" in report.summary()
-    assert all(r["status"] == "graded" for r in report.results) and len(report.results) == 4
+    assert all(r.status == "graded" for r in report.results) and len(report.results) == 4
 
 
 AUTOTEST_SOURCES = {"simple": "autotest-simple.ipynb", "hashed": "autotest-hashed.ipynb",
@@ -95,7 +95,7 @@ def test_hidden_autotests_never_reach_the_student(autotest_course):
     for student in ("foo", "bar", "baz"):
         text = autograded_text(root, student, "hidden")
         assert 'assert str(a) == "5"' not in text and "value of a is not correct" not in text
-    messages = [c["message"] for r in report.results for c in r["checks"] if r["notebook"] == "hidden"]
+    messages = [c.message for r in report.results for c in r.checks if r.notebook == "hidden"]
     assert "a hidden test failed (AssertionError)" in messages  # bar: what failed, not how
 
 

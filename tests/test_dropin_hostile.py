@@ -5,7 +5,7 @@ solution cells, and test cells with visible and hidden ``assert``s. Every attack
 the student's kernel could win if it decided the test cells (as stock nbgrader's kernel does):
 exception handlers, input and AST transformers, execution hooks, patched builtins and numpy,
 objects that equal everything, messages on hidden lines, redefinitions, extra notebooks. All go
-through ``grade_batch`` with two workers, with zygote kernels and with plain sandboxes.
+through ``grade_class`` with two workers, with zygote kernels and with plain sandboxes.
 """
 
 from __future__ import annotations
@@ -136,7 +136,7 @@ def graded(request, tmp_path_factory):
     submit(root, "extra_notebook", "hw", release)  # blank; its correct copy is an extra notebook
     submit(root, "extra_notebook", "hw", answered(release, CORRECT), filename="hw copy.ipynb")
     report = grade(root, {**MODES[request.param], "limits": {"cell_timeout": 6}})
-    return root, report, {r["student"]: r for r in report.results}
+    return root, report, {r.student: r for r in report.results}
 
 
 def test_every_attack_scores_what_it_earned(graded):
@@ -148,10 +148,10 @@ def test_every_attack_scores_what_it_earned(graded):
 
 def test_objects_that_equal_everything_are_judged_by_the_grader(graded):
     _, _, by = graded
-    checks = {c["name"]: c for c in by["eq_anything"]["checks"]}
-    assert all(c["points"] == 0 for c in checks.values())
-    assert checks["test_add"]["outcome"] == "failed"  # Anything(0) == 3 is False here
-    assert "cannot evaluate outside your kernel" in checks["test_answer"]["message"]  # abs(handle - 42)
+    checks = {c.name: c for c in by["eq_anything"].checks}
+    assert all(c.points == 0 for c in checks.values())
+    assert checks["test_add"].outcome == "failed"  # Anything(0) == 3 is False here
+    assert "cannot evaluate outside your kernel" in checks["test_answer"].message  # abs(handle - 42)
 
 
 def test_hidden_tests_never_enter_the_sandbox(graded):
@@ -165,22 +165,22 @@ def test_hidden_tests_never_enter_the_sandbox(graded):
 
 def test_a_hidden_line_message_is_not_quoted(graded):
     root, _, by = graded
-    check = next(c for c in by["hidden_message"]["checks"] if c["name"] == "test_add")
-    assert check["points"] == 0 and check["message"] == "a hidden test failed (AssertionError)"
+    check = next(c for c in by["hidden_message"].checks if c.name == "test_add")
+    assert check.points == 0 and check.message == "a hidden test failed (AssertionError)"
     for student in EXPECTED:
         assert MARK not in autograded_text(root, student, "hw")
-        assert MARK not in json.dumps(by[student])
+        assert MARK not in json.dumps(by[student].to_json())
 
 
 def test_stderr_from_a_correct_answer_costs_nothing(graded):
     _, _, by = graded
-    assert by["stderr_correct"]["score"] == 8
+    assert by["stderr_correct"].score == 8
 
 
 def test_a_test_cell_that_waits_forever_is_stopped(graded):
     _, _, by = graded
-    check = next(c for c in by["never_ready"]["checks"] if c["name"] == "test_ready")
-    assert check["points"] == 0 and check["outcome"] == "timeout"
+    check = next(c for c in by["never_ready"].checks if c.name == "test_ready")
+    assert check.points == 0 and check.outcome == "timeout"
 
 
 def test_what_hidden_lines_print_is_not_shown(graded):

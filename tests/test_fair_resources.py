@@ -2,7 +2,7 @@
 
 Hostile notebooks (fifty busy loops in their own sessions plus threads, children holding far
 more memory than the sandbox may, a fork bomb, a cell that never ends) are graded by
-``grade_batch`` with two workers beside correct notebooks, with zygote kernels and with plain
+``grade_class`` with two workers beside correct notebooks, with zygote kernels and with plain
 sandboxes. The correct ones keep full marks whatever the load (their limits are budgets of their
 own CPU time); the hogs get nothing, stay inside their limits, and leave no cgroup and no
 process behind. The detection of cgroup v1/v2 and the fallback without cgroups are tested on
@@ -11,16 +11,24 @@ fake cgroup folders.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
 
 import pytest
 
+from autograder.classroom.grade_class import grade_class
+from autograder.classroom.worker import TaskOutput
+from autograder.grading.grader import grade_submission
+from autograder.grading.results import SubmissionResult
+from autograder.grading.submissions import Submission
 from autograder.sandbox import cgroup as cgroup_module
 from autograder.sandbox.cgroup import CgroupUnavailable, Hierarchy, detect, sandbox_cgroup, sweep_stale
+from autograder.sandbox.kernel import SandboxKernel
 from autograder.sandbox.limits import MIB, Limits
 from autograder.sandbox.probe import missing_protections
+from autograder.sandbox.zygote import kernel_factory
 from hostile.tiny import SCALE, make_course, notebook_bytes, released_cells, tiny_cells, tiny_spec
 
 GIB = 1024 * MIB
@@ -122,13 +130,9 @@ def _observe(kernel, probe: dict, started: float) -> None:
     sandbox.close_cgroup = observed_close
 
 
-def tiny_task(payload: dict) -> dict:
-    """``grade_task`` for the tiny course (the engine's path with the tiny spec), adding the
-    sandbox cgroup's figures to the result."""
-    from autograder.classroom.zygote import kernel_factory
-    from autograder.grading.grader import grade_submission
-    from autograder.sandbox.kernel import SandboxKernel
-
+def tiny_task(payload: dict) -> TaskOutput:
+    """``grade_task`` for the tiny course (the engine's path with the tiny spec); the sandbox
+    cgroup's figures go to ``<options["probe_dir"]>/<student>.json``."""
     options = payload["options"]
     probe: dict = {}
     make = kernel_factory if options.get("zygote", True) else SandboxKernel
@@ -143,10 +147,8 @@ def tiny_task(payload: dict) -> dict:
     graded = grade_submission(tiny_spec(**options["limits"]), payload["data"], payload["student"],
                               payload["notebook"], int(payload["seed"]), course_root=Path(payload["course_root"]),
                               kernel_factory=factory)
-    result = graded.result.to_json()
-    result["probe"] = probe
-    return {"result": result, "executed": None, "seconds": result["timings"].get("total", 0.0),
-            "worker": str(os.getpid()), "grader_fault": False}
+    Path(options["probe_dir"], f"{payload['student']}.json").write_text(json.dumps(probe))
+    return TaskOutput(graded.result, None, graded.result.timings.get("total", 0.0), str(os.getpid()))
 
 
 def _blank_with(source: str) -> bytes:
@@ -160,10 +162,8 @@ def course(tmp_path_factory) -> Path:
     return make_course(tmp_path_factory.mktemp("fair_course"))
 
 
-def _grade(course: Path, folder: Path, zygote: bool) -> dict:
-    from autograder.classroom.batch import grade_batch
-    from autograder.classroom.course import Submission
-
+def _grade(course: Path, folder: Path, zygote: bool) -> tuple[dict, dict, list[int]]:
+    """(student -> result, student -> sandbox figures, the workers' pids)."""
     notebooks = {
         "cpu_hog": _blank_with(CPU_HOG),
         "correct1": notebook_bytes(tiny_cells()),
@@ -178,50 +178,54 @@ def _grade(course: Path, folder: Path, zygote: bool) -> dict:
         path = folder / f"{name}.ipynb"
         path.write_bytes(data)
         submissions.append(Submission(name, "tiny", path))
-    report = grade_batch("tiny", submissions, workers=2, seed=99, progress=False, record=False, root=course,
-                         task=tiny_task, options={"zygote": zygote, "limits": LIMITS})
-    return {r["student"]: r for r in report.results}, [int(worker) for worker in report.workers]
+    probes = folder / "probes"
+    probes.mkdir()
+    report = grade_class("tiny", submissions, workers=2, seed=99, progress=False, record=False, root=course,
+                         task=tiny_task, options={"zygote": zygote, "limits": LIMITS, "probe_dir": str(probes)})
+    results = {r.student: r for r in report.results}
+    return (results, {name: json.loads((probes / f"{name}.json").read_text()) for name in results},
+            [int(worker) for worker in report.workers])
 
 
 @pytest.fixture(scope="module", params=[True, False], ids=["zygote", "plain"])
 def graded(request, course, tmp_path_factory):
-    results, workers = _grade(course, tmp_path_factory.mktemp("fair_submissions"), request.param)
-    return request.param, results, workers
+    results, probes, workers = _grade(course, tmp_path_factory.mktemp("fair_submissions"), request.param)
+    return request.param, results, probes, workers
 
 
-def _summary(result: dict) -> str:
-    checks = [(c["name"], c["outcome"], c["message"][:60]) for c in result["checks"]]
-    return f"{result['score']}/{result['max_score']} {checks}"
+def _summary(result: SubmissionResult) -> str:
+    checks = [(c.name, c.outcome, c.message[:60]) for c in result.checks]
+    return f"{result.score}/{result.max_score} {checks}"
 
 
 @needs_cgroups
 def test_correct_notebooks_keep_full_marks_beside_hogs(graded):
-    zygote, results, _ = graded
+    zygote, results, probes, _ = graded
     kind = "ZygoteKernel" if zygote else "SandboxKernel"
     for name in ("correct1", "correct2", "correct3"):
-        assert results[name]["status"] == "graded" and results[name]["score"] == 3.0, _summary(results[name])
+        assert results[name].status == "graded" and results[name].score == 3.0, _summary(results[name])
     for name in ("cpu_hog", "memory_hog", "fork_bomb"):
-        assert results[name]["score"] == 0.0, _summary(results[name])
-    assert all(r["probe"]["kind"] == kind for r in results.values())
+        assert results[name].score == 0.0, _summary(results[name])
+    assert all(probe["kind"] == kind for probe in probes.values()) and set(probes) == set(results)
     # the CPU hog really ran, and its 50 loops together got no more than its one core
-    hog = results["cpu_hog"]["probe"]
+    hog = probes["cpu_hog"]
     assert 3.0 < hog["cpu"] <= hog["wall"] * LIMITS["cpus"] * 1.05 + 0.5, hog
 
 
 @needs_cgroups
 def test_a_cell_out_of_time_costs_only_the_checks_depending_on_it(graded):
-    _, results, _ = graded
+    _, results, probes, _ = graded
     stuck = results["stuck_cell"]
-    outcomes = {c["name"]: c["outcome"] for c in stuck["checks"]}
-    assert stuck["status"] == "graded" and stuck["score"] == 2.0, _summary(stuck)
+    outcomes = {c.name: c.outcome for c in stuck.checks}
+    assert stuck.status == "graded" and stuck.score == 2.0, _summary(stuck)
     assert outcomes["test_add"] == outcomes["test_counter"] == "passed" and outcomes["test_scale"] != "passed"
-    assert stuck["probe"]["cpu"] >= LIMITS["cell_timeout"]  # judged on its own CPU time
+    assert probes["stuck_cell"]["cpu"] >= LIMITS["cell_timeout"]  # judged on its own CPU time
 
 
 @needs_cgroups
 def test_memory_of_all_processes_together_stays_within_the_sandbox_limit(graded):
-    _, results, _ = graded
-    probe = results["memory_hog"]["probe"]
+    _, _, probes, _ = graded
+    probe = probes["memory_hog"]
     assert probe["memory_limit"] == SANDBOX_MEMORY
     # four children touching 1 GiB each: the sandbox held at most its limit, and did reach for it
     assert SANDBOX_MEMORY // 2 < probe["peak"] <= SANDBOX_MEMORY
@@ -229,17 +233,16 @@ def test_memory_of_all_processes_together_stays_within_the_sandbox_limit(graded)
 
 @needs_cgroups
 def test_a_fork_bomb_is_stopped_by_the_sandbox_pid_limit(graded):
-    _, results, _ = graded
-    probe = results["fork_bomb"]["probe"]
+    _, _, probes, _ = graded
+    probe = probes["fork_bomb"]
     assert probe["pids_refused"] > 0  # forks were refused by pids.max (RLIMIT_NPROC is 4096 here)
     assert len(probe["procs"]) <= SANDBOX_PIDS
 
 
 @needs_cgroups
 def test_no_cgroup_and_no_process_of_a_sandbox_is_left(graded):
-    _, results, workers = graded
-    for name, result in results.items():
-        probe = result["probe"]
+    _, _, probes, workers = graded
+    for name, probe in probes.items():
         assert probe["folders"], name
         assert probe["left"] == [] and probe["alive"] == [], (name, probe["left"], probe["alive"])
     # nor any cgroup of the workers (their zygotes' own ones included), once the batch is over
@@ -291,9 +294,7 @@ def test_a_student_cannot_leave_or_loosen_its_cgroup(zygote):
 
     import nbformat
 
-    from autograder.classroom.zygote import kernel_factory
     from autograder.sandbox.execute import execute_notebook
-    from autograder.sandbox.kernel import SandboxKernel
 
     limits = Limits(sandbox_memory=SANDBOX_MEMORY)
     kernel = (kernel_factory if zygote else SandboxKernel)(limits, [])
@@ -393,7 +394,6 @@ def test_a_sandbox_without_cgroups_still_runs_on_wall_time(no_cgroups):
     import nbformat
 
     from autograder.sandbox.execute import execute_notebook
-    from autograder.sandbox.kernel import SandboxKernel
 
     with SandboxKernel(Limits(cell_timeout=2.0)) as kernel:
         assert kernel.sandbox.cgroup is None and kernel.budget(1.0).describe() == "1 s"

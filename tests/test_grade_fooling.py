@@ -1,5 +1,5 @@
 """Submissions built to fool the hidden checks (tests/fooling.py), graded through the production
-path (``grade_batch``, 2 workers; xor and activations with zygote kernels, quickdraw_loader and
+path (``grade_class``, 2 workers; xor and activations with zygote kernels, quickdraw_loader and
 mlp_scratch with plain sandboxes): each gets exactly the points of the checks it really earned,
 and every other check gives 0. Also: the student's kernel cannot see the run's seed."""
 
@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 from fooling import ALL, ROOT, fooling_notebook
 
-from autograder.classroom.batch import grade_batch
-from autograder.classroom.course import Submission
-from autograder.grading.assignments import ASSIGNMENTS
+from autograder.classroom.grade_class import grade_class
+from autograder.grading.assignments import discover, get_assignment
 from autograder.grading.grader import grade_submission, kernel_seed
+from autograder.grading.submissions import Submission
 from autograder.sandbox.probe import missing_protections
 
 SEED = 8675309
@@ -29,32 +29,32 @@ def fooled(quickdraw_root, tmp_path_factory):
     """case name -> result dict, every assignment's cases graded in one batch of 2 workers."""
     folder = tmp_path_factory.mktemp("fooling")
     results = {}
-    for assignment in ASSIGNMENTS:
+    for assignment in (spec.name for spec in discover()):
         cases = [case for case in ALL if case.assignment == assignment]
         submissions = [Submission(f"{case.assignment}-{case.name}", assignment, fooling_notebook(case, folder))
                        for case in cases]
         options = {"data_root": str(quickdraw_root), "zygote": assignment not in PLAIN}
-        report = grade_batch(assignment, submissions, workers=2, seed=SEED, progress=False, options=options,
+        report = grade_class(assignment, submissions, workers=2, seed=SEED, progress=False, options=options,
                              record=False, root=ROOT)
-        results.update({r["student"]: r for r in report.results})
+        results.update({r.student: r for r in report.results})
     return results
 
 
 @pytest.mark.parametrize("case", ALL, ids=[f"{c.assignment}-{c.name}" for c in ALL])
 def test_a_fooling_submission_gets_only_what_it_earned(fooled, case):
     result = fooled[f"{case.assignment}-{case.name}"]
-    assert result["status"] == "graded", result.get("error")
-    got = {c["name"]: c["points"] for c in result["checks"]}
+    assert result.status == "graded", result.error
+    got = {c.name: c.points for c in result.checks}
     assert set(case.earns) <= set(got), sorted(set(case.earns) - set(got))
     wrong = {name: (points, case.earns.get(name, 0.0), message) for name, points, message in
-             ((c["name"], c["points"], c["message"]) for c in result["checks"])
+             ((c.name, c.points, c.message) for c in result.checks)
              if points != pytest.approx(case.earns.get(name, 0.0))}
     assert not wrong, wrong
-    assert result["score"] == pytest.approx(case.score)
-    for check in result["checks"]:
-        assert (check["outcome"] == "passed") == (check["name"] in case.earns), check
-        if check["outcome"] != "passed":
-            assert check["message"], check
+    assert result.score == pytest.approx(case.score)
+    for check in result.checks:
+        assert (check.outcome == "passed") == (check.name in case.earns), check
+        if check.outcome != "passed":
+            assert check.message, check
 
 
 SEED_PROBE = """
@@ -67,7 +67,7 @@ def kernel_seeds(quickdraw_root, seed: int) -> tuple[int, int, int]:
     """What a notebook observes of the global generators before its own code runs."""
     import nbformat
 
-    nb = nbformat.read(ASSIGNMENTS["xor"].release_notebook(ROOT), as_version=4)
+    nb = nbformat.read(get_assignment("xor").release_notebook(ROOT), as_version=4)
     nb.cells.insert(0, nbformat.v4.new_code_cell(SEED_PROBE))
     graded = grade_submission("xor", nbformat.writes(nb).encode(), "probe", "probe.ipynb", seed, course_root=ROOT,
                               data_root=quickdraw_root)

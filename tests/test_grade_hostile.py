@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.grading.grader import grade_many
-from autograder.grading.submissions import Submission
+from autograder.grading.grader import grade_submission
 from autograder.sandbox.kernel import SandboxKernel
 from autograder.sandbox.launcher import processes_of
 from hostile.cases import hostile_cases
@@ -103,20 +102,18 @@ def hostile_batch(tmp_path_factory):
     listener = Listener()
     try:
         cases = hostile_cases(course, listener.port, host_dir)
-        submissions = []
+        before = tree_digest(course)
+        results, executed = {}, {}
+        RecordingKernel.seen = []
+        spec = tiny_spec()
         for case in cases:
             path = submissions_dir / f"{case.name}.ipynb"
             path.write_bytes(case.data)
-            submissions.append(Submission(case.name, path))
-        before = tree_digest(course)
-        executed = {}
-        RecordingKernel.seen = []
-        run = grade_many(tiny_spec(), submissions, SEED, course_root=course, progress=False,
-                         on_graded=lambda sub, graded: executed.__setitem__(sub.student, graded.executed),
-                         kernel_factory=RecordingKernel)
+            graded = grade_submission(spec, path.read_bytes(), case.name, str(path), SEED, course_root=course,
+                                      kernel_factory=RecordingKernel)
+            results[case.name], executed[case.name] = graded.result, graded.executed
     finally:
         listener.close()
-    results = {r.student: r for r in run.submissions}
     env = {"course": course, "before": before, "host_dir": host_dir, "connections": listener.connections,
            "processes": list(RecordingKernel.seen)}
     return cases, results, executed, env

@@ -9,7 +9,7 @@ import pytest
 
 from autograder.grading.expect import CheckFailed, Credit
 from autograder.grading.grader import kernel_seed, prelude, student_code
-from autograder.grading.assignments import ASSIGNMENTS
+from autograder.grading.assignments import get_assignment
 from autograder.grading.handwritten import EVERYTHING, Rule, expect_written_by_hand, tainted
 from autograder.proxy.errors import SandboxGone, StudentError
 
@@ -126,7 +126,7 @@ def test_the_kernel_seed_is_a_labelled_one_way_function_of_the_run_seed():
     seeds = [kernel_seed(s) for s in range(20)]
     assert len(set(seeds)) == 20 and all(0 <= k < 2**63 and k not in range(20) for k in seeds)
     assert kernel_seed(5) == kernel_seed(5)
-    text = prelude(424242, ASSIGNMENTS["xor"])
+    text = prelude(424242, get_assignment("xor"))
     assert "424242" not in text and str(kernel_seed(424242)) in text
 
 
@@ -134,7 +134,7 @@ def test_student_code_is_every_code_cell_but_the_released_read_only_ones():
     from autograder import paths
     from autograder.grading.notebook import restore_locked_cells
 
-    spec = ASSIGNMENTS["activations"]
+    spec = get_assignment("activations")
     released = nbformat.read(spec.release_notebook(paths.course_root()), as_version=4)
     solution = nbformat.read(spec.solution_notebook(paths.course_root()), as_version=4)
     solution.cells.append(nbformat.v4.new_code_cell("extra = torch.sigmoid"))

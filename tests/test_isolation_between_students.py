@@ -4,7 +4,7 @@ A writer (correct tiny notebook) stores its solution through every channel of
 ``hostile.channels`` (keyrings, SysV and POSIX IPC, abstract sockets, files in every writable
 folder, other processes' command lines, locks and notifications on shared read-only files,
 ptys); a blank reader polls them all and defines the graded functions from whatever it finds.
-Graded through ``grade_batch`` with zygote kernels and with plain sandboxes, one after the other
+Graded through ``grade_class`` with zygote kernels and with plain sandboxes, one after the other
 in one worker and at the same time in two: the writer keeps full marks, the reader gets 0. A
 control shows the same reader finds the solution through every channel when nothing separates
 the two (one sandbox, no seccomp filter). Unit tests: the seccomp filter is loaded in both
@@ -20,15 +20,15 @@ import os
 import nbformat
 import pytest
 
-from autograder.classroom.batch import grade_batch
-from autograder.classroom.course import Submission
-from autograder.classroom.zygote import Zygote, ZygoteKernel
+from autograder.classroom.grade_class import grade_class
+from autograder.grading.submissions import Submission
 from autograder.sandbox.execute import execute_notebook
 from autograder.sandbox.kernel import SandboxKernel
 from autograder.sandbox.launcher import Sandbox, is_root
 from autograder.sandbox.limits import Limits
 from autograder.sandbox.probe import missing_protections
 from autograder.sandbox.uids import FIRST_UID, UID_COUNT
+from autograder.sandbox.zygote import Zygote, ZygoteKernel
 from hostile.channels import (CHANNELS, last_json, reader_cell, reader_notebook, tiny_task, writer_cell,
                               writer_notebook)
 from hostile.tiny import make_course
@@ -70,9 +70,9 @@ def _grade(tmp_path, zygote: bool, workers: int, hold: float, wait: float) -> tu
     records = tmp_path / "records"
     records.mkdir()
     submissions = [Submission(name, "tiny", folder / f"{name}.ipynb") for name in ("writer", "reader")]
-    report = grade_batch("tiny", submissions, workers=workers, seed=3, progress=False, record=False, root=course,
+    report = grade_class("tiny", submissions, workers=workers, seed=3, progress=False, record=False, root=course,
                          task=tiny_task, options={"zygote": zygote, "limits": BATCH_LIMITS, "record_dir": str(records)})
-    results = {r["student"]: r for r in report.results}
+    results = {r.student: r for r in report.results}
     runs = {name: json.loads((records / f"{name}.json").read_text()) for name in results}
     return results, runs
 
@@ -97,8 +97,8 @@ def test_a_blank_notebook_gets_nothing_from_another_students_kernel_objects(tmp_
         assert runs["writer"]["worker"] == runs["reader"]["worker"]
         assert read["window"][0] > wrote["window"][1], "the reader did not run after the writer"
     assert read["found"] == [], f"the reader got the writer's solution through {read['found']}"
-    assert (results["writer"]["score"], results["writer"]["max_score"]) == (3.0, 3.0), results["writer"]
-    assert (results["reader"]["score"], results["reader"]["max_score"]) == (0.0, 3.0), results["reader"]
+    assert (results["writer"].score, results["writer"].max_score) == (3.0, 3.0), results["writer"]
+    assert (results["reader"].score, results["reader"].max_score) == (0.0, 3.0), results["reader"]
 
 
 def test_concurrent_kernels_of_one_zygote_share_nothing(zygote):

@@ -172,3 +172,18 @@ def test_team_rule_and_deadline_on_the_command_line(tmp_path, capsys, monkeypatc
     assert code == 0 and deadline.search(out) and "Herons" in out
     code, out, _ = run(capsys, "submit", predictions, "--token", tokens["s3"], "--json")
     assert "Deadline" not in out and json.loads(out)["status"] == "accepted"  # JSON stays JSON
+
+
+def test_alpha_takes_any_probability_and_confidence_at_least_one_half(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("LEADERBOARD_DB", str(tmp_path / "lb.db"))
+    labels = write_labels_csv(synthetic_key(n=40), tmp_path / "labels.csv")
+    for bad, why in (("0", "must be positive"), ("1", "must be below 1"), ("1.5", "must be below 1"),
+                     ("x", "not a number")):
+        with pytest.raises(SystemExit) as info:
+            main(["leaderboard", "init", "--labels", str(labels), "--classes", "a,b,c,d,e", "--alpha", bad])
+        assert info.value.code == 2 and f"argument --alpha: {why}" in capsys.readouterr().err
+    code, out, _ = run(capsys, "init", "--labels", labels, "--classes", "a,b,c,d,e", "--alpha", 0.05, "--json")
+    assert code == 0 and json.loads(out)["alpha"] == 0.05  # stricter than the default 0.5
+    with pytest.raises(SystemExit) as info:
+        main(["leaderboard", "verify", "--confidence", "0.3"])
+    assert info.value.code == 2 and "must be at least 0.5" in capsys.readouterr().err

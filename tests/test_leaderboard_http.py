@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from test_leaderboard_support import Server, csv_bytes, make_board, malformed_uploads, sqlite_url, synthetic_key
 
 from autograder.cli import main
-from autograder.leaderboard.models import DailyCount, Entrant, Submission
+from autograder.leaderboard.models import DailyCount, Entrant, Upload
 from autograder.leaderboard.store import Leaderboard
 
 KEY = synthetic_key(n=400)
@@ -32,7 +32,7 @@ def submit(client: httpx.Client, token: str, data: bytes = GOOD) -> httpx.Respon
 def consistent(lb: Leaderboard) -> dict[str, list[int]]:
     """Check the stored counters against the rows; return submission ids per entrant name."""
     with lb.engine.connect() as conn:
-        rows = conn.execute(select(Submission.id, Submission.entrant_id, Submission.seq)).all()
+        rows = conn.execute(select(Upload.id, Upload.entrant_id, Upload.seq)).all()
         entrants = {e.id: e for e in conn.execute(select(Entrant)).all()}
         daily = dict(conn.execute(select(DailyCount.entrant_id, func.sum(DailyCount.count))
                                   .group_by(DailyCount.entrant_id)).all())

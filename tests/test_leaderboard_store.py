@@ -16,11 +16,11 @@ from sqlalchemy import func, select, text
 from test_leaderboard_support import Clock, csv_bytes, make_board, sqlite_url, synthetic_key
 
 from autograder.errors import UserError
-from autograder.leaderboard import store as store_module
-from autograder.leaderboard.models import DailyCount, Submission
-from autograder.leaderboard.roster import RosterEntry, read_gradebook, read_roster_csv
-from autograder.leaderboard.store import NotFound, SubmissionRejected
+from autograder.leaderboard import uploads as uploads_module
 from autograder.leaderboard import validate
+from autograder.leaderboard.errors import NotFound, SubmissionRejected
+from autograder.leaderboard.models import DailyCount, Upload
+from autograder.leaderboard.roster import RosterEntry, read_gradebook, read_roster_csv
 from autograder.leaderboard.verify import RunFailed, SwapSet, noise_margin, verify_top
 
 KEY = synthetic_key(n=400)
@@ -46,7 +46,7 @@ def with_accuracy(public: float, private: float, seed: int = 0) -> np.ndarray:
 
 def counts(lb) -> tuple[int, int]:
     with lb.engine.connect() as conn:
-        return (conn.execute(select(func.count()).select_from(Submission)).scalar_one(),
+        return (conn.execute(select(func.count()).select_from(Upload)).scalar_one(),
                 conn.execute(select(func.coalesce(func.sum(DailyCount.count), 0))).scalar_one())
 
 
@@ -262,7 +262,7 @@ def test_a_failure_mid_transaction_writes_nothing(db_url, monkeypatch):
     def explode(*args, **kwargs):
         raise RuntimeError("crash after the quota was taken")
 
-    monkeypatch.setattr(store_module, "ladder_answer", explode)
+    monkeypatch.setattr(uploads_module, "ladder_answer", explode)
     with pytest.raises(RuntimeError):
         lb.submit(alice, csv_bytes(KEY, KEY.labels))
     assert counts(lb) == (0, 0) and lb.board() == []

@@ -27,7 +27,8 @@ import numpy as np
 from autograder.leaderboard.ladder import DEFAULT_ALPHA, ladder_answer, pack
 from autograder.leaderboard.roster import RosterEntry
 from autograder.leaderboard.scoring import AnswerKey
-from autograder.leaderboard.store import Leaderboard, database_url
+from autograder.leaderboard.database import database_url
+from autograder.leaderboard.store import Leaderboard
 
 CLASSES = ("apple", "bicycle", "cat", "eye", "fish")
 PG_BIN = Path("/usr/lib/postgresql/15/bin")

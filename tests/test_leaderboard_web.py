@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from sqlalchemy import func, select
 from test_leaderboard_support import Clock, csv_bytes, make_board, malformed_uploads, sqlite_url, synthetic_key
 
-from autograder.leaderboard.models import DailyCount, Entrant, Student, Submission
-from autograder.leaderboard.web import create_app
+from autograder.leaderboard.models import DailyCount, Entrant, Student, Upload
+from autograder.web.app import create_app
 
 with warnings.catch_warnings():  # Starlette nags about its httpx dependency on import
     warnings.simplefilter("ignore")
@@ -47,7 +47,7 @@ def post_csv(client, token, data=GOOD, **kwargs):
 
 def stored(lb) -> tuple[int, int]:
     with lb.engine.connect() as conn:
-        return (conn.execute(select(func.count()).select_from(Submission)).scalar_one(),
+        return (conn.execute(select(func.count()).select_from(Upload)).scalar_one(),
                 conn.execute(select(func.count()).select_from(DailyCount)).scalar_one())
 
 
@@ -257,3 +257,46 @@ def test_rules_page_shows_the_instructors_file_escaped(site, tmp_path):
     with TestClient(create_app(lb, rules=tmp_path / "missing.md")) as client:
         page = client.get("/rules")
         assert page.status_code == 404 and "has not published the competition rules yet" in page.text
+
+
+def test_malformed_json_bodies_get_400_with_an_example_and_change_nothing(site):
+    lb, tokens, _, client = site
+    alice = bearer(tokens["alice"])
+    first = post_csv(client, tokens["alice"]).json()["id"]
+    for body in ({"name": 5}, {"nom": "Ada"}, ["Ada"], None, "Ada"):
+        response = client.put("/api/me/name", json=body, headers=alice)
+        assert response.status_code == 400 and response.json() == {"detail": 'send JSON {"name": "..."}'}, body
+    for body in ({"submission_id": str(first)}, {"submission_id": True}, {"submission_id": float(first)}, {}, [first]):
+        response = client.put("/api/selection", json=body, headers=alice)
+        assert response.status_code == 400, body
+        assert response.json() == {"detail": 'send JSON {"submission_id": <id or null>}'}
+    broken = client.put("/api/me/name", content=b'{"name": "Ada"',
+                        headers={**alice, "Content-Type": "application/json"})
+    assert broken.status_code == 400 and "send JSON" in broken.json()["detail"]
+    assert client.get("/api/board").json()[0]["student"] == "alice"
+    assert not any(row["selected"] for row in lb.history(lb.authenticate(tokens["alice"])))
+    # a well-formed body with a wrong token is refused before anything else
+    response = client.put("/api/me/name", json={"name": "Ada"}, headers=bearer("lbs_nobody"))
+    assert response.status_code == 401 and response.headers["www-authenticate"] == "Bearer"
+    assert client.put("/api/selection", json={"submission_id": None}, headers=alice).json() == {"submission_id": None}
+    # other invalid parameters keep FastAPI's answer, unknown paths its 404
+    assert client.get("/api/board?private=perhaps").status_code == 422
+    assert client.get("/api/nothing-here").json() == {"detail": "Not Found"}
+
+
+def test_refused_forms_show_their_page_again_with_the_message(site):
+    lb, tokens, _, client = site
+    bob_upload = post_csv(client, tokens["bob"]).json()["id"]
+    login(client, tokens["alice"])
+    csrf = re.search(r'name="csrf" value="(\w+)"', client.get("/me").text).group(1)
+    taken = client.post("/me", data={"csrf": csrf, "name": "bob"})
+    assert taken.status_code == 409 and 'id="error">the name &#39;bob&#39; is already taken' in taken.text
+    assert "My submissions" in taken.text and f'value="{csrf}"' in taken.text  # the history page, still usable
+    theirs = client.post("/me", data={"csrf": csrf, "submission_id": str(bob_upload)})
+    assert theirs.status_code == 404 and f"no submission {bob_upload} of yours" in theirs.text
+    expired = client.post("/me", data={"csrf": "0" * 64, "name": "Ada"})
+    assert expired.status_code == 403 and "the form expired" in expired.text
+    unreadable = client.post("/submit", data={"csrf": csrf})  # no file part
+    assert unreadable.status_code == 400 and "no file" in unreadable.text and 'id="remaining">3<' in unreadable.text
+    assert client.get(f"/result/{bob_upload}").status_code == 404
+    assert lb.authenticate(tokens["alice"]).name == "alice" and stored(lb) == (1, 1)

@@ -9,8 +9,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from autograder.classroom.release import release_assignment
 from autograder.cli import main
-from autograder.release import release_assignment
+from autograder.errors import UserError
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -152,3 +153,40 @@ def test_a_failed_release_leaves_the_committed_one_byte_identical(course: Path, 
     assert len(lines) == 1 and lines[0].startswith("error: nbgrader could not release 'tiny': "), done.stderr
     assert "Traceback" not in done.stderr and "above traceback" not in done.stderr
     assert _tree(course / "assignments") == before  # same files, same bytes, no scratch folder left
+
+
+def _graded_course(tmp_path: Path, change) -> Path:
+    """A course holding a copy of solutions/xor (graded by autograder/checks/xor) changed by ``change``."""
+    shutil.copy(REPO / "nbgrader_config.py", tmp_path / "nbgrader_config.py")
+    shutil.copytree(REPO / "solutions" / "xor", tmp_path / "solutions" / "xor")
+    path = tmp_path / "solutions" / "xor" / "xor.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    change(nb)
+    nbformat.write(nb, path)
+    return tmp_path
+
+
+def _extra_test_cell(nb) -> None:
+    nb.cells.append(_cell("code", "assert True", grade_id="test_extra", grade=True, locked=True, points=2))
+
+
+def _renamed_test_cell(nb) -> None:
+    cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "test_train_xor")
+    cell.metadata.nbgrader.grade_id = "test_training"
+
+
+@pytest.mark.parametrize("change, problems", [
+    (_extra_test_cell, ["cell 'test_extra' has 2 points in the solution notebook, but no check scores it"]),
+    (_renamed_test_cell, ["cell 'test_train_xor' has 0 points in the solution notebook (no autograder test cell "
+                          "with points has that grade_id), but 3 check(s) score it",
+                          "cell 'test_training' has 3 points in the solution notebook, but no check scores it"]),
+], ids=["cell without checks", "checks without cell"])
+def test_release_refuses_hidden_checks_that_do_not_fit_the_solution_points(tmp_path: Path, change, problems):
+    course = _graded_course(tmp_path, change)
+    with pytest.raises(UserError) as info:
+        release_assignment("xor", root=course)
+    message = str(info.value)
+    assert message.startswith(f"xor: the hidden checks in {REPO / 'autograder' / 'checks' / 'xor'} do not fit "
+                              f"{course / 'solutions' / 'xor' / 'xor.ipynb'}: ")
+    assert message.endswith(": " + "; ".join(problems)) and "\n" not in message
+    assert not (course / "assignments").exists() and not (course / "gradebook.db").exists()

@@ -13,7 +13,7 @@ import re
 import nbformat
 import pytest
 
-from autograder.release import release_assignment
+from autograder.classroom.release import release_assignment
 from test_solutions import (API, GRADED, NAMES, REPO, SOLUTIONS, data_env, defined_signatures,
                             execute_notebook, nbgrader_meta)
 

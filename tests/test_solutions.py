@@ -5,8 +5,8 @@ its folder) on the real QuickDraw data of the ``quickdraw_root`` fixture. After 
 probe cell, added by the test and never part of the notebook, prints the notebook's key numbers
 as JSON; the tests assert the graded bars on those numbers.
 
-``API`` below is the graded interface of each assignment (CONTRACT.md): the hidden checks call
-these names with these signatures, so the notebooks must define exactly them.
+``API`` is the graded interface of each assignment, from its ``assignment.toml``: the hidden
+checks call these names with these signatures, so the notebooks must define exactly them.
 """
 
 from __future__ import annotations
@@ -26,56 +26,17 @@ import pytest
 from nbclient import NotebookClient
 from nbgrader.nbgraderformat import MetadataValidator
 
+from autograder.grading.assignments import discover
+
 REPO = Path(__file__).resolve().parent.parent
 SOLUTIONS = REPO / "solutions"
-NAMES = ("xor", "mlp_scratch", "quickdraw_loader", "activations", "competition")
-GRADED = NAMES[:-1]
-
+# every assignment in solutions/; the graded ones are those with hidden checks (discovered from
+# autograder/checks/*/assignment.toml); the competition alone is not: the leaderboard scores it
+NAMES = tuple(sorted(p.name for p in SOLUTIONS.iterdir() if (p / f"{p.name}.ipynb").is_file()))
+GRADED = tuple(spec.name for spec in discover())
+UNGRADED = ("competition",)
 # name -> signature as written in the notebook (methods: "Class.method")
-API = {
-    "xor": {
-        "make_xor_data": "n_per_corner=50, noise=0.15, seed=0",
-        "XORNet.__init__": "self, hidden=8, activation='relu'",
-        "XORNet.forward": "self, x",
-        "train_xor": "model, X, y, epochs=100, lr=0.05, seed=0, batch_size=20",
-        "accuracy": "model, X, y",
-    },
-    "mlp_scratch": {
-        "sigmoid": "z",
-        "init_params": "n_in, n_hidden, n_out, seed=0, scale=0.1",
-        "forward": "params, X",
-        "mse_loss": "Y_hat, Y",
-        "backward": "params, X, Y",
-        "numerical_gradient": "params, X, Y, eps=1e-05",
-        "relative_error": "a, b",
-        "sgd_step": "params, grads, lr",
-        "train_step": "params, X, Y, lr",
-        "softmax": "Z",
-        "cross_entropy": "Y_hat, Y",
-        "backward_softmax_ce": "params, X, Y",
-        "init_zeros": "n_in, n_hidden, n_out",
-        "hidden_unit_spread": "params",
-    },
-    "quickdraw_loader": {
-        "QuickDrawDataset.__init__": "self, root, split",
-        "QuickDrawDataset.__getitem__": "self, index",
-        "InMemoryQuickDrawDataset.__init__": "self, root, split",
-        "InMemoryQuickDrawDataset.__getitem__": "self, index",
-        "make_loaders": "root, batch_size=64, seed=0",
-        "QuickDrawMLP.__init__": "self, n_classes=3",
-        "train_model": "model, train_loader, valid_loader, epochs=10, lr=0.001, seed=0",
-        "evaluate": "model, loader",
-        "predict": "model, images",
-    },
-    "activations": {
-        "sigmoid": "z", "sigmoid_grad": "z", "tanh": "z", "tanh_grad": "z",
-        "relu": "z", "relu_grad": "z",
-        "leaky_relu": "z, slope=0.01", "leaky_relu_grad": "z, slope=0.01",
-        "elu": "z, alpha=1.0", "elu_grad": "z, alpha=1.0",
-        "PReLU.__init__": "self, init=0.25", "PReLU.forward": "self, z",
-        "prelu_grad": "z, alpha",
-    },
-}
+API = {spec.name: spec.interface for spec in discover()}
 
 # Python run in the kernel after the last cell; it sets `_metrics`, a JSON-serialisable dict.
 PROBES = {
@@ -191,6 +152,11 @@ def solution_run(quickdraw_root, tmp_path_factory):
 
 
 # ---- static checks: the nbgrader source format --------------------------------------------------
+
+def test_every_solution_but_the_competition_is_graded_by_hidden_checks():
+    assert set(GRADED) <= set(NAMES) and sorted(set(NAMES) - set(GRADED)) == list(UNGRADED)
+    assert all(API[name] for name in GRADED), "every graded assignment declares its interface"
+
 
 @pytest.mark.parametrize("name", NAMES)
 def test_source_notebook_is_valid_nbgrader_v3(name):

@@ -1,2 +1,2 @@
-"""Grading a whole class: gradebook (nbgrader as system of record), feedback, LMS export,
-parallel and distributed batch grading, and drop-in nbgrader assignments (test cells run by the grader)."""
+"""Grading a whole class: the course's folders, release, the coordinator and its workers (local
+pool or Dask), nbgrader's gradebook as the system of record, feedback, LMS export, the demo class."""

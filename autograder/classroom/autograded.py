@@ -10,7 +10,7 @@ records the grades (manually graded answers keep ``needs_manual_grade``), and
 a test cell is kept as plain output and can never change a score.
 
 Whatever the submission's structure, it is recorded: before nbgrader sees the notebook it gets
-the released nbgrader structure (:func:`~autograder.classroom.structure.reset_structure`: only
+the released nbgrader structure (:func:`~autograder.grading.structure.reset_structure`: only
 released cells carry nbgrader metadata, each once; a released test cell the submission lacks is
 put back and scores 0), every score is a finite number (:func:`finite_result`), and an
 unreadable submission time counts as the time of grading (never earlier than the truth).
@@ -19,6 +19,7 @@ unreadable submission time counts as the time of grading (never earlier than the
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime as dt
 import json
 import math
@@ -27,9 +28,11 @@ from pathlib import Path
 
 import nbformat
 from nbformat.notebooknode import NotebookNode
+from sqlalchemy.exc import SAWarning
 
 from autograder.classroom.course import Course, private_dir
-from autograder.classroom.structure import parse_notebook, reset_structure
+from autograder.grading.results import CheckResult, SubmissionResult
+from autograder.grading.structure import parse_notebook, reset_structure
 
 REPORT_HEADER = "Autograder (trusted checks):\n"
 OUTCOME_MARK = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "timeout": "TIMEOUT"}
@@ -49,70 +52,63 @@ def finite(value) -> float:
     return number if math.isfinite(number) else 0.0
 
 
-def finite_result(result: dict) -> dict:
+def finite_result(result: SubmissionResult) -> SubmissionResult:
     """A copy of ``result`` in which every score is finite: a check's points that are not a finite
     number count 0 and lie within [0, the check's maximum]; the total is the sum of the checks."""
-    result = dict(result)
-    checks = [dict(c) for c in result.get("checks") or [] if isinstance(c, dict)]
-    for check in checks:
-        check["max_points"] = max(finite(check.get("max_points")), 0.0)
-        check["points"] = min(max(finite(check.get("points")), 0.0), check["max_points"])
-    result["checks"] = checks
-    result["max_score"] = max(finite(result.get("max_score")), 0.0)
-    if result.get("status") != "graded":
-        result["score"] = 0.0
+    checks = []
+    for check in result.checks:
+        limit = max(finite(check.max_points), 0.0)
+        checks.append(dataclasses.replace(check, max_points=limit, points=min(max(finite(check.points), 0.0), limit)))
+    if result.status != "graded":
+        score = 0.0
     elif checks:
-        result["score"] = round(sum(c["points"] for c in checks), 6)
+        score = round(sum(c.points for c in checks), 6)
     else:
-        result["score"] = max(finite(result.get("score")), 0.0)
-    return result
+        score = max(finite(result.score), 0.0)
+    return dataclasses.replace(result, checks=checks, max_score=max(finite(result.max_score), 0.0), score=score)
 
 
-def without_missing(result: dict, missing) -> dict:
+def without_missing(result: SubmissionResult, missing) -> SubmissionResult:
     """``result`` with the checks of the test cells in ``missing`` (the submission lacked them) at 0."""
     if not missing:
         return result
-    result = {**result, "checks": [dict(c) for c in result.get("checks") or []]}
-    for check in result["checks"]:
-        if check.get("cell") in missing and check.get("points"):
-            check.update(points=0.0, outcome="failed", message=MISSING_LINE)
-    if result.get("status") == "graded":
-        result["score"] = round(sum(c["points"] for c in result["checks"]), 6)
-    return result
+    checks = [dataclasses.replace(c, points=0.0, outcome="failed", message=MISSING_LINE)
+              if c.cell in missing and c.points else c for c in result.checks]
+    score = round(sum(c.points for c in checks), 6) if result.status == "graded" else result.score
+    return dataclasses.replace(result, checks=checks, score=score)
 
 
-def cell_scores(result: dict, max_points: dict[str, float]) -> dict[str, tuple[float, list[dict]]]:
+def cell_scores(result: SubmissionResult,
+                max_points: dict[str, float]) -> dict[str, tuple[float, list[CheckResult]]]:
     """grade_id -> (points earned, the checks that scored it), clipped to the gradebook's maximum.
 
     A test cell no check scored earns 0 (a trusted verdict is required for every point).
     """
-    checks_by_cell: dict[str, list[dict]] = {cell: [] for cell in max_points}
-    for check in result.get("checks") or []:
-        if check.get("cell") in checks_by_cell:
-            checks_by_cell[check["cell"]].append(check)
+    checks_by_cell: dict[str, list[CheckResult]] = {cell: [] for cell in max_points}
+    for check in result.checks:
+        if check.cell in checks_by_cell:
+            checks_by_cell[check.cell].append(check)
     scores = {}
     for cell, limit in max_points.items():
         checks = checks_by_cell[cell]
-        earned = sum(finite(c.get("points")) for c in checks) if result.get("status") == "graded" else 0.0
+        earned = sum(finite(c.points) for c in checks) if result.status == "graded" else 0.0
         scores[cell] = (min(max(earned, 0.0), finite(limit)), checks)
     return scores
 
 
-def _report_lines(checks: list[dict], result: dict, missing: bool = False) -> list[str]:
+def _report_lines(checks: list[CheckResult], result: SubmissionResult, missing: bool = False) -> list[str]:
     if missing:
         return [MISSING_LINE]
-    if result.get("status") != "graded":
-        reason = result.get("error") or result.get("message") or "the submission could not be graded"
-        return [f"not graded: {reason}"]
+    if result.status != "graded":
+        return [f"not graded: {result.error or 'the submission could not be graded'}"]
     if not checks:
         return ["no check of the grader scored this cell"]
     lines = []
     for check in checks:
-        mark = OUTCOME_MARK.get(check.get("outcome"), str(check.get("outcome")).upper())
-        line = (f"{mark:7} {check.get('name')}  "
-                f"{_points(finite(check.get('points')))}/{_points(finite(check.get('max_points')))}")
-        if check.get("message") and check.get("outcome") != "passed":
-            line += f"  {check['message']}"
+        mark = OUTCOME_MARK.get(check.outcome, str(check.outcome).upper())
+        line = f"{mark:7} {check.name}  {_points(finite(check.points))}/{_points(finite(check.max_points))}"
+        if check.message and check.outcome != "passed":
+            line += f"  {check.message}"
         lines.append(line)
     return lines
 
@@ -184,7 +180,7 @@ def load_notebook(text: str | None, fallback: Path):
 def submission_time(timestamp: str | None) -> str | None:
     """The submission's timestamp for nbgrader, or the time of grading when it cannot be read
     (so a garbled ``timestamp.txt`` can never make a late submission look on time)."""
-    from nbgrader.utils import parse_utc
+    from nbgrader.utils import parse_utc  # deferred: nbgrader is slow to import
 
     if not timestamp:
         return None
@@ -197,8 +193,7 @@ def submission_time(timestamp: str | None) -> str | None:
 
 def _open_submission(course: Course, assignment: str, student: str, notebook: str, timestamp: str | None):
     """Create the student's submission rows; return grade_id -> maximum of every autograded cell."""
-    from nbgrader.api import Gradebook
-    from sqlalchemy.exc import SAWarning
+    from nbgrader.api import Gradebook  # deferred: nbgrader is slow to import
 
     with Gradebook(course.db_url, course.coursedir.course_id) as gb, warnings.catch_warnings():
         # nbgrader's own update_or_create_submission trips an SQLAlchemy autoflush warning
@@ -215,8 +210,8 @@ def _open_submission(course: Course, assignment: str, student: str, notebook: st
                 if cell.cell_type == "code" and cell.name not in solutions}
 
 
-def record_autograded(course: Course, assignment: str, student: str, notebook: str, result: dict,
-                      executed: str | None, timestamp: str | None = None) -> tuple[Path, dict]:
+def record_autograded(course: Course, assignment: str, student: str, notebook: str, result: SubmissionResult,
+                      executed: str | None, timestamp: str | None = None) -> tuple[Path, SubmissionResult]:
     """Write ``autograded/<student>/<assignment>/<notebook>.ipynb`` and its grades in the gradebook;
     return that notebook's path and the result as recorded (finite scores, test cells the
     submission lacked at 0).
@@ -224,9 +219,10 @@ def record_autograded(course: Course, assignment: str, student: str, notebook: s
     ``executed`` is the notebook JSON the sandbox produced (None when the submission could not
     be read: the released notebook stands in, every test cell at 0).
     """
+    # Deferred: nbgrader is slow to import (about a second) and most subcommands never need it.
+    from nbgrader import utils
     from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, LimitOutput,
                                         OverwriteCells, OverwriteKernelspec, SaveAutoGrades)
-    from nbgrader import utils
 
     released_path = course.released_notebooks(assignment)[notebook]
     released = nbformat.read(released_path, as_version=4)

@@ -1,6 +1,6 @@
 """The course as nbgrader sees it: configuration, folders, released notebooks, submissions.
 
-Everything is derived from the course's ``nbgrader_config.py`` (see :mod:`autograder.release`)
+Everything is derived from the course's ``nbgrader_config.py`` (see :mod:`autograder.config`)
 so that our commands and nbgrader's own (``generate_feedback``, ``export``, formgrader) read and
 write the same gradebook and the same ``submitted/``, ``autograded/`` and ``feedback/`` folders.
 """
@@ -9,22 +9,14 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
 from autograder import paths
+from autograder.config import load_course_config
 from autograder.errors import UserError
-from autograder.release import load_course_config
-
-
-@dataclass(frozen=True)
-class Submission:
-    """One submitted notebook of one student."""
-
-    student: str
-    notebook: str  # notebook name without ``.ipynb`` (nbgrader's notebook id)
-    path: Path
-    timestamp: str | None = None  # nbgrader's timestamp.txt, when present
+from autograder.grading.submissions import Submission, read_timestamp
 
 
 class Course:
@@ -35,6 +27,7 @@ class Course:
     """
 
     def __init__(self, root: Path | None = None, db_url: str | None = None):
+        # Deferred: nbgrader is slow to import (about a second) and most subcommands never need it.
         from nbgrader.coursedir import CourseDirectory
 
         self.root = Path(root or paths.course_root()).resolve()
@@ -96,24 +89,16 @@ class Course:
             folder = student_dir / assignment
             if not folder.is_dir():
                 continue
-            timestamp = _read_timestamp(folder)
+            timestamp = read_timestamp(folder)
             for nb in sorted(folder.glob("*.ipynb")):
                 found.append(Submission(student_dir.name, nb.stem, nb, timestamp))
         return found
 
     def sqlite_path(self) -> Path | None:
         """The gradebook's file when it is SQLite (else None)."""
-        prefix = "sqlite:///"
-        if self.db_url.startswith(prefix) and self.db_url != "sqlite:///:memory:":
-            return Path(self.db_url[len(prefix):])
-        return None
-
-
-def _read_timestamp(folder: Path) -> str | None:
-    path = folder / "timestamp.txt"
-    try:
-        return path.read_text().strip() or None
-    except OSError:
+        url = make_url(self.db_url)
+        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+            return Path(url.database)
         return None
 
 

@@ -1,7 +1,7 @@
 """Run the per-submission grading task on an existing Dask cluster.
 
-Each submission becomes one task (:func:`~autograder.classroom.task.grade_task`) holding the
-notebook's bytes; workers send back plain result dicts and the executed notebook's JSON. The
+Each submission becomes one task (:func:`~autograder.classroom.worker.grade_task`) holding the
+notebook's bytes; workers send back its :class:`~autograder.classroom.worker.TaskOutput`. The
 gradebook is never touched on the workers: the caller records results as they arrive. Workers
 need this package, the course's released notebooks and hidden checks, and the sandbox
 (bubblewrap) - i.e. the course repository checked out on every grading machine.
@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import uuid
 
-from autograder.classroom.dropin import error_result
-from autograder.classroom.task import grade_task
+from autograder.classroom.worker import TaskOutput, grade_task
 from autograder.errors import UserError
+from autograder.grading.results import error_result
 
 
 def connect(scheduler: str, timeout: float = 20.0):
     """A Dask client for ``scheduler`` (``tcp://host:port``); a clear error when it is unreachable."""
+    # Deferred: distributed takes about a second to import and only --scheduler needs it.
     from distributed import Client
 
     try:
@@ -28,6 +29,7 @@ def connect(scheduler: str, timeout: float = 20.0):
 
 def run_dask(payloads: list[dict], scheduler: str):
     """Yield (payload, task output) as the cluster's workers finish them."""
+    # Deferred: see connect.
     from distributed import as_completed
 
     if not payloads:
@@ -45,9 +47,9 @@ def run_dask(payloads: list[dict], scheduler: str):
             try:
                 output = future.result()
             except Exception as exc:  # noqa: BLE001 - e.g. KilledWorker: this submission only
-                output = {"result": error_result(payload["student"], payload["notebook"],
+                output = TaskOutput(error_result(payload["student"], payload["notebook"],
                                                  f"the Dask task failed: {type(exc).__name__}: {exc}"),
-                          "executed": None, "seconds": 0.0, "worker": "failed"}
+                                    None, worker="failed")
             future.release()
             yield payload, output
     finally:

@@ -1,30 +1,25 @@
-"""``make demo`` stage: grade a simulated class for every graded assignment.
+"""The demo class: a throw-away course graded for every assignment with hidden checks.
 
-Builds a throw-away course in ``build/demo-class`` (this repo's nbgrader config, reference and
-released notebooks, the prepared QuickDraw data; its own gradebook), submits four simulated
-students per assignment (reference-correct, partly answered, blank, hostile - see
-:mod:`autograder.classroom.simulate`), grades them in parallel in sandboxes, writes the HTML
-feedback and prints a summary table. ``make demo`` then exports the grades with
-``autograder export``.
-
-Run: ``python -m autograder.classroom.demo [FOLDER]``
+:func:`build_course` makes ``build/demo-class`` (this repo's nbgrader config, reference and
+released notebooks, the prepared QuickDraw data; its own gradebook); :func:`grade_demo_assignment`
+submits four simulated students (reference-correct, partly answered, blank, hostile - see
+:mod:`autograder.classroom.simulate`), grades them in parallel in sandboxes and writes the HTML
+feedback. The command is ``autograder demo`` (:mod:`autograder.commands.demo`).
 """
 
 from __future__ import annotations
 
 import shutil
-import sys
-import time
 from pathlib import Path
 
-from autograder.classroom.batch import default_workers, grade_batch
 from autograder.classroom.course import Course
-from autograder.classroom.engine import has_checks
 from autograder.classroom.feedback import write_feedback
+from autograder.classroom.grade_class import ClassReport, grade_class
 from autograder.classroom.simulate import simulated_class, write_class
-from autograder.paths import ASSIGNMENT_NAMES, course_root
+from autograder.grading.assignments import discover
 
 STUDENTS = ("correct", "partly", "blank", "hostile")
+SEED = 2019
 
 
 def build_course(target: Path, repo: Path) -> Course:
@@ -40,37 +35,17 @@ def build_course(target: Path, repo: Path) -> Course:
     return Course(target)
 
 
-def main(argv: list[str]) -> int:
-    """Run the stage; return the exit code."""
-    repo = course_root()
-    target = Path(argv[0]).resolve() if argv else repo / "build" / "demo-class"
-    course = build_course(target, repo)
-    graded = [a for a in ASSIGNMENT_NAMES if has_checks(a) and (repo / "assignments" / a).is_dir()]
-    print(f"demo course: {target}; assignments with hidden checks: {', '.join(graded)}; "
-          f"{default_workers()} parallel sandboxes")
-    start = time.monotonic()
-    table: dict[str, dict[str, str]] = {student: {} for student in STUDENTS}
-    for assignment in graded:
-        write_class(course.root, assignment, simulated_class(
-            course.root / "solutions" / assignment / f"{assignment}.ipynb",
-            course.root / "assignments" / assignment / f"{assignment}.ipynb"))
-        report = grade_batch(assignment, course.find_submissions(assignment), course=course, seed=2019)
-        print(report.summary())
-        for result in report.results:
-            table[result["student"]][assignment] = (f"{result['score']:g}/{result['max_score']:g}"
-                                                    if result["status"] == "graded" else "error")
-        reports = write_feedback(course, assignment)
-        print(f"feedback: {len(reports)} HTML reports under {course.root / 'feedback'}/<student>/{assignment}/")
-    print()
-    width = max(len(a) for a in graded) + 2
-    print("student   " + "".join(a.rjust(width) for a in graded))
-    for student, row in table.items():
-        print(f"{student:10}" + "".join(row.get(a, "-").rjust(width) for a in graded))
-    print(f"graded {len(STUDENTS) * len(graded)} notebooks in {time.monotonic() - start:.0f} s; "
-          f"the hostile student tampered with a test cell and its points and snooped around: "
-          f"its scores come from the trusted checks only")
-    return 0
+def demo_assignments(repo: Path) -> list[str]:
+    """The assignments with hidden checks that the repo has released, in course order (the
+    competition has none: its predictions are scored by the leaderboard)."""
+    return [spec.name for spec in discover() if spec.release_folder(repo).is_dir()]
 
 
-if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))
+def grade_demo_assignment(course: Course, assignment: str) -> tuple[ClassReport, list[Path]]:
+    """Submit the simulated class of ``assignment``, grade it, write its feedback; return the
+    report and the feedback files."""
+    write_class(course.root, assignment, simulated_class(
+        course.root / "solutions" / assignment / f"{assignment}.ipynb",
+        course.root / "assignments" / assignment / f"{assignment}.ipynb"))
+    report = grade_class(assignment, course.find_submissions(assignment), course=course, seed=SEED)
+    return report, write_feedback(course, assignment)

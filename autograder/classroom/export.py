@@ -1,4 +1,4 @@
-"""``autograder export``: the gradebook as a file an LMS imports as is.
+"""Export the gradebook as a file an LMS imports as is (the command is ``autograder export``).
 
 ``--format canvas`` writes Canvas's gradebook CSV: ``Student, ID, SIS User ID, SIS Login ID,
 Section`` and one column per assignment, headed ``<name> (<canvas id>)`` when the Canvas
@@ -13,7 +13,6 @@ Scores are nbgrader's: automatic and manual grades, after the late penalty.
 
 from __future__ import annotations
 
-import argparse
 import csv
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,7 +50,7 @@ class Row:
 
 def collect(course: Course, assignments: list[str] | None = None) -> tuple[list[str], list[Row]]:
     """Assignment names (gradebook order) and one :class:`Row` per student and assignment."""
-    from nbgrader.api import Gradebook, MissingEntry
+    from nbgrader.api import Gradebook, MissingEntry  # deferred: nbgrader is slow to import
 
     rows, names = [], []
     with Gradebook(course.db_url, course.coursedir.course_id) as gb:
@@ -136,41 +135,3 @@ def parse_canvas_ids(pairs: list[str] | None) -> dict[str, str]:
             raise UserError(f"--canvas-id wants NAME=NUMBER (the Canvas assignment id), got {pair!r}")
         ids[name] = value
     return ids
-
-
-def run(args: argparse.Namespace) -> int:
-    """Handle ``autograder export``."""
-    course = Course(db_url=args.db)
-    names, rows = collect(course, args.assignment)
-    if not names:
-        raise UserError("the gradebook has no assignments yet: grade something first")
-    if args.format == "canvas":
-        count = write_canvas(args.out, names, rows, args.missing, parse_canvas_ids(args.canvas_id))
-    else:
-        if args.canvas_id:
-            raise UserError("--canvas-id only applies to --format canvas")
-        count = write_nbgrader_csv(args.out, rows, args.missing)
-    print(f"wrote {args.format} grades of {count} students x {len(names)} assignments to {args.out}")
-    return 0
-
-
-def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the ``export`` subcommand."""
-    parser = subparsers.add_parser(
-        "export",
-        help="export the gradebook for an LMS (Canvas gradebook CSV, or nbgrader's CSV)",
-        description=(
-            "Write every roster student's score in every assignment (automatic and manual grades, "
-            "after late penalties) from the nbgrader gradebook: a Canvas gradebook CSV to import "
-            "as is, or the CSV of `nbgrader export`."
-        ),
-    )
-    parser.add_argument("--format", choices=["canvas", "csv"], default="canvas", help="file format (default canvas)")
-    parser.add_argument("--out", type=Path, required=True, metavar="FILE", help="the file to write")
-    parser.add_argument("--missing", choices=["zero", "blank"], default="zero",
-                        help="a student who submitted nothing gets 0 (default) or an empty cell")
-    parser.add_argument("--assignment", action="append", metavar="NAME", help="only this assignment (repeatable)")
-    parser.add_argument("--canvas-id", action="append", metavar="NAME=ID",
-                        help="the Canvas assignment id of NAME, so the import updates that assignment")
-    parser.add_argument("--db", metavar="URL", help="gradebook URL (default: the course's gradebook.db)")
-    parser.set_defaults(func=run)

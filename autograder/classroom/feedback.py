@@ -1,4 +1,4 @@
-"""``autograder feedback ASSIGNMENT``: one HTML report per student and notebook.
+"""Feedback: one HTML report per student and notebook (the command is ``autograder feedback``).
 
 The report shows the notebook as graded (the student's cells and outputs, locked cells as
 released), each trusted check's outcome and message under the test cell it scores, the points
@@ -6,75 +6,32 @@ of every graded cell (manual grades and comments included) and the total, all re
 gradebook and the autograded notebooks. No hidden source reaches it: locked and test cells
 carry their released text (the gradebook keeps nothing else), tracebacks of test cells are
 reduced to their last line, and every output, message and traceback line quoting a hidden
-check or hidden test is replaced (:mod:`autograder.classroom.redact`). The file goes where
+check or hidden test is replaced (:mod:`autograder.grading.redact`). The file goes where
 nbgrader's ``generate_feedback`` puts it (``feedback/<student>/<assignment>/<notebook>.html``),
 so ``nbgrader release_feedback`` hands it out unchanged.
 """
 
 from __future__ import annotations
 
-import argparse
 import base64
 import binascii
 import json
 from pathlib import Path
 
 import jinja2
+import mistune
 import nbformat
 from markupsafe import Markup
 
 from autograder.classroom.autograded import student_outputs_of
 from autograder.classroom.course import Course, private_dir
-from autograder.classroom.gradebook import ResultStore, require_assignment
-from autograder.classroom.redact import Redactor, hidden_lines, strip_ansi
+from autograder.classroom.gradebook import ResultStore, require_assignment, stored_result
 from autograder.errors import UserError
+from autograder.grading.redact import Redactor, hidden_lines, strip_ansi
+from autograder.grading.results import CheckResult, SubmissionResult
 
-TEMPLATE = jinja2.Environment(autoescape=True).from_string("""\
-<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<title>{{ assignment }} - feedback for {{ student }}</title>
-<style>
-body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
-pre{background:#f6f8fa;padding:.6rem;overflow-x:auto;white-space:pre-wrap;margin:.3rem 0}
-.cell{border-left:4px solid #ddd;padding-left:.8rem;margin:1.2rem 0}
-.graded{border-left-color:#4a7}.zero{border-left-color:#c44}.partial{border-left-color:#d90}
-.score{font-weight:bold}.out{background:#fff;border:1px solid #eee}.err{color:#a00}
-table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.25rem .6rem;text-align:left}
-.passed{color:#262}.failed,.error,.timeout{color:#a00}.muted{color:#777}
-</style></head><body>
-<h1>{{ assignment }}: {{ notebook }}</h1>
-<p>Student <b>{{ student }}</b>.
-Total <span class="score" id="total">{{ total }} / {{ max_total }}</span>
-{%- if pending %} <span class="muted">(some answers are still to be graded by hand)</span>{% endif %}.
-{%- if status_note %}<br><span class="err">{{ status_note }}</span>{% endif %}</p>
-<h2>Points per graded cell</h2>
-<table><tr><th>cell</th><th>kind</th><th>points</th></tr>
-{%- for row in summary %}
-<tr><td><a href="#{{ row.id }}">{{ row.id }}</a></td><td>{{ row.kind }}</td>
-<td>{{ row.points }} / {{ row.max }}{% if row.pending %} <span class="muted">(to be graded)</span>{% endif %}</td></tr>
-{%- endfor %}
-</table>
-<h2>Your notebook</h2>
-{%- for cell in cells %}
-<div class="cell {{ cell.css }}" {% if cell.id %}id="{{ cell.id }}"{% endif %}>
-{%- if cell.heading %}<p class="score">{{ cell.heading }}</p>{% endif %}
-{%- if cell.kind == "markdown" %}{{ cell.html }}{% else %}<pre>{{ cell.source }}</pre>{% endif %}
-{%- if cell.checks %}
-<table class="checks"><tr><th>check</th><th>outcome</th><th>points</th><th>message</th></tr>
-{%- for check in cell.checks %}
-<tr><td>{{ check.name }}</td><td class="{{ check.outcome }}">{{ check.outcome }}</td>
-<td>{{ check.points }} / {{ check.max_points }}</td><td><pre>{{ check.message }}</pre></td></tr>
-{%- endfor %}</table>
-{%- endif %}
-{%- if cell.comment %}<p><b>Grader's comment:</b> {{ cell.comment }}</p>{% endif %}
-{%- for out in cell.outputs %}
-{%- if out.image %}<img alt="output" src="data:{{ out.mime }};base64,{{ out.image }}">
-{%- else %}<pre class="out {{ out.css }}">{{ out.text }}</pre>{% endif %}
-{%- endfor %}
-</div>
-{%- endfor %}
-</body></html>
-""")
+TEMPLATE = jinja2.Environment(loader=jinja2.PackageLoader("autograder.classroom", "templates"),
+                              autoescape=True).get_template("feedback.html.j2")
 
 
 def _pts(value) -> str:
@@ -82,8 +39,6 @@ def _pts(value) -> str:
 
 
 def _markdown(source: str) -> Markup:
-    import mistune
-
     return Markup(mistune.create_markdown(escape=True)(source))
 
 
@@ -119,16 +74,15 @@ def _is_base64(value) -> bool:
         return False
 
 
-def _check_rows(checks: list[dict], redactor: Redactor) -> list[dict]:
-    return [{"name": c.get("name", ""), "outcome": c.get("outcome", ""), "points": _pts(c.get("points")),
-             "max_points": _pts(c.get("max_points")), "message": redactor.text(str(c.get("message") or ""))}
-            for c in checks]
+def _check_rows(checks: list[CheckResult], redactor: Redactor) -> list[dict]:
+    return [{"name": c.name, "outcome": c.outcome, "points": _pts(c.points), "max_points": _pts(c.max_points),
+             "message": redactor.text(str(c.message or ""))} for c in checks]
 
 
 def render_report(course: Course, assignment: str, student: str, notebook: str, redactor: Redactor,
-                  result: dict | None) -> str:
+                  result: SubmissionResult | None) -> str:
     """The feedback HTML of one student's notebook (gradebook + autograded notebook + result)."""
-    from nbgrader.api import Gradebook
+    from nbgrader.api import Gradebook  # deferred: nbgrader is slow to import
 
     path = course.folder("autograded_directory", student, assignment) / f"{notebook}.ipynb"
     nb = nbformat.read(path, as_version=4)
@@ -141,9 +95,9 @@ def render_report(course: Course, assignment: str, student: str, notebook: str, 
         info = {name: {"score": g.score, "max": g.max_score, "pending": g.needs_manual_grade,
                        "auto": g.auto_score is not None and g.cell.cell_type == "code"} for name, g in grades.items()}
         notes = {name: c.comment for name, c in comments.items() if c.comment}
-    checks_by_cell: dict[str, list[dict]] = {}
-    for check in (result or {}).get("checks", []):
-        checks_by_cell.setdefault(check.get("cell"), []).append(check)
+    checks_by_cell: dict[str, list[CheckResult]] = {}
+    for check in result.checks if result else []:
+        checks_by_cell.setdefault(check.cell, []).append(check)
     cells, summary = [], []
     for cell in nb.cells:
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
@@ -166,8 +120,8 @@ def render_report(course: Course, assignment: str, student: str, notebook: str, 
             entry["checks"] = _check_rows(checks_by_cell.get(grade_id, []), redactor)
         cells.append(entry)
     note = ""
-    if result and result.get("status") != "graded":
-        note = "This notebook could not be graded: " + redactor.text(str(result.get("error") or "unknown reason"))
+    if result and result.status != "graded":
+        note = "This notebook could not be graded: " + redactor.text(str(result.error or "unknown reason"))
     return TEMPLATE.render(assignment=assignment, notebook=notebook, student=student, total=_pts(total),
                            max_total=_pts(max_total), pending=pending, summary=summary, cells=cells,
                            status_note=note)
@@ -189,7 +143,7 @@ def write_feedback(course: Course, assignment: str, students: list[str] | None =
     for (student, notebook), row in sorted(graded.items()):
         if wanted is not None and student not in wanted:
             continue
-        html = render_report(course, assignment, student, notebook, redactor, json.loads(row["result_json"]))
+        html = render_report(course, assignment, student, notebook, redactor, stored_result(row))
         folder = base / student / assignment if out else course.folder("feedback_directory", student, assignment)
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / f"{notebook}.html"
@@ -198,30 +152,3 @@ def write_feedback(course: Course, assignment: str, students: list[str] | None =
     if wanted is not None and not written:
         raise UserError(f"no graded submission of {assignment!r} for {', '.join(sorted(wanted))}")
     return written
-
-
-def run(args: argparse.Namespace) -> int:
-    """Handle ``autograder feedback``."""
-    course = Course(db_url=args.db)
-    paths = write_feedback(course, args.assignment, args.student, args.out)
-    where = args.out or course.root / course.coursedir.feedback_directory
-    print(f"wrote {len(paths)} feedback report(s) for {args.assignment} under {where}")
-    return 0
-
-
-def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the ``feedback`` subcommand."""
-    parser = subparsers.add_parser(
-        "feedback",
-        help="write one HTML feedback report per student (no hidden test source)",
-        description=(
-            "Write feedback/<student>/ASSIGNMENT/<notebook>.html for every graded submission: the "
-            "notebook's outputs, each check's outcome and message, points per graded cell (manual "
-            "grades included) and the total. Hidden checks and hidden tests never appear."
-        ),
-    )
-    parser.add_argument("assignment", metavar="ASSIGNMENT", help="assignment name (as in solutions/)")
-    parser.add_argument("--student", action="append", metavar="ID", help="only this student (repeatable)")
-    parser.add_argument("--out", type=Path, metavar="DIR", help="write under DIR/<student>/ASSIGNMENT/ instead")
-    parser.add_argument("--db", metavar="URL", help="gradebook URL (default: the course's gradebook.db)")
-    parser.set_defaults(func=run)

@@ -6,7 +6,8 @@
   otherwise keeps the hidden tests and mark schemes in clear), and makes an SQLite gradebook
   0600. Checksums stay those of the released cells, so nbgrader's restore of tampered locked
   and test cells keeps working.
-* :class:`ResultStore` keeps one row per graded submission (``autograder_result``) in the same
+* :class:`ResultStore` keeps one row per graded submission (``autograder_result``: its
+  :class:`~autograder.grading.results.SubmissionResult` as JSON, the run's seed) in the same
   database. The row is written last, after nbgrader's own rows: a submission without it was not
   (completely) graded and is graded again, overwriting nbgrader's rows; one with it is skipped
   unless forced. That is what makes an interrupted batch safe to rerun.
@@ -25,6 +26,7 @@ from sqlalchemy import (Column, DateTime, Float, MetaData, String, Table, Text, 
 
 from autograder.classroom.course import Course
 from autograder.errors import UserError
+from autograder.grading.results import SubmissionResult
 
 metadata = MetaData()
 RESULTS = Table(
@@ -55,6 +57,7 @@ def protect_file(course: Course) -> None:
 
 def _record_from_release(course: Course, assignment: str, notebooks: dict) -> None:
     """Put an assignment into the gradebook from its released notebooks (nbgrader's SaveCells)."""
+    # Deferred (here and below): nbgrader is slow to import and most subcommands never need it.
     from nbgrader.api import Gradebook
     from nbgrader.preprocessors import SaveCells
 
@@ -126,21 +129,21 @@ class ResultStore:
             rows = conn.execute(select(RESULTS).where(RESULTS.c.assignment == assignment)).mappings()
             return {(r["student"], r["notebook"]): dict(r) for r in rows}
 
-    def result(self, assignment: str, student: str, notebook: str) -> dict | None:
-        """The stored result dict of one submission (issue 4's schema), or None."""
+    def result(self, assignment: str, student: str, notebook: str) -> SubmissionResult | None:
+        """The stored result of one submission, or None."""
         row = self.graded(assignment).get((student, notebook))
-        return json.loads(row["result_json"]) if row else None
+        return stored_result(row) if row else None
 
-    def save(self, assignment: str, result: dict, sha256: str, run_id: str) -> None:
-        """Mark one submission completely graded (replacing an earlier row)."""
+    def save(self, assignment: str, result: SubmissionResult, sha256: str, run_id: str, seed=None) -> None:
+        """Mark one submission completely graded with the run's ``seed`` (replacing an earlier row)."""
         row = {
-            "assignment": assignment, "student": result["student"], "notebook": result["notebook"],
-            "status": result["status"], "score": float(result.get("score") or 0.0),
-            "max_score": float(result.get("max_score") or 0.0),
-            "seed": None if result.get("seed") is None else str(result["seed"]),
+            "assignment": assignment, "student": result.student, "notebook": result.notebook,
+            "status": result.status, "score": float(result.score or 0.0),
+            "max_score": float(result.max_score or 0.0),
+            "seed": None if seed is None else str(seed),
             "submission_sha256": sha256, "run_id": run_id,
             "graded_at": dt.datetime.now(dt.timezone.utc).replace(tzinfo=None),
-            "result_json": json.dumps(result, sort_keys=True),
+            "result_json": json.dumps(result.to_json(), sort_keys=True),
         }
         key = (RESULTS.c.assignment == assignment) & (RESULTS.c.student == row["student"]) \
             & (RESULTS.c.notebook == row["notebook"])
@@ -151,6 +154,11 @@ class ResultStore:
     def dispose(self) -> None:
         """Close the database connections."""
         self.engine.dispose()
+
+
+def stored_result(row: dict) -> SubmissionResult:
+    """The result held by a row of :meth:`ResultStore.graded`."""
+    return SubmissionResult.from_json(json.loads(row["result_json"]))
 
 
 def require_assignment(course: Course, assignment: str) -> None:

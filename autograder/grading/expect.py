@@ -20,9 +20,15 @@ class CheckFailed(AssertionError):
     """A check's verdict: the student's answer is wrong (the message is shown to the student)."""
 
 
-def check(cell: str, points: float):
-    """Mark a test as a hidden check scoring ``points`` of the autograder test cell ``cell``."""
-    return pytest.mark.grade(cell=cell, points=points)
+def check(cell: str, weight: float = 1):
+    """Mark a test as a hidden check of the autograder test cell ``cell`` (its nbgrader grade_id).
+
+    The cell's points (the solution notebook's) are shared between its checks in proportion to
+    their ``weight``: one check gets them all, two checks of weight 2 and 1 get 2/3 and 1/3.
+    """
+    if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0 < weight < float("inf"):
+        raise ValueError(f"@check({cell!r}): the weight must be a positive number, not {weight!r}")
+    return pytest.mark.grade(cell=cell, weight=float(weight))
 
 
 def expect(condition, message: str) -> None:
@@ -33,7 +39,7 @@ def expect(condition, message: str) -> None:
 
 def _describe(value) -> str:
     try:
-        import torch
+        import torch  # deferred: torch takes seconds to import; only a tensor needs it
 
         if isinstance(value, torch.Tensor):
             return f"a tensor of shape {tuple(value.shape)} and dtype {str(value.dtype).replace('torch.', '')}"
@@ -49,7 +55,7 @@ def _describe(value) -> str:
 
 def is_tensor(value) -> bool:
     """True for a torch tensor (as decoded by the proxy)."""
-    import torch
+    import torch  # deferred: see _describe
 
     return isinstance(value, torch.Tensor)
 

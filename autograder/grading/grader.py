@@ -3,41 +3,32 @@
 :func:`grade_submission` takes the notebook's bytes (not a path, so the same call works in a
 worker process or on another machine) and never raises for anything the submission does: an
 unreadable file, a crash, a timeout all end as that submission's result. It raises only for
-problems of the grader itself (unknown assignment, unreleased assignment, broken checks).
+problems of the grader itself (unknown assignment, unreleased assignment, broken checks, points
+that disagree between the solution, the release and the checks).
 """
 
 from __future__ import annotations
 
 import hashlib
-import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
-from tqdm import tqdm
 
 from autograder import paths
 from autograder.errors import UserError
 from autograder.grading.assignments import AssignmentSpec, get_assignment
 from autograder.grading.notebook import NotebookError, read_submission, restore_locked_cells
 from autograder.grading.plugin import CheckContext, run_checks
+from autograder.grading.points import graded_points
 from autograder.grading.reference import load_reference
-from autograder.grading.results import GradingRun, SubmissionResult
+from autograder.grading.results import Graded, SubmissionResult
 from autograder.proxy.client import StudentProxy
 from autograder.proxy.errors import CallTimeout, ProxyError, SandboxGone
 from autograder.sandbox.execute import execute_notebook
 from autograder.sandbox.kernel import KernelDied, SandboxKernel
 from autograder.sandbox.limits import Limits
 from autograder.sandbox.probe import require_sandbox
-
-
-@dataclass
-class Graded:
-    """A graded submission and its executed notebook (None when it never ran)."""
-
-    result: SubmissionResult
-    executed: object | None
 
 
 KERNEL_SEED_LABEL = b"autograder: the student kernel's seed, v1"
@@ -114,6 +105,7 @@ def grade_submission(
     root = Path(course_root or paths.course_root())
     data_root = Path(data_root or paths.quickdraw_dir())
     released = released_notebook(spec, root)
+    cell_points = graded_points(spec.solution_notebook(root), released)
     context = CheckContext(seed=seed, reference=load_reference(spec.solution_notebook(root)),
                            data_root=data_root)
     timings: dict[str, float] = {}
@@ -141,7 +133,7 @@ def grade_submission(
                 timings["execute"] = report.seconds
                 context.student, context.unavailable = _connect(kernel, report)
         checks_start = time.monotonic()
-        checks = run_checks(spec.checks_dir, context)
+        checks = run_checks(spec.checks_dir, context, cell_points)
         timings["checks"] = time.monotonic() - checks_start
     finally:
         if context.student is not None:
@@ -172,34 +164,3 @@ def _connect(kernel: SandboxKernel, report) -> tuple[StudentProxy | None, ProxyE
         proxy.close()
         return None, exc
     return proxy, None
-
-
-def grade_many(assignment: "str | AssignmentSpec", submissions, seed: int, *, course_root: Path | None = None,
-               data_root: Path | None = None, secure: bool = True, progress: bool = True,
-               on_graded=None, kernel_factory=SandboxKernel) -> GradingRun:
-    """Grade ``submissions`` (``Submission`` objects) one after another with one seed.
-
-    A file that cannot be read ends as that submission's error result; nothing a submission does
-    stops the batch. ``on_graded(submission, graded)`` is called after each one;
-    ``kernel_factory`` is passed on to :func:`grade_submission`.
-    """
-    spec = get_assignment(assignment)
-    run = GradingRun(spec.name, seed)
-    for submission in tqdm(submissions, desc=f"grading {spec.name}", unit="notebook", file=sys.stderr,
-                           disable=None if progress else True):
-        try:
-            data = Path(submission.path).read_bytes()
-        except OSError as exc:
-            data = b""
-            unreadable = f"the submission cannot be graded: cannot read the file ({exc.strerror})"
-        else:
-            unreadable = None
-        graded = grade_submission(spec, data, submission.student, str(submission.path), seed,
-                                  course_root=course_root, data_root=data_root, secure=secure,
-                                  kernel_factory=kernel_factory)
-        if unreadable:
-            graded.result.error = unreadable
-        run.submissions.append(graded.result)
-        if on_graded is not None:
-            on_graded(submission, graded)
-    return run

@@ -3,7 +3,7 @@
 A submission may be anything: not JSON, not a notebook, huge, or a notebook whose locked cells
 and test cells (and their points) were edited. Locked and test cells are restored from the
 released notebook by ``grade_id`` before the notebook runs, like nbgrader's OverwriteCells; the
-points never come from the submission at all (they come from the hidden checks).
+points never come from the submission at all (they come from the solution notebook).
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ solution's definitions), ``rng`` (a numpy Generator seeded from the run's seed a
 name, so a regrade with the same seed draws the same inputs), ``credit`` (partial credit) and
 ``grading`` (the run's context: seed, data folders) and ``student_code`` (the sources of the code
 cells the student wrote, read from the submitted notebook in this process, for rules such as
-"written by hand"). Each check carries ``@check(cell, points)``.
+"written by hand"). Each check carries ``@check(cell, weight)``: it scores a share of the points
+the solution notebook gives that autograder test cell (:mod:`autograder.grading.points`).
 
 A verdict comes only from what the check itself decides: nothing the student prints or writes to
 stderr is looked at, and messages are built from exception messages, never from tracebacks.
@@ -19,11 +20,14 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+import nbformat
 import numpy as np
 import pytest
 
-from autograder.grading.assignments import CHECKS_ROOT
+from autograder.errors import UserError
+from autograder.grading.assignments import CHECKS_ROOT, AssignmentSpec
 from autograder.grading.expect import CheckFailed, Credit
+from autograder.grading.points import autograded_points, share_points
 from autograder.grading.results import CheckResult
 from autograder.proxy.errors import CallTimeout, ProxyError, StudentError
 
@@ -60,10 +64,13 @@ def _message(exc: BaseException) -> tuple[str, str]:
 
 
 class GradingPlugin:
-    """A pytest plugin object: fixtures plus a report hook collecting one result per check."""
+    """A pytest plugin object: fixtures plus a report hook collecting one result per check.
+    ``cell_points`` (grade_id -> points) are shared between the checks of each cell."""
 
-    def __init__(self, context: CheckContext):
+    def __init__(self, context: CheckContext, cell_points: dict[str, float]):
         self.context = context
+        self.cell_points = cell_points
+        self.points: dict[str, float] = {}
         self.results: dict[str, CheckResult] = {}
         self.credits: dict[str, Credit] = {}
         self.problems: list[str] = []
@@ -103,10 +110,17 @@ class GradingPlugin:
         return self.credits.setdefault(request.node.nodeid, Credit())
 
     def pytest_collection_modifyitems(self, items):
+        marks = {}
         for item in items:
             marker = item.get_closest_marker("grade")
-            if marker is None or set(marker.kwargs) != {"cell", "points"}:
-                self.problems.append(f"{item.nodeid} has no @check(cell, points)")
+            if marker is None or set(marker.kwargs) != {"cell", "weight"}:
+                self.problems.append(f"{item.nodeid} has no @check(cell)")
+            else:
+                marks[item.nodeid] = (marker.kwargs["cell"], marker.kwargs["weight"])
+        self.points, problems = share_points(marks, self.cell_points)
+        self.problems += problems
+        if self.problems:  # nothing is scored by checks that do not fit the points
+            items.clear()
 
     def pytest_collectreport(self, report):
         if report.failed:
@@ -127,10 +141,9 @@ class GradingPlugin:
         report = outcome.get_result()
         if call.when == "teardown" or (call.when == "setup" and not report.failed):
             return
-        marker = item.get_closest_marker("grade")
-        if marker is None:
+        if item.nodeid not in self.points:
             return
-        cell, points = marker.kwargs["cell"], float(marker.kwargs["points"])
+        cell, points = item.get_closest_marker("grade").kwargs["cell"], self.points[item.nodeid]
         credit = self.credits.get(item.nodeid)
         earned = None if credit is None else credit.fraction
         if call.excinfo is None:
@@ -164,17 +177,38 @@ def _one_torch_thread():
         torch.set_num_threads(threads)
 
 
-def run_checks(checks_dir: Path, context: CheckContext) -> list[CheckResult]:
-    """Run every check in ``checks_dir``; raise RuntimeError when the checks themselves are broken."""
-    plugin = GradingPlugin(context)
+def _pytest_args(checks_dir: Path) -> list[str]:
     # the unraisable/thread-exception plugins run gc.collect() several times at exit: with torch
     # loaded that was 0.35 s of a 0.5 s run, per submission
     quiet = ["cacheprovider", "terminal", "randomly", "unraisableexception", "threadexception"]
-    args = [str(checks_dir), *[arg for name in quiet for arg in ("-p", f"no:{name}")], "--assert=plain",
+    return [str(checks_dir), *[arg for name in quiet for arg in ("-p", f"no:{name}")], "--assert=plain",
             "--rootdir", str(checks_dir), "-c", str(CHECKS_ROOT / "pytest.ini"), "-W", "ignore"]
+
+
+def run_checks(checks_dir: Path, context: CheckContext, cell_points: dict[str, float]) -> list[CheckResult]:
+    """Run every check in ``checks_dir``, sharing ``cell_points`` (grade_id -> points) between the
+    checks of each cell; raise RuntimeError when the checks are broken or disagree with the points."""
+    plugin = GradingPlugin(context, cell_points)
     with _one_torch_thread():
-        code = pytest.main(args, plugins=[plugin])
+        code = pytest.main(_pytest_args(checks_dir), plugins=[plugin])
     if plugin.problems or code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) or not plugin.results:
         detail = "; ".join(plugin.problems) or f"pytest exit code {int(code)}"
         raise RuntimeError(f"the hidden checks in {checks_dir} are broken: {detail}")
     return list(plugin.results.values())
+
+
+def verify_points(spec: AssignmentSpec, root: Path) -> None:
+    """Collect (not run) ``spec``'s checks: a UserError naming the cell and both numbers unless
+    every autograder test cell of the solution notebook with points is scored by a check and
+    every check scores such a cell (``autograder release`` calls this before releasing)."""
+    solution = spec.solution_notebook(root)
+    try:
+        nb = nbformat.read(solution, as_version=4)
+    except Exception as exc:  # nbformat raises many types for a broken file
+        detail = (str(exc).strip().splitlines() or [""])[0]
+        raise UserError(f"{spec.name}: cannot read {solution} ({type(exc).__name__}: {detail})") from None
+    plugin = GradingPlugin(CheckContext(seed=0, reference=None), autograded_points(nb))
+    code = pytest.main([*_pytest_args(spec.checks_dir), "--collect-only"], plugins=[plugin])
+    if plugin.problems or code != pytest.ExitCode.OK:
+        detail = "; ".join(plugin.problems) or f"pytest exit code {int(code)}"
+        raise UserError(f"{spec.name}: the hidden checks in {spec.checks_dir} do not fit {solution}: {detail}")

@@ -1,8 +1,14 @@
-"""Grading results, in the JSON shape ``autograder grade --json`` writes (issue 4)."""
+"""Grading results, in the JSON shape ``autograder grade --json`` writes.
+
+A :class:`SubmissionResult` is made by the engine (hidden checks or drop-in) and travels unchanged
+from the worker that graded it (a local process or a Dask worker: dataclasses pickle) to the
+gradebook, the ``--json`` document and the feedback report; the gradebook stores its JSON and
+:meth:`SubmissionResult.from_json` reads it back.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 OUTCOMES = ("passed", "failed", "error", "timeout")
 
@@ -39,6 +45,27 @@ class SubmissionResult:
         data["score"] = round(self.score, 6)
         data["timings"] = {k: round(v, 3) for k, v in self.timings.items()}
         return data
+
+    @classmethod
+    def from_json(cls, data: dict) -> "SubmissionResult":
+        """The result whose :meth:`to_json` is ``data`` (keys it does not know are ignored)."""
+        known = {f.name for f in fields(cls)} - {"checks"}
+        check_fields = {f.name for f in fields(CheckResult)}
+        checks = [CheckResult(**{k: v for k, v in c.items() if k in check_fields}) for c in data.get("checks") or []]
+        return cls(**{k: v for k, v in data.items() if k in known}, checks=checks)
+
+
+def error_result(student: str, notebook: str, message: str, max_score: float = 0.0) -> SubmissionResult:
+    """The result of a submission that could not be graded at all."""
+    return SubmissionResult(student, notebook, "error", 0.0, max_score, error=message)
+
+
+@dataclass
+class Graded:
+    """A graded submission and its executed notebook (None when it never ran)."""
+
+    result: SubmissionResult
+    executed: object | None
 
 
 @dataclass

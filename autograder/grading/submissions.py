@@ -1,9 +1,10 @@
-"""Find the notebooks to grade and name their students.
+"""The submission the grader is handed, and finding the notebooks to grade.
 
-A notebook in nbgrader's layout ``submitted/<student>/<assignment>/<name>.ipynb`` belongs to
-``<student>``; any other notebook is named after its file. A folder means every notebook
-below it (checkpoints skipped, and in nbgrader's layout only this assignment's). No path at
-all means the course's ``submitted/`` folder.
+A :class:`Submission` is one notebook of one student. A notebook in nbgrader's layout
+``submitted/<student>/<assignment>/<name>.ipynb`` belongs to ``<student>``; any other notebook
+is named after its file. A folder means every notebook below it (checkpoints skipped, and in
+nbgrader's layout only this assignment's). No path at all means the course's ``submitted/``
+folder.
 """
 
 from __future__ import annotations
@@ -16,10 +17,25 @@ from autograder.errors import UserError
 
 @dataclass(frozen=True)
 class Submission:
-    """One notebook to grade."""
+    """One submitted notebook of one student."""
 
     student: str
+    notebook: str  # notebook name without ``.ipynb`` (nbgrader's notebook id)
     path: Path
+    timestamp: str | None = None  # nbgrader's timestamp.txt beside the notebook, when present
+
+    @classmethod
+    def of(cls, student: str, path: Path) -> "Submission":
+        """The submission of ``student`` at ``path``, with the timestamp.txt beside it."""
+        return cls(student, Path(path).stem, Path(path), read_timestamp(Path(path).parent))
+
+
+def read_timestamp(folder: Path) -> str | None:
+    """The text of ``folder/timestamp.txt`` (None when it is missing, unreadable or empty)."""
+    try:
+        return (folder / "timestamp.txt").read_text().strip() or None
+    except OSError:
+        return None
 
 
 def _layout_student(path: Path, assignment: str | None = None) -> str | None:
@@ -49,7 +65,7 @@ def find_submissions(assignment: str, paths: list[Path], course_root: Path) -> l
         found = sorted(folder.glob(f"*/{assignment}/*.ipynb"))
         if not found:
             raise UserError(f"no submissions of {assignment!r} in {folder} (expected {folder}/<student>/{assignment}/*.ipynb)")
-        return [Submission(student_id(p, assignment), p) for p in found]
+        return [Submission.of(student_id(p, assignment), p) for p in found]
     notebooks: list[Path] = []
     for given in paths:
         given = Path(given)
@@ -69,5 +85,5 @@ def find_submissions(assignment: str, paths: list[Path], course_root: Path) -> l
         key = path.resolve()
         if key not in seen:
             seen.add(key)
-            unique.append(Submission(student_id(path.absolute(), assignment), path))
+            unique.append(Submission.of(student_id(path.absolute(), assignment), path))
     return unique

@@ -15,14 +15,16 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
 from autograder.errors import UserError
 from autograder.leaderboard.client import ApiClient
 from autograder.leaderboard.roster import RosterEntry
-from autograder.leaderboard.scoring import read_answer_key, read_classes
-from autograder.leaderboard.store import Leaderboard, database_url
+from autograder.leaderboard.scoring import AnswerKey, read_answer_key, read_classes
+from autograder.leaderboard.database import database_url
+from autograder.leaderboard.store import Leaderboard
 from autograder.paths import course_root, quickdraw_dir
 
 STUDENTS = {"ada": 0.83, "grace": 0.78, "alan": 0.71, "katherine": 0.64}  # simulated model accuracies
@@ -52,12 +54,12 @@ def _post(url: str, token: str, data: bytes, name: str) -> dict:
         client.close()
 
 
-def main() -> int:
+def _fresh_competition(db: Path) -> tuple[AnswerKey, dict[str, str], str]:
+    """A new demo database from the prepared competition; (answer key, tokens by student, Ladder)."""
     data = quickdraw_dir()
     labels, classes = data / "instructor" / "competition_labels.csv", data / "competition" / "classes.txt"
     if not labels.is_file():
         raise UserError("run `autograder data quickdraw prepare competition` first (make demo-data)")
-    db = course_root() / "build" / "leaderboard-demo.db"
     db.parent.mkdir(exist_ok=True)
     for stale in db.parent.glob(db.name + "*"):
         stale.unlink()
@@ -65,7 +67,38 @@ def main() -> int:
     lb = Leaderboard(database_url(db))
     lb.initialize(key, name="QuickDraw competition (demo)", daily_limit=20)
     tokens = dict(lb.add_students([RosterEntry(name) for name in [*STUDENTS, "probe-bot"]]))
+    ladder = lb.settings().ladder
     lb.dispose()
+    return key, tokens, ladder
+
+
+def _students_submit(url: str, key: AnswerKey, tokens: dict[str, str], ladder: str) -> None:
+    """What the simulated students send: two models each, a malformed file, a prober's single-image flips."""
+    rng = np.random.default_rng(2019)
+    print(f"\nLeaderboard running at {url}/ - submitting over HTTP:")
+    for name, accuracy in STUDENTS.items():
+        for attempt in range(2):  # a first model and a slightly better second one
+            result = _post(url, tokens[name], _csv(key.ids, _model(key, accuracy + 0.02 * attempt, rng)), "predictions.csv")
+            print(f"  {name:<10} -> {result['status']}: {result['message']}")
+    bad = _csv(key.ids[:-5], key.labels[:-5]).replace(b"id,label", b"id,prediction")
+    result = _post(url, tokens["katherine"], bad, "oops.csv")
+    print(f"  katherine  -> {result['status']} (does not count): {result['message']}")
+
+    base = _model(key, 0.70, rng)
+    first = _post(url, tokens["probe-bot"], _csv(key.ids, base), "base.csv")
+    seen = set()
+    for image in range(12):  # flip one image at a time, hoping to read its label off the board
+        probe = base.copy()
+        probe[image] = (probe[image] + 1) % key.n_classes
+        seen.add(_post(url, tokens["probe-bot"], _csv(key.ids, probe), f"probe{image}.csv")["public_score"])
+    print(f"  probe-bot  -> base {first['public_score']:.3f}, then 12 single-image probes all reported "
+          f"{sorted(seen)}: the {ladder} Ladder gives the prober nothing to learn")
+
+
+def main() -> int:
+    """Run the demo stage; print what happened and both boards."""
+    db = course_root() / "build" / "leaderboard-demo.db"
+    key, tokens, ladder = _fresh_competition(db)
     print(f"Competition: {len(key.ids)} test images ({int(key.public.sum())} public), classes {', '.join(key.classes)}")
 
     port = _free_port()
@@ -82,26 +115,7 @@ def main() -> int:
                 break
             except UserError:
                 time.sleep(0.1)
-        rng = np.random.default_rng(2019)
-        print(f"\nLeaderboard running at {url}/ - submitting over HTTP:")
-        for name, accuracy in STUDENTS.items():
-            for attempt in range(2):  # a first model and a slightly better second one
-                result = _post(url, tokens[name], _csv(key.ids, _model(key, accuracy + 0.02 * attempt, rng)), "predictions.csv")
-                print(f"  {name:<10} -> {result['status']}: {result['message']}")
-        bad = _csv(key.ids[:-5], key.labels[:-5]).replace(b"id,label", b"id,prediction")
-        result = _post(url, tokens["katherine"], bad, "oops.csv")
-        print(f"  katherine  -> {result['status']} (does not count): {result['message']}")
-
-        base = _model(key, 0.70, rng)
-        first = _post(url, tokens["probe-bot"], _csv(key.ids, base), "base.csv")
-        seen = set()
-        for image in range(12):  # flip one image at a time, hoping to read its label off the board
-            probe = base.copy()
-            probe[image] = (probe[image] + 1) % key.n_classes
-            seen.add(_post(url, tokens["probe-bot"], _csv(key.ids, probe), f"probe{image}.csv")["public_score"])
-        print(f"  probe-bot  -> base {first['public_score']:.3f}, then 12 single-image probes all reported "
-              f"{sorted(seen)}: the {lb.settings().ladder} Ladder gives the prober nothing to learn")
-
+        _students_submit(url, key, tokens, ladder)
         print("\nPublic board (Ladder scores):")
         for row in client.board():
             print(f"  {row['rank']:>2}. {row['student']:<10} {row['score']:.3f}  {row['submitted_at']}")

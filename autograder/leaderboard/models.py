@@ -83,8 +83,9 @@ class Student(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
 
 
-class Submission(Base):
-    """An accepted submission (rejected files are never stored)."""
+class Upload(Base):
+    """An accepted upload of predictions (rejected files are never stored); the table keeps its
+    old name so existing databases still open."""
 
     __tablename__ = "lb_submission"
     __table_args__ = (

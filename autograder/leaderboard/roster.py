@@ -6,6 +6,8 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy.engine import URL
+
 from autograder.errors import UserError
 
 ID_COLUMNS = ("id", "student_id", "student")
@@ -71,13 +73,13 @@ def read_gradebook(url: str) -> list[RosterEntry]:
 
     Board names default to the student ids; students can pick a display name on the web.
     """
-    from nbgrader.api import Gradebook
+    from nbgrader.api import Gradebook  # deferred: importing nbgrader takes seconds, most commands never need it
 
     if "://" not in url:
         path = Path(url)
         if not path.is_file():
             raise UserError(f"no nbgrader gradebook at {path}")
-        url = f"sqlite:///{path.resolve()}"
+        url = URL.create("sqlite", database=str(path.resolve())).render_as_string()
     with Gradebook(url) as gradebook:
         students = gradebook.students
         entries = [RosterEntry(student.id, email=_clean(student.email)) for student in students]

@@ -57,6 +57,9 @@ from tqdm import tqdm
 from autograder.errors import UserError
 from autograder.leaderboard.store import Leaderboard
 from autograder.leaderboard.validate import InvalidSubmission, TestIds, parse_predictions
+from autograder.proxy.run import run_notebook
+from autograder.sandbox.limits import Limits
+from autograder.sandbox.probe import require_sandbox
 
 NotebookRunner = Callable[[bytes, Path, Path], bytes]
 DEFAULT_CONFIDENCE = 0.999
@@ -260,13 +263,11 @@ def verify_top(
 
 
 def sandbox_runner(timeout: float) -> NotebookRunner:
-    """The runner backed by the grading sandbox (:func:`autograder.sandbox.run_notebook`): the
+    """The runner backed by the grading sandbox (:func:`autograder.proxy.run.run_notebook`): the
     notebook runs once in a fresh sandbox (no network, the course's Python environment) with the
     competition folder read-only at ``competition/`` (``$QUICKDRAW_COMPETITION``) and the test
     folder at ``competition-test/`` (``$QUICKDRAW_COMPETITION_TEST``); its ``predictions.csv``
     is read back."""
-    from autograder.sandbox import Limits, require_sandbox, run_notebook
-
     require_sandbox()  # a clear error when this machine cannot sandbox
     limits = Limits().with_(notebook_timeout=timeout, cell_timeout=timeout, cpu_seconds=int(timeout) + 60)
 

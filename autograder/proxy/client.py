@@ -8,6 +8,7 @@ interrupt the sandbox is killed (later calls then raise :class:`SandboxGone`).
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import secrets
@@ -198,8 +199,6 @@ class StudentProxy:
 
     def put_files(self, folder: str, files: dict[str, bytes]) -> str:
         """Write ``files`` (relative path -> bytes) below ``folder`` in the sandbox; return its path."""
-        import base64
-
         encoded = {rel: base64.b64encode(data).decode("ascii") for rel, data in files.items()}
         path = self.request("put_files", folder=folder, files=encoded)
         if type(path) is not str:

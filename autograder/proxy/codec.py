@@ -93,7 +93,7 @@ class Decoder:
                 raise BadReply("numpy scalar with a shape")
             return arr[()]
         if tag == "$tensor" and set(node) <= {"$tensor", "requires_grad"}:
-            import torch
+            import torch  # deferred: torch takes seconds to import; only tensors need it
 
             return torch.from_numpy(self.array(value).copy())
         if tag == "$image" and set(node) <= {"$image", "mode"}:
@@ -151,7 +151,7 @@ class Encoder:
         if isinstance(handle, Handle):
             return {"$handle": handle.id}
         try:
-            import torch
+            import torch  # deferred: see Decoder
         except ImportError:  # pragma: no cover - torch is a dependency
             torch = None
         if torch is not None and isinstance(obj, torch.Tensor):

@@ -1,5 +1,7 @@
 """What can go wrong when a trusted check calls into the student's sandbox."""
 
+import builtins
+
 
 class ProxyError(Exception):
     """The sandbox did not give a usable answer."""
@@ -29,8 +31,6 @@ class BadReply(ProxyError):
 def native_student_error(type_name: str, message: str) -> StudentError:
     """A StudentError that is also an instance of the builtin exception of the same name (when
     there is one), so that trusted test code's ``except ValueError`` catches the student's ValueError."""
-    import builtins
-
     native = getattr(builtins, type_name, None)
     if isinstance(native, type) and issubclass(native, Exception) and native is not Exception:
         try:

@@ -2,5 +2,5 @@
 
 Modules: ``sources`` (where drawings come from), ``download`` (Google's public
 numpy bitmaps), ``spec`` (data/quickdraw/datasets.json), ``prepare`` (the on-disk
-datasets) and ``cli`` (``autograder data quickdraw ...``).
+datasets); the command is :mod:`autograder.commands.data` (``autograder data quickdraw ...``).
 """

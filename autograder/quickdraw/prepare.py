@@ -1,4 +1,4 @@
-"""Write the course's QuickDraw datasets (layout in CONTRACT.md / data/quickdraw/README.md).
+"""Write the course's QuickDraw datasets (layout in data/quickdraw/README.md).
 
 Each dataset is built in a temporary folder beside its target and moved into place only
 when complete, so an interrupted run never leaves half a dataset. Every file is

@@ -2,8 +2,9 @@
 rlimits, a cgroup of their own (memory, processes, CPU for the whole sandbox; time limits on
 its CPU time), a tmpfs scratch dir and no network; ipykernel is reached over unix sockets.
 
-Public API: :func:`run_notebook` (run a notebook once, collect files), :class:`SandboxKernel`
-(a live sandboxed kernel), :func:`execute_notebook`, :class:`Limits`, :func:`require_sandbox`.
+Public API: :class:`SandboxKernel` (a live sandboxed kernel), :func:`execute_notebook`,
+:class:`Limits`, :class:`Mount`, :func:`require_sandbox`; pre-warmed kernels come from
+:func:`autograder.sandbox.zygote.kernel_factory`.
 """
 
 from autograder.sandbox.execute import ExecutionReport, execute_notebook
@@ -11,9 +12,8 @@ from autograder.sandbox.kernel import KernelDied, SandboxKernel
 from autograder.sandbox.launcher import Mount
 from autograder.sandbox.limits import Limits
 from autograder.sandbox.probe import SandboxUnavailable, missing_protections, require_sandbox
-from autograder.sandbox.run import RunResult, run_notebook
 
 __all__ = [
-    "ExecutionReport", "KernelDied", "Limits", "Mount", "RunResult", "SandboxKernel",
-    "SandboxUnavailable", "execute_notebook", "missing_protections", "require_sandbox", "run_notebook",
+    "ExecutionReport", "KernelDied", "Limits", "Mount", "SandboxKernel",
+    "SandboxUnavailable", "execute_notebook", "missing_protections", "require_sandbox",
 ]

@@ -13,8 +13,8 @@ import secrets
 import time
 
 import zmq
-from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.blocking import BlockingKernelClient
+from jupyter_client.connect import channel_socket_types
 
 from autograder.sandbox.budget import Budget
 from autograder.sandbox.launcher import PYTHON, Mount, Sandbox
@@ -29,15 +29,14 @@ class KernelDied(RuntimeError):
     """The sandboxed kernel is gone (crash, os._exit, killed for a limit)."""
 
 
-class _CappedSockets:
-    """Mixin: every socket drops messages above a size cap; liveness from the sandbox process."""
+class SandboxBlockingClient(BlockingKernelClient):
+    """The client of the notebook runner and the student proxy: every socket drops messages
+    above a size cap, and liveness is the sandbox process (not a heartbeat)."""
 
     max_message_bytes = 16 * 1024 * 1024
     sandbox: Sandbox | None = None
 
     def _create_connected_socket(self, channel, identity=None):
-        from jupyter_client.connect import channel_socket_types
-
         sock = self.context.socket(channel_socket_types[channel])
         sock.linger = 0
         sock.setsockopt(zmq.MAXMSGSIZE, self.max_message_bytes)
@@ -47,27 +46,12 @@ class _CappedSockets:
         sock.connect(self._make_url(channel))
         return sock
 
-    def _alive(self) -> bool:
+    def is_alive(self) -> bool:
         return self.sandbox is not None and self.sandbox.alive()
 
 
-class SandboxAsyncClient(_CappedSockets, AsyncKernelClient):
-    """Async client for nbclient's cell execution."""
-
-    async def _async_is_alive(self) -> bool:
-        return self._alive()
-
-    is_alive = _async_is_alive
-
-
-class SandboxBlockingClient(_CappedSockets, BlockingKernelClient):
-    """Blocking client for the student proxy."""
-
-    def is_alive(self) -> bool:
-        return self._alive()
-
-
-def _connection(ip: str, key: str) -> dict:
+def connection_info(ip: str, key: str) -> dict:
+    """A kernel connection over unix sockets named ``<ip>-<port>`` (Jupyter's ``ipc`` transport)."""
     return {"transport": "ipc", "ip": ip, "key": key, "signature_scheme": "hmac-sha256",
             "kernel_name": "", **CHANNEL_PORTS}
 
@@ -84,8 +68,8 @@ class SandboxKernel:
         self.sandbox = Sandbox(limits, mounts, secure=secure)
         self.timings: dict[str, float] = {}
         key = secrets.token_hex(32)
-        self._inside = _connection(f"{self.sandbox.run_inside}/k", key)
-        self._host = _connection(f"{self.sandbox.run_dir}/k", key)
+        self._inside = connection_info(f"{self.sandbox.run_inside}/k", key)
+        self._host = connection_info(f"{self.sandbox.run_dir}/k", key)
         conn_file = self.sandbox.run_dir / "kernel.json"
         conn_file.write_text(json.dumps(self._inside))
         conn_file.chmod(0o644)
@@ -115,10 +99,6 @@ class SandboxKernel:
         client.session.packer = "json"
         client.session.unpacker = "json"
         return client
-
-    def async_client(self) -> SandboxAsyncClient:
-        """A new async client (channels not started)."""
-        return self._client(SandboxAsyncClient)
 
     def blocking_client(self, timeout: float = 10.0) -> SandboxBlockingClient:
         """A new blocking client, subscribed: it has seen an iopub reply to its kernel_info."""

@@ -73,7 +73,8 @@ def is_root() -> bool:
     return os.geteuid() == 0
 
 
-def _rlimits(limits: Limits) -> list[tuple[int, int]]:
+def rlimits(limits: Limits) -> list[tuple[int, int]]:
+    """The (resource, value) pairs of ``limits`` that every sandboxed process gets as rlimits."""
     return [
         (resource.RLIMIT_AS, limits.memory),
         (resource.RLIMIT_CPU, int(limits.cpu_seconds)),
@@ -89,14 +90,14 @@ def _apply_rlimits(pairs: list[tuple[int, int]]) -> None:
         resource.setrlimit(which, (value, value))
 
 
-def _preexec(rlimits: list[tuple[int, int]], cgroup: SandboxCgroup | None):
+def _preexec(pairs: list[tuple[int, int]], cgroup: SandboxCgroup | None):
     """In the forked child, before it execs (so before it can fork): join the cgroup, set rlimits."""
     join = cgroup.preexec() if cgroup is not None else None
 
     def run() -> None:
         if join is not None:
             join()
-        _apply_rlimits(rlimits)
+        _apply_rlimits(pairs)
 
     return run
 
@@ -364,7 +365,7 @@ class Sandbox:
         """Launch ``argv`` in the sandbox with ``env`` added to :meth:`base_env`."""
         full_env = {**self.base_env(), **env}
         log = open(self.log_path, "wb")
-        rlimits = _rlimits(self.limits)
+        pairs = rlimits(self.limits)
         filter_fd = None
         try:
             self.cgroup = sandbox_cgroup(self.limits)
@@ -388,7 +389,7 @@ class Sandbox:
             self.proc = subprocess.Popen(
                 command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 env=popen_env, cwd=cwd, start_new_session=True, close_fds=True,
-                pass_fds=() if filter_fd is None else (filter_fd,), preexec_fn=_preexec(rlimits, self.cgroup),
+                pass_fds=() if filter_fd is None else (filter_fd,), preexec_fn=_preexec(pairs, self.cgroup),
             )
         except BaseException:
             log.close()

@@ -17,6 +17,9 @@ import subprocess
 import sys
 
 from autograder.errors import UserError
+from autograder.sandbox import cgroup
+from autograder.sandbox.launcher import probe_command
+from autograder.sandbox.seccomp import bpf_program
 
 
 class SandboxUnavailable(UserError):
@@ -36,16 +39,11 @@ def missing_protections() -> tuple[str, ...]:
     if os.geteuid() == 0 and shutil.which("setpriv") is None:
         missing.append("`setpriv` (util-linux) is missing: cannot drop root to an unprivileged uid")
     try:
-        from autograder.sandbox.seccomp import bpf_program
-
         bpf_program()
     except (ImportError, OSError, RuntimeError) as exc:
         missing.append(f"no seccomp filter ({type(exc).__name__}: {exc}): install the Python package "
                        "`pyseccomp` and the Debian package `libseccomp2`")
     if not missing:
-        # Lazy import: launcher imports this module.
-        from autograder.sandbox.launcher import probe_command
-
         try:
             result = subprocess.run(probe_command(), capture_output=True, timeout=30, text=True)
         except (OSError, subprocess.TimeoutExpired) as exc:
@@ -54,8 +52,6 @@ def missing_protections() -> tuple[str, ...]:
             if result.returncode != 0 or result.stdout.strip() != "isolated":
                 detail = (result.stderr.strip().splitlines() or ["no output"])[-1]
                 missing.append(f"a test sandbox did not come up isolated ({detail})")
-    from autograder.sandbox import cgroup
-
     if cgroup.MODE == "require":
         try:
             cgroup.detect()

@@ -107,6 +107,8 @@ def _low32_is(seccomp, index: int, value: int):
 
 def build_filter():
     """The sandbox's filter as a libseccomp ``SyscallFilter`` (see the module docstring)."""
+    # Deferred: pyseccomp loads the system's libseccomp, which a machine may lack; the probe
+    # then reports it instead of every import of the sandbox failing.
     import pyseccomp as seccomp
 
     rules = seccomp.SyscallFilter(seccomp.ALLOW)

@@ -4,8 +4,8 @@ graded functions from it. Whatever the sandbox leaves open, the reader scores.
 
 ``writer_notebook()``/``reader_notebook()`` build the two notebooks; their last cell prints one
 JSON line (what was stored, or found, per channel, and the wall-clock window it covered).
-``tiny_task`` is a batch task that grades the tiny assignment (registered in the worker) and
-records each executed notebook, for tests that grade through ``grade_batch``.
+``tiny_task`` is a batch task that grades the tiny assignment (with its checks folder passed in the
+options) and records each executed notebook, for tests that grade through ``grade_class``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import json
 import time
 from pathlib import Path
 
-from .tiny import ADD, COUNTER, SCALE, code, notebook_bytes, released_cells, tiny_cells
+from .tiny import ADD, COUNTER, SCALE, TINY_CHECKS, code, notebook_bytes, released_cells, tiny_cells
 
 # the full solution (full-text channels) and the body of add() (bit channels: locks, notifications, ptys)
 SOLUTION = "\n\n".join("\n".join(line for line in part.splitlines() if "### " not in line)
@@ -395,18 +395,14 @@ def last_json(executed: dict | None) -> dict:
     return {}
 
 
-def tiny_task(payload: dict) -> dict:
-    """The batch task for the tiny assignment: register it in this worker, grade, and record the
+def tiny_task(payload: dict):
+    """The batch task for the tiny assignment: grade with its checks folder, and record the
     executed notebook with the worker and the wall-clock window in ``options["record_dir"]``."""
-    from autograder.classroom.task import grade_task
-    from autograder.grading.assignments import ASSIGNMENTS
+    from autograder.classroom.worker import grade_task
 
-    from .tiny import tiny_spec
-
-    ASSIGNMENTS.setdefault("tiny", tiny_spec())
     start = time.time()
-    output = grade_task(payload)
-    record = {"worker": output["worker"], "start": start, "end": time.time(),
-              "executed": json.loads(output["executed"]) if output.get("executed") else None}
+    output = grade_task({**payload, "options": {**payload["options"], "checks": str(TINY_CHECKS)}})
+    record = {"worker": output.worker, "start": start, "end": time.time(),
+              "executed": json.loads(output.executed) if output.executed else None}
     Path(payload["options"]["record_dir"], f"{payload['student']}.json").write_text(json.dumps(record))
     return output

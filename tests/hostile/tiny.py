@@ -3,19 +3,20 @@
 ``make_course(root)`` writes a course folder holding ``solutions/tiny/tiny.ipynb`` (with
 nbgrader solution markers), ``assignments/tiny/tiny.ipynb`` (released: stubs), a fake gradebook
 and fake instructor data full of a secret marker. ``tiny_spec(...)`` is its AssignmentSpec,
-with checks in ``tests/hostile/tiny_checks``.
+read from ``tests/hostile/tiny_checks`` (its checks and assignment.toml).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import nbformat
 
-from autograder.grading.assignments import AssignmentSpec
-from autograder.sandbox.limits import MIB, Limits
+from autograder.grading.assignments import AssignmentSpec, get_assignment
 
 HERE = Path(__file__).resolve().parent
+TINY_CHECKS = HERE / "tiny_checks"  # its hidden checks and assignment.toml
 SECRET = "TOP-SECRET-7f3a9c"  # written into every instructor-only file of the tiny course
 
 SETUP = "import numpy as np\nimport sys"
@@ -107,9 +108,6 @@ def make_course(root: Path) -> Path:
 
 
 def tiny_spec(**limit_changes) -> AssignmentSpec:
-    """The tiny assignment with short limits (so that hostile cases end quickly)."""
-    limits = Limits(cell_timeout=3.0, notebook_timeout=40.0, call_timeout=2.0, check_timeout=5.0, cpu_seconds=60,
-                    memory=1024 * MIB, file_size=16 * MIB, nproc=48, scratch_size=64 * MIB, tmp_size=16 * MIB,
-                    output_bytes=256 * 1024, reply_bytes=4 * MIB, message_bytes=8 * MIB)
-    return AssignmentSpec("tiny", uses_torch=False, limits=limits.with_(**limit_changes),
-                          checks=HERE / "tiny_checks")
+    """The tiny assignment (short limits, in ``tiny_checks/assignment.toml``), some limits changed."""
+    spec = get_assignment("tiny", checks=TINY_CHECKS)
+    return dataclasses.replace(spec, limits=spec.limits.with_(**limit_changes))

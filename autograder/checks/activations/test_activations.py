@@ -64,10 +64,10 @@ def compare(student_fn, z, expected, what, *args):
     expect_close(out, expected.detach(), what, rtol=tol(z.dtype), atol=tol(z.dtype))
 
 
-# -- test_sigmoid_tanh (3 points) ------------------------------------------------------------
+# -- test_sigmoid_tanh -----------------------------------------------------------------------
 
 @pytest.mark.parametrize("name", ["sigmoid", "tanh"])
-@check("test_sigmoid_tanh", 1.5)
+@check("test_sigmoid_tanh")
 def test_sigmoid_tanh(student, rng, by_hand, name):
     by_hand(name, name + "_grad")
     reference = {"sigmoid": torch.sigmoid, "tanh": torch.tanh}[name]
@@ -79,9 +79,9 @@ def test_sigmoid_tanh(student, rng, by_hand, name):
     compare(student.get(name), grid, reference(grid), f"{name} of a (3, 4) tensor")
 
 
-# -- test_relu_leaky (3 points) --------------------------------------------------------------
+# -- test_relu_leaky -------------------------------------------------------------------------
 
-@check("test_relu_leaky", 1)
+@check("test_relu_leaky")
 def test_relu(student, rng, by_hand):
     by_hand("relu", "relu_grad")
     for dtype in DTYPES:
@@ -90,7 +90,7 @@ def test_relu(student, rng, by_hand):
         compare(student.relu_grad, z, derivative(F.relu, z), f"relu_grad(z) [{dtype}]")
 
 
-@check("test_relu_leaky", 1)
+@check("test_relu_leaky")
 def test_leaky_relu(student, rng, by_hand):
     by_hand("leaky_relu")
     slope = float(rng.uniform(0.05, 0.5))
@@ -100,7 +100,7 @@ def test_leaky_relu(student, rng, by_hand):
         compare(student.leaky_relu, z, F.leaky_relu(z, 0.01), f"leaky_relu(z) with the default slope [{dtype}]")
 
 
-@check("test_relu_leaky", 1)
+@check("test_relu_leaky")
 def test_leaky_relu_grad(student, rng, by_hand):
     by_hand("leaky_relu_grad")
     slope = float(rng.uniform(0.05, 0.5))
@@ -112,9 +112,9 @@ def test_leaky_relu_grad(student, rng, by_hand):
                 f"leaky_relu_grad(z) with the default slope [{dtype}]")
 
 
-# -- test_elu (2 points) ---------------------------------------------------------------------
+# -- test_elu --------------------------------------------------------------------------------
 
-@check("test_elu", 1)
+@check("test_elu")
 def test_elu(student, rng, by_hand):
     by_hand("elu")
     alpha = float(rng.uniform(0.2, 2.5))
@@ -124,7 +124,7 @@ def test_elu(student, rng, by_hand):
         compare(student.elu, z, F.elu(z), f"elu(z) with the default alpha [{dtype}]")
 
 
-@check("test_elu", 1)
+@check("test_elu")
 def test_elu_grad(student, rng, by_hand):
     by_hand("elu_grad")
     alpha = float(rng.uniform(0.2, 2.5))
@@ -134,9 +134,9 @@ def test_elu_grad(student, rng, by_hand):
                 alpha)
 
 
-# -- test_prelu (3 points) -------------------------------------------------------------------
+# -- test_prelu ------------------------------------------------------------------------------
 
-@check("test_prelu", 1)
+@check("test_prelu")
 def test_prelu_parameter(student, rng, by_hand):
     by_hand("PReLU")
     module = student.PReLU()
@@ -151,7 +151,7 @@ def test_prelu_parameter(student, rng, by_hand):
     expect(abs(got - init) < 1e-6, f"PReLU(init={init}).alpha: expected {init}, got {got}")
 
 
-@check("test_prelu", 1)
+@check("test_prelu")
 def test_prelu_forward(student, rng, by_hand):
     by_hand("PReLU")
     init = float(np.round(rng.uniform(0.05, 0.9), 3))
@@ -163,7 +163,7 @@ def test_prelu_forward(student, rng, by_hand):
     expect_close(out.detach().double(), expected, f"PReLU(init={init})(z)", rtol=1e-6, atol=1e-6)
 
 
-@check("test_prelu", 1)
+@check("test_prelu")
 def test_prelu_grad(student, rng, by_hand):
     by_hand("prelu_grad")
     alpha = float(rng.uniform(0.05, 0.9))
@@ -181,9 +181,9 @@ def test_prelu_grad(student, rng, by_hand):
     expect_close(dalpha, torch.where(z > 0, torch.zeros_like(z), z), "dalpha (elementwise)", rtol=1e-6, atol=1e-6)
 
 
-# -- test_zero_convention (2 points) ---------------------------------------------------------
+# -- test_zero_convention --------------------------------------------------------------------
 
-@check("test_zero_convention", 2)
+@check("test_zero_convention")
 def test_zero_convention(student, rng, credit, by_hand):
     slope, alpha = float(np.round(rng.uniform(0.05, 0.5), 3)), float(np.round(rng.uniform(0.3, 2.0), 3))
     cases = {}  # case name -> (function, arguments, which output (None: the value itself), expected)
@@ -211,13 +211,13 @@ def test_zero_convention(student, rng, credit, by_hand):
                           "autograd): " + credit.message)
 
 
-# -- test_stability (2 points) ---------------------------------------------------------------
+# -- test_stability --------------------------------------------------------------------------
 
 NAMES = ["sigmoid", "sigmoid_grad", "tanh", "tanh_grad", "relu", "relu_grad", "leaky_relu", "leaky_relu_grad",
          "elu", "elu_grad"]
 
 
-@check("test_stability", 1)
+@check("test_stability")
 def test_stable_values(student, by_hand):
     by_hand(*NAMES)
     references = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": F.relu, "leaky_relu": F.leaky_relu,
@@ -235,7 +235,7 @@ def test_stable_values(student, by_hand):
             expect_close(out, expected, f"{name} on |z| <= 1000 [{dtype}]", rtol=tol(dtype), atol=tol(dtype))
 
 
-@check("test_stability", 1)
+@check("test_stability")
 def test_stable_autograd(student, by_hand):
     by_hand("sigmoid", "tanh", "elu")
     z = torch.tensor(EXTREMES, dtype=torch.float64)

@@ -53,9 +53,9 @@ def unchanged(before, after, what):
         expect(np.array_equal(before[key], after[key]), f"{what} must not modify params (params[{key!r}] changed)")
 
 
-# -- test_forward (3 points) ----------------------------------------------------------------
+# -- test_forward ---------------------------------------------------------------------------
 
-@check("test_forward", 1)
+@check("test_forward")
 def test_sigmoid(student, reference, rng, numpy_only):
     numpy_only("sigmoid")
     z = np.concatenate([rng.normal(0, 10, size=100), [-1e4, -1000.0, -30.0, 0.0, 30.0, 1000.0, 1e4]])
@@ -65,7 +65,7 @@ def test_sigmoid(student, reference, rng, numpy_only):
     expect_close(student.sigmoid(grid), reference.sigmoid(grid), "sigmoid of a (3, 4) array", rtol=1e-12, kind="ndarray")
 
 
-@check("test_forward", 1)
+@check("test_forward")
 def test_init_params(student, reference, rng, numpy_only):
     numpy_only("init_params")
     n_in, n_hidden, n_out = (int(v) for v in rng.integers(2, 30, size=3))
@@ -82,7 +82,7 @@ def test_init_params(student, reference, rng, numpy_only):
                      kind="ndarray", dtype=np.float64)
 
 
-@check("test_forward", 1)
+@check("test_forward")
 def test_forward_and_loss(student, reference, rng, numpy_only):
     numpy_only("forward", "mse_loss")
     params, X, Y = random_problem(rng)
@@ -100,10 +100,10 @@ def test_forward_and_loss(student, reference, rng, numpy_only):
     expect(abs(loss - expected) <= 1e-12 + 1e-9 * abs(expected), f"mse_loss: expected {expected:.10g}, got {loss:.10g}")
 
 
-# -- test_backward (4 points: one per gradient) ---------------------------------------------
+# -- test_backward (one check per gradient) -------------------------------------------------
 
 @pytest.mark.parametrize("key", ["dW1", "db1", "dW2", "db2"])
-@check("test_backward", 1)
+@check("test_backward")
 def test_backward(student, reference, rng, key, numpy_only):
     numpy_only("backward")
     for shape in [(5, 4, 3, 2), (1, 3, 6, 1), tuple(int(v) for v in rng.integers(1, 8, size=4))]:
@@ -116,9 +116,9 @@ def test_backward(student, reference, rng, key, numpy_only):
                               f"n_hidden={shape[2]}, n_out={shape[3]}", GRAD_TOL, kind="ndarray")
 
 
-# -- test_gradient_check (2 points) ---------------------------------------------------------
+# -- test_gradient_check --------------------------------------------------------------------
 
-@check("test_gradient_check", 1)
+@check("test_gradient_check")
 def test_numerical_gradient(student, reference, rng, numpy_only):
     numpy_only("numerical_gradient")
     params, X, Y = random_problem(rng, n=4, n_in=3, n_hidden=3, n_out=2)
@@ -139,7 +139,7 @@ def test_numerical_gradient(student, reference, rng, numpy_only):
                               "centered differences with that eps", 1e-9, kind="ndarray")
 
 
-@check("test_gradient_check", 1)
+@check("test_gradient_check")
 def test_relative_error(student, reference, rng, numpy_only):
     numpy_only("relative_error")
     cases = [(np.zeros(4), np.zeros(4)), (np.ones(3), np.ones(3))]
@@ -153,9 +153,9 @@ def test_relative_error(student, reference, rng, numpy_only):
                f"relative_error for arrays of shape {a.shape}: expected {expected:.6g}, got {got:.6g}")
 
 
-# -- test_train_step (2 points) -------------------------------------------------------------
+# -- test_train_step ------------------------------------------------------------------------
 
-@check("test_train_step", 1)
+@check("test_train_step")
 def test_sgd_step(student, reference, rng, numpy_only):
     numpy_only("sgd_step")
     params, _, _ = random_problem(rng)
@@ -168,7 +168,7 @@ def test_sgd_step(student, reference, rng, numpy_only):
         expect_close(new[key], expected[key], f"sgd_step: {key}", rtol=1e-12, atol=1e-12, kind="ndarray")
 
 
-@check("test_train_step", 1)
+@check("test_train_step")
 def test_train_step(student, reference, rng, numpy_only):
     numpy_only("train_step")
     params, X, Y = random_problem(rng, n=10)
@@ -187,9 +187,9 @@ def test_train_step(student, reference, rng, numpy_only):
     expect(after < expected_loss, f"a training step must lower the loss ({expected_loss:.5f} -> {after:.5f})")
 
 
-# -- test_softmax_ce (3 points) -------------------------------------------------------------
+# -- test_softmax_ce ------------------------------------------------------------------------
 
-@check("test_softmax_ce", 1)
+@check("test_softmax_ce")
 def test_softmax(student, reference, rng, numpy_only):
     numpy_only("softmax")
     Z = rng.normal(0, 5, size=(6, 4))
@@ -199,7 +199,7 @@ def test_softmax(student, reference, rng, numpy_only):
                  atol=1e-12, kind="ndarray")
 
 
-@check("test_softmax_ce", 1)
+@check("test_softmax_ce")
 def test_cross_entropy(student, reference, rng, numpy_only):
     numpy_only("cross_entropy")
     P = reference.softmax(rng.normal(size=(7, 3)))
@@ -210,7 +210,7 @@ def test_cross_entropy(student, reference, rng, numpy_only):
            f"cross_entropy: expected {expected:.10g}, got {got:.10g}")
 
 
-@check("test_softmax_ce", 1)
+@check("test_softmax_ce")
 def test_backward_softmax_ce(student, reference, rng, numpy_only):
     numpy_only("backward_softmax_ce")
     for _ in range(2):
@@ -222,7 +222,7 @@ def test_backward_softmax_ce(student, reference, rng, numpy_only):
             expect_relative_error(grads[key], expected[key], f"backward_softmax_ce: {key}", GRAD_TOL, kind="ndarray")
 
 
-# -- test_train_quickdraw (2 points) --------------------------------------------------------
+# -- test_train_quickdraw -------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
 def heldout(grading):
@@ -254,7 +254,7 @@ TRAINED_BY = {"params_mse": ("train_step", "sgd_step", "backward", "forward", "m
 
 
 @pytest.mark.parametrize("name, predict", [("params_mse", "predict_mse"), ("params_ce", "forward_softmax")])
-@check("test_train_quickdraw", 1)
+@check("test_train_quickdraw")
 def test_trained_network(student, reference, heldout, name, predict, credit, numpy_only, trained_here):
     numpy_only(name, *TRAINED_BY[name])
     images, labels = heldout
@@ -273,9 +273,9 @@ def test_trained_network(student, reference, heldout, name, predict, credit, num
         raise CheckFailed(f"{name}: expected held-out accuracy >= {BAR}, got {accuracy:.3f}")
 
 
-# -- test_zero_init (3 points) --------------------------------------------------------------
+# -- test_zero_init -------------------------------------------------------------------------
 
-@check("test_zero_init", 1)
+@check("test_zero_init")
 def test_init_zeros(student, rng, numpy_only):
     numpy_only("init_zeros")
     n_in, n_hidden, n_out = (int(v) for v in rng.integers(2, 9, size=3))
@@ -285,7 +285,7 @@ def test_init_zeros(student, rng, numpy_only):
         expect_close(got[key], np.zeros(shape), f"init_zeros: {key}", atol=0, kind="ndarray", dtype=np.float64)
 
 
-@check("test_zero_init", 1)
+@check("test_zero_init")
 def test_hidden_unit_spread(student, reference, rng, numpy_only):
     numpy_only("hidden_unit_spread")
     params, _, _ = random_problem(rng, n_hidden=5)
@@ -297,7 +297,7 @@ def test_hidden_unit_spread(student, reference, rng, numpy_only):
         expect(abs(got - expected) <= 1e-12, f"hidden_unit_spread({what}): expected {expected:.6g}, got {got:.6g}")
 
 
-@check("test_zero_init", 1)
+@check("test_zero_init")
 def test_zero_init_symmetry(student, reference, rng, numpy_only):
     numpy_only("init_zeros", "train_step")
     X = rng.normal(size=(20, 6))

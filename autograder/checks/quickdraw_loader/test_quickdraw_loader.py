@@ -87,9 +87,9 @@ def epoch(loader, what):
     return torch.cat(images), torch.cat(labels)
 
 
-# -- test_quickdraw_dataset (3 points) ------------------------------------------------------
+# -- test_quickdraw_dataset -----------------------------------------------------------------
 
-@check("test_quickdraw_dataset", 1)
+@check("test_quickdraw_dataset")
 def test_dataset_contract(student, hidden):
     ds = student.QuickDrawDataset(hidden.root, "valid")
     expect("torch.utils.data.dataset.Dataset" in ds.describe()["mro"], "QuickDrawDataset must subclass Dataset")
@@ -107,7 +107,7 @@ def test_dataset_contract(student, hidden):
         student.put_files(hidden.root, {hidden.valid.names[2]: png(hidden.valid.images[2])})
 
 
-@check("test_quickdraw_dataset", 1)
+@check("test_quickdraw_dataset")
 def test_dataset_values(student, hidden):
     ds = student.QuickDrawDataset(hidden.root, "train")
     for i in range(SPLITS["train"]):
@@ -116,7 +116,7 @@ def test_dataset_values(student, hidden):
         expect_close(image[0], hidden.train.images[i] / 255.0, f"dataset[{i}]: pixels (pixel / 255)", atol=1e-6)
 
 
-@check("test_quickdraw_dataset", 1)
+@check("test_quickdraw_dataset")
 def test_dataset_on_homework(student, grading):
     folder = grading.data_root / "homework"
     with open(folder / "valid.csv", newline="") as handle:
@@ -130,9 +130,9 @@ def test_dataset_on_homework(student, grading):
         expect_close(image[0], expected, f"homework valid item {i}: pixels", atol=1e-6)
 
 
-# -- test_make_loaders (2 points) -----------------------------------------------------------
+# -- test_make_loaders ----------------------------------------------------------------------
 
-@check("test_make_loaders", 1)
+@check("test_make_loaders")
 def test_loader_batches(student, hidden, rng):
     loaders = student.make_loaders(hidden.root, batch_size=5, seed=int(rng.integers(1000)))
     expect(isinstance(loaders, dict) and sorted(loaders) == ["test", "train", "valid"],
@@ -142,7 +142,7 @@ def test_loader_batches(student, hidden, rng):
     expect_batch(next(iter(loaders["test"])), 5, "first test batch")
 
 
-@check("test_make_loaders", 1)
+@check("test_make_loaders")
 def test_loader_order(student, hidden, rng):
     seed = int(rng.integers(1000))
     valid_images, valid_labels = epoch(student.make_loaders(hidden.root, batch_size=4, seed=seed)["valid"], "valid loader")
@@ -158,9 +158,9 @@ def test_loader_order(student, hidden, rng):
                  "train loader: one epoch holds every item once", atol=1e-6)
 
 
-# -- test_model_and_training (3 points) -----------------------------------------------------
+# -- test_model_and_training ----------------------------------------------------------------
 
-@check("test_model_and_training", 1)
+@check("test_model_and_training")
 def test_model_shape(student, rng):
     n_classes = int(rng.integers(2, 7))
     net = student.QuickDrawMLP(n_classes=n_classes)
@@ -199,7 +199,7 @@ def loaders_of(split, batch_size, student=None):
     return data.DataLoader(data.TensorDataset(images, labels), batch_size=batch_size)
 
 
-@check("test_model_and_training", 1)
+@check("test_model_and_training")
 def test_train_model(student, reference, hidden, probe):
     remote, start, local = probe
     settings = {"epochs": 2, "lr": 0.01, "seed": 0}
@@ -219,7 +219,7 @@ def test_train_model(student, reference, hidden, probe):
                        "train_model (Adam with the given lr, cross-entropy, every training batch once per epoch)", 1e-2)
 
 
-@check("test_model_and_training", 1)
+@check("test_model_and_training")
 def test_evaluate_and_predict(student, hidden, probe):
     remote, _, local = probe
     x = torch.from_numpy(hidden.valid.images[:, None].astype(np.float32) / 255.0)
@@ -237,9 +237,9 @@ def test_evaluate_and_predict(student, hidden, probe):
                                                 "(pixel / 255, shape (N, 1, 28, 28))")
 
 
-# -- test_trained_model (4 points) ----------------------------------------------------------
+# -- test_trained_model ---------------------------------------------------------------------
 
-@check("test_trained_model", 4)
+@check("test_trained_model")
 def test_heldout_accuracy(student, grading, credit):
     with np.load(grading.data_root / "instructor" / "homework_heldout.npz", allow_pickle=False) as data:
         images, labels = data["images"], data["labels"]
@@ -262,9 +262,9 @@ def test_heldout_accuracy(student, grading, credit):
         raise CheckFailed(f"the trained model: expected held-out accuracy >= {BAR}, got {accuracy:.3f}")
 
 
-# -- test_inmemory_dataset (3 points) -------------------------------------------------------
+# -- test_inmemory_dataset ------------------------------------------------------------------
 
-@check("test_inmemory_dataset", 1)
+@check("test_inmemory_dataset")
 def test_inmemory_storage(student, hidden):
     fast = student.InMemoryQuickDrawDataset(hidden.root, "train")
     expect("torch.utils.data.dataset.Dataset" in fast.describe()["mro"], "InMemoryQuickDrawDataset must subclass Dataset")
@@ -276,7 +276,7 @@ def test_inmemory_storage(student, hidden):
     expect_close(labels, hidden.train.labels, "InMemoryQuickDrawDataset.labels", atol=0)
 
 
-@check("test_inmemory_dataset", 1)
+@check("test_inmemory_dataset")
 def test_inmemory_items(student, hidden):
     fast = student.InMemoryQuickDrawDataset(hidden.root, "valid")
     expect(len(fast) == SPLITS["valid"], f"len: expected {SPLITS['valid']}, got {len(fast)}")
@@ -287,7 +287,7 @@ def test_inmemory_items(student, hidden):
         expect_close(image[0], hidden.valid.images[i] / 255.0, f"in-memory dataset[{i}]: pixels", atol=1e-6)
 
 
-@check("test_inmemory_dataset", 1)
+@check("test_inmemory_dataset")
 def test_inmemory_batches(student, hidden):
     fast = student.InMemoryQuickDrawDataset(hidden.root, "test")
     images, labels = epoch(student.DataLoader(fast, batch_size=3), "DataLoader over InMemoryQuickDrawDataset")

@@ -76,9 +76,9 @@ def forward_pair(out, what):
     return out
 
 
-# -- test_make_xor_data (2 points) ------------------------------------------------------------
+# -- test_make_xor_data -----------------------------------------------------------------------
 
-@check("test_make_xor_data", 1)
+@check("test_make_xor_data")
 def test_make_xor_data_shapes_and_corners(student, rng):
     n = int(rng.integers(2, 9))
     X, y = student.make_xor_data(n_per_corner=n, noise=0.0, seed=int(rng.integers(1000)))
@@ -87,7 +87,7 @@ def test_make_xor_data_shapes_and_corners(student, rng):
     expect_close(y, np.repeat([0, 1, 1, 0], n), "y", atol=0, kind="tensor", dtype=np.int64)
 
 
-@check("test_make_xor_data", 1)
+@check("test_make_xor_data")
 def test_make_xor_data_seed_and_noise(student, rng):
     seed = int(rng.integers(10_000))
     a = student.make_xor_data(n_per_corner=500, noise=0.2, seed=seed)[0]
@@ -100,9 +100,9 @@ def test_make_xor_data_seed_and_noise(student, rng):
     expect(abs(spread - 0.2) < 0.02, f"noise: expected standard deviation 0.2 (tolerance 0.02), got {spread:.3f}")
 
 
-# -- test_xor_net_structure (2 points) ---------------------------------------------------------
+# -- test_xor_net_structure --------------------------------------------------------------------
 
-@check("test_xor_net_structure", 1)
+@check("test_xor_net_structure")
 def test_xor_net_layers(student, rng):
     hidden = int(rng.integers(3, 12))
     for activation in ("relu", "linear"):
@@ -124,7 +124,7 @@ def test_xor_net_layers(student, rng):
         raise CheckFailed("XORNet(activation='tanh'): expected ValueError, nothing was raised")
 
 
-@check("test_xor_net_structure", 1)
+@check("test_xor_net_structure")
 def test_xor_net_linear_vs_relu(student, reference, rng):
     hidden = 6
     x = torch.tensor(rng.normal(0, 2, size=(32, 2)), dtype=torch.float32)
@@ -135,9 +135,9 @@ def test_xor_net_linear_vs_relu(student, reference, rng):
         expect_close(logits, expected, f"logits of the {activation} net with given weights", rtol=1e-4, atol=1e-5)
 
 
-# -- test_xor_net_forward (2 points) -----------------------------------------------------------
+# -- test_xor_net_forward ----------------------------------------------------------------------
 
-@check("test_xor_net_forward", 1)
+@check("test_xor_net_forward")
 def test_forward_matches_reference(student, reference, rng):
     for activation in ("relu", "linear"):
         hidden = int(rng.integers(2, 10))
@@ -149,7 +149,7 @@ def test_forward_matches_reference(student, reference, rng):
         expect_close(probs, ref_probs.detach(), f"probs ({activation})", rtol=1e-4, atol=1e-6, kind="tensor")
 
 
-@check("test_xor_net_forward", 1)
+@check("test_xor_net_forward")
 def test_forward_probabilities(student, rng):
     net, _ = student_net(student, rng, 5, "relu")
     x = torch.tensor(rng.normal(0, 1, size=(20, 2)) * 1e4, dtype=torch.float32)
@@ -160,12 +160,12 @@ def test_forward_probabilities(student, rng):
     expect(tuple(empty.shape) == (0, 2), f"probs of an empty batch: expected shape (0, 2), got {tuple(empty.shape)}")
 
 
-# -- test_train_xor (3 points) -----------------------------------------------------------------
+# -- test_train_xor ----------------------------------------------------------------------------
 
 TRAINING_TOLERANCE = 1e-2  # relative error of the weights' change (float32 rounding differs a little)
 
 
-@check("test_train_xor", 1)
+@check("test_train_xor")
 def test_train_xor_losses(student, reference, rng):
     X, y = reference.make_xor_data(n_per_corner=25, noise=0.1, seed=int(rng.integers(1000)))
     net, start = student_net(student, rng, 8, "relu")
@@ -180,7 +180,7 @@ def test_train_xor_losses(student, reference, rng):
     expect(acc >= 0.95, f"after train_xor the ReLU net must fit the data: accuracy {acc:.3f} < 0.95")
 
 
-@check("test_train_xor", 1)
+@check("test_train_xor")
 def test_train_xor_reproducible(student, reference, rng):
     X, y = reference.make_xor_data(n_per_corner=10, noise=0.1, seed=3)
     seed = int(rng.integers(1000))
@@ -201,7 +201,7 @@ def test_train_xor_reproducible(student, reference, rng):
                        TRAINING_TOLERANCE)
 
 
-@check("test_train_xor", 1)
+@check("test_train_xor")
 def test_accuracy(student, reference, rng):
     X, y = reference.make_xor_data(n_per_corner=10, noise=0.3, seed=int(rng.integers(1000)))
     X, y = X[:25], y[:25]  # an odd count: accuracy can never be 1/2, so acc != 1 - acc
@@ -213,7 +213,7 @@ def test_accuracy(student, reference, rng):
     expect(abs(flipped - (1 - expected)) < 1e-6, f"accuracy with flipped labels: expected {1 - expected:.4f}, got {flipped:.4f}")
 
 
-# -- test_trained_models (3 points) ------------------------------------------------------------
+# -- test_trained_models -----------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
 def trained_models(student, reference):
@@ -237,7 +237,7 @@ def trained_as_specified(student, models, activation, name):
     return state
 
 
-@check("test_trained_models", 2)
+@check("test_trained_models", weight=2)
 def test_relu_model_fits_xor(student, reference, rng, credit, trained_models):
     X, y, models = trained_models
     state = trained_as_specified(student, models, "relu", "relu_model")
@@ -250,7 +250,7 @@ def test_relu_model_fits_xor(student, reference, rng, credit, trained_models):
     expect(new_acc >= 0.9, f"relu_model: expected accuracy >= 0.90 on new XOR points, got {new_acc:.3f}")
 
 
-@check("test_trained_models", 1)
+@check("test_trained_models")
 def test_linear_model_cannot_fit(student, reference, trained_models):
     X, y, models = trained_models
     acc = trusted_accuracy(reference, trained_as_specified(student, models, "linear", "linear_model"), 8, "linear",

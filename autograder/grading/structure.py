@@ -24,6 +24,8 @@ import nbformat
 from nbformat.notebooknode import NotebookNode, from_dict
 from nbformat.validator import ValidationError
 
+from autograder.grading.notebook import MAX_NOTEBOOK_BYTES
+
 CELL_ID = re.compile(r"^[a-zA-Z0-9-_]{1,64}$")
 MIME_TEXT = re.compile(r"^(text/.*|image/(png|jpeg|gif|svg\+xml))$")
 
@@ -224,8 +226,6 @@ def normalized_submission(data: bytes, released) -> bytes:
     Bytes that are not a notebook, or too large for the grader, are returned unchanged: the
     grader reports why.
     """
-    from autograder.grading.notebook import MAX_NOTEBOOK_BYTES
-
     parsed = parse_notebook(data) if len(data) <= MAX_NOTEBOOK_BYTES else None
     if parsed is None:
         return data

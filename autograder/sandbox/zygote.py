@@ -3,7 +3,7 @@
 A :class:`Zygote` is one long-lived process in a bubblewrap sandbox (built with the sandbox's
 own :func:`~autograder.sandbox.launcher.bwrap_args`: no network, read-only system, nothing of
 the course) that imports numpy, torch, matplotlib and ipykernel once and then forks one kernel
-per submission (:mod:`autograder.classroom.zygote_server` says how each child is isolated: own
+per submission (:mod:`autograder.sandbox.zygote_server` says how each child is isolated: own
 mount, network, IPC and PID namespaces, own tmpfs working directory, a fresh unprivileged uid,
 rlimits, no capabilities, the sandbox's seccomp filter). Memory is shared copy-on-write; a
 kernel is ready in tens of milliseconds instead of seconds. The zygote itself runs without the
@@ -36,12 +36,12 @@ import threading
 import time
 from pathlib import Path
 
-from autograder.sandbox import kernel as kernel_module
 from autograder.sandbox import seccomp
 from autograder.sandbox.cgroup import SandboxCgroup, sandbox_cgroup
-from autograder.sandbox.kernel import KernelDied, SandboxKernel
-from autograder.sandbox.launcher import (HOME, RUN_DIR, Mount, Sandbox, Slot, _rlimits, bwrap_args, etc_files,
-                                         interpreter_prefixes, is_root, kill_group, processes_of, write_etc)
+from autograder.sandbox.kernel import KernelDied, SandboxKernel, connection_info
+from autograder.sandbox.launcher import (HOME, RUN_DIR, Mount, Sandbox, Slot, bwrap_args, etc_files,
+                                         interpreter_prefixes, is_root, kill_group, processes_of, rlimits,
+                                         write_etc)
 from autograder.sandbox.limits import Limits
 from autograder.sandbox.procfs import is_running, stat_fields
 
@@ -228,7 +228,7 @@ class ForkedSandbox(Sandbox):
         request = {
             "uid": self.slot.uid, "home": HOME, "home_size": self.limits.scratch_size,
             "tmp_size": self.limits.tmp_size, "env": {**self.base_env(), **env},
-            "rlimits": _rlimits(self.limits), "log": f"{self.run_inside}/kernel.log",
+            "rlimits": rlimits(self.limits), "log": f"{self.run_inside}/kernel.log",
             "connection_file": f"{self.run_inside}/kernel.json",
             "mounts": [[f"{STAGE}/{i}", m.dest] for i, m in enumerate(self.mounts)],
             "keep": self.zygote.keep,
@@ -277,8 +277,8 @@ class ZygoteKernel(SandboxKernel):
         self.timings: dict[str, float] = {}
         self.sandbox = ForkedSandbox(zygote, limits)
         key = secrets.token_hex(32)
-        self._inside = kernel_module._connection(f"{self.sandbox.run_inside}/k", key)
-        self._host = kernel_module._connection(f"{self.sandbox.run_dir}/k", key)
+        self._inside = connection_info(f"{self.sandbox.run_inside}/k", key)
+        self._host = connection_info(f"{self.sandbox.run_dir}/k", key)
         conn_file = self.sandbox.run_dir / "kernel.json"
         conn_file.write_text(json.dumps(self._inside))
         conn_file.chmod(0o644)
@@ -294,6 +294,7 @@ class ZygoteKernel(SandboxKernel):
 
 
 _ZYGOTES: dict[tuple, Zygote] = {}
+_FINALIZER_PID: list[int] = []  # the process that registered close_all with multiprocessing
 
 
 def _zygote_for(limits: Limits, mounts: list[Mount]) -> Zygote:
@@ -302,6 +303,7 @@ def _zygote_for(limits: Limits, mounts: list[Mount]) -> Zygote:
     if zygote is None or not zygote.alive():
         if zygote is not None:
             zygote.close()
+        _close_at_exit()
         zygote = _ZYGOTES[key] = Zygote(limits, mounts)
     return zygote
 
@@ -312,9 +314,16 @@ def close_all() -> None:
         _ZYGOTES.popitem()[1].close()
 
 
+def _close_at_exit() -> None:
+    """Stop this process's zygotes when it ends. Worker processes of multiprocessing (the local
+    pool, Dask's nanny) end without atexit, and one forked from a process that imported this
+    module (a forkserver's preload) starts with no finalizer: registered once per process."""
+    if _FINALIZER_PID != [os.getpid()]:
+        _FINALIZER_PID[:] = [os.getpid()]
+        multiprocessing.util.Finalize(None, close_all, exitpriority=10)
+
+
 atexit.register(close_all)
-# worker processes of multiprocessing (the local pool, Dask's nanny) end without atexit
-multiprocessing.util.Finalize(None, close_all, exitpriority=10)
 
 
 def kernel_factory(limits: Limits, mounts: list[Mount] = (), env: dict[str, str] | None = None,

@@ -14,11 +14,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.classroom.zygote import Zygote, ZygoteKernel, kernel_factory
 from autograder.sandbox.execute import execute_notebook
 from autograder.sandbox.launcher import Mount, interpreter_prefixes, is_root, processes_of
 from autograder.sandbox.limits import Limits
 from autograder.sandbox.probe import missing_protections
+from autograder.sandbox.zygote import Zygote, ZygoteKernel, kernel_factory
 
 pytestmark = pytest.mark.skipif(not is_root() or bool(missing_protections()),
                                 reason="the zygote needs root and bubblewrap (as the grading machine has)")
@@ -175,7 +175,7 @@ def test_an_interpreter_under_tmp_survives_the_childs_fresh_tmp(tmp_path):
     probe = f"""
 import json, os, sys
 sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r})
-from autograder.classroom.zygote_server import _private_filesystem
+from autograder.sandbox.zygote_server import _private_filesystem
 _private_filesystem(json.loads({json.dumps(req)!r}))
 try:
     open({str(venv / "new")!r}, "w")

@@ -1,5 +1,5 @@
-"""Run a whole notebook once in a fresh sandbox and collect files it wrote (e.g. for the
-leaderboard's reproducibility re-runs)."""
+"""Run a whole notebook once in a fresh sandbox and collect files it wrote through the student
+proxy (e.g. for the leaderboard's reproducibility re-runs)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from pathlib import Path
 
 import nbformat
 
+from autograder.proxy.client import StudentProxy
+from autograder.proxy.errors import ProxyError
 from autograder.sandbox.execute import execute_notebook
 from autograder.sandbox.kernel import KernelDied, SandboxKernel
 from autograder.sandbox.launcher import Mount
@@ -47,12 +49,10 @@ def run_notebook(
     ``files`` maps a path relative to the notebook's working directory to a host file or folder,
     shown read-only there; ``env`` adds environment variables (``{home}`` in a value becomes the
     working directory); ``collect`` lists files (relative to the working directory) to read back
-    after the last cell. ``secure=False`` runs unsandboxed, with a loud warning on stderr. Raises :class:`~autograder.sandbox.probe.SandboxUnavailable` when the machine cannot
+    after the last cell. ``secure=False`` runs unsandboxed, with a loud warning on stderr.
+    Raises :class:`~autograder.sandbox.probe.SandboxUnavailable` when the machine cannot
     sandbox and ``secure`` is True.
     """
-    from autograder.proxy.client import StudentProxy
-    from autograder.proxy.errors import ProxyError
-
     require_sandbox(insecure=not secure)
     limits = limits or Limits()
     try:

@@ -1,4 +1,10 @@
-"""``autograder grade ASSIGNMENT [NOTEBOOK_OR_DIR ...] [--seed S] [--json FILE]``."""
+"""``autograder grade ASSIGNMENT [NOTEBOOK_OR_DIR ...] [--seed S] [--json FILE]``.
+
+The submissions are graded by :func:`~autograder.classroom.grade_class.grade_class` (parallel or on
+Dask, recorded in the gradebook when they are the course's ``submitted/`` notebooks); its
+:class:`~autograder.grading.results.SubmissionResult` objects are the table and the ``--json``
+document as they are.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +12,17 @@ import argparse
 import json
 import os
 import secrets
+import sys
 from pathlib import Path
 
 from autograder import paths
-from autograder.classroom.gradecli import add_batch_options, check_gradable, grade_from_cli
+from autograder.classroom.course import Course
+from autograder.classroom.grade_class import grade_class
 from autograder.errors import UserError
+from autograder.grading.assignments import discover, get_assignment, is_graded
+from autograder.grading.grader import released_notebook
 from autograder.grading.results import GradingRun
-from autograder.grading.submissions import find_submissions
+from autograder.grading.submissions import Submission, find_submissions
 from autograder.sandbox.probe import require_sandbox
 
 DESCRIPTION = """\
@@ -43,6 +53,58 @@ def register(subparsers) -> None:
                         help="run student code WITHOUT the sandbox (only for trusted notebooks)")
     add_batch_options(parser)
     parser.set_defaults(func=handle)
+
+
+def add_batch_options(parser: argparse.ArgumentParser) -> None:
+    """The class-grading options of ``autograder grade``."""
+    parser.add_argument("--workers", type=int, metavar="N", default=None,
+                        help="notebooks graded at the same time, one sandbox each (default: all cores)")
+    parser.add_argument("--scheduler", metavar="tcp://HOST:PORT", default=None,
+                        help="grade on this running Dask cluster instead (its workers need the course "
+                             "repository and bubblewrap; only this process writes the gradebook)")
+    parser.add_argument("--force", action="store_true",
+                        help="regrade submissions the gradebook already holds (default: skip them)")
+    parser.add_argument("--db", metavar="URL", default=None,
+                        help="gradebook URL (default: the course's gradebook.db; e.g. postgresql+psycopg://... "
+                             "when several machines grade)")
+
+
+def check_gradable(assignment: str, root: Path) -> None:
+    """A clear error unless ``assignment`` is released and has hidden checks or nbgrader tests."""
+    if is_graded(assignment):
+        released_notebook(get_assignment(assignment), root)
+        return
+    course = Course(root)
+    if not course.source_notebooks(assignment):
+        graded = ", ".join(spec.name for spec in discover())
+        raise UserError(f"unknown assignment {assignment!r}; graded assignments: {graded} "
+                        "(or a released nbgrader assignment in solutions/)")
+    course.released_notebooks(assignment)  # raises when it is not released
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        Path(path).resolve().relative_to(folder.resolve())
+        return True
+    except ValueError:
+        return False
+
+
+def grade_from_cli(args: argparse.Namespace, assignment: str, submissions: list[Submission], seed: int,
+                   root: Path, secure: bool = True) -> GradingRun:
+    """Grade the CLI's ``submissions``; return them as a GradingRun."""
+    if args.workers is not None and args.workers < 1:
+        raise UserError("--workers must be at least 1")
+    # without an nbgrader course (no nbgrader_config.py) there is no gradebook: grade only
+    course = Course(root, args.db) if (Path(root) / "nbgrader_config.py").is_file() else None
+    record = course is not None and bool(submissions) \
+        and all(_inside(s.path, course.submitted_root()) for s in submissions)
+    options = {"data_root": str(args.data) if getattr(args, "data", None) else None, "insecure": not secure}
+    report = grade_class(assignment, submissions, workers=args.workers, scheduler=args.scheduler, force=args.force,
+                         seed=seed, course=course, options=options, record=record, root=root)
+    print(report.summary() + ("" if record else "\n(notebooks outside submitted/: not recorded in the gradebook)"),
+          file=sys.stderr)
+    return GradingRun(assignment, seed, report.results)
 
 
 def format_table(run: GradingRun) -> str:

@@ -142,6 +142,7 @@ def _kernel(req):
     os.environ.clear()
     os.environ.update(req["env"])
     os.closerange(3, 65536)
+    # imported in the kernel process only: the zygote itself imports nothing but its preload list
     from ipykernel.kernelapp import IPKernelApp
 
     sys.argv = ["ipykernel_launcher"]

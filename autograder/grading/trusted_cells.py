@@ -1,7 +1,7 @@
 """Run an nbgrader test cell in the trusted process, against the student's objects in the sandbox.
 
 The cell's full source (hidden tests and autotest expansions included, see
-:mod:`autograder.classroom.instructor_source`) is executed here, never in the student's kernel. Its
+:mod:`autograder.grading.instructor_source`) is executed here, never in the student's kernel. Its
 free names resolve through :class:`TestNamespace`: names the test cell (or an earlier one) bound
 itself stay here, Python's builtins are the grader's own (unless the instructor's solution
 defines that name), the instructor's own imports are the grader's, and every other name is the

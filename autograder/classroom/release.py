@@ -1,4 +1,4 @@
-"""``autograder release``: turn reference notebooks into student notebooks.
+"""Release assignments: turn reference notebooks into student notebooks.
 
 Drives nbgrader's generate-assignment step with the course's ``nbgrader_config.py``:
 ``solutions/<name>/`` (nbgrader's source) becomes ``assignments/<name>/`` (its release),
@@ -10,12 +10,12 @@ A release is generated into a temporary folder beside the old one and swapped in
 is complete (an atomic exchange of the two folders), so a failure leaves the committed release
 untouched. nbgrader runs ``alembic`` (and ``jupyter``) as subprocesses found on PATH: the
 running interpreter's bin folder is put first on PATH while it works, so
-``.venv/bin/autograder release`` works without an activated environment.
+``.venv/bin/autograder release`` works without an activated environment. The command itself is
+:mod:`autograder.commands.release`.
 """
 
 from __future__ import annotations
 
-import argparse
 import ctypes
 import os
 import shutil
@@ -26,20 +26,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from traitlets.config import Config
-from traitlets.config.loader import PyFileConfigLoader
 
 from autograder import paths
+from autograder.classroom.course import Course
+from autograder.classroom.gradebook import prepare_gradebook
+from autograder.config import load_course_config
 from autograder.errors import UserError
-
-
-def load_course_config(root: Path) -> Config:
-    """Load ``nbgrader_config.py`` from the course root."""
-    config_file = root / "nbgrader_config.py"
-    if not config_file.is_file():
-        raise UserError(f"no nbgrader_config.py in {root}; run inside the course repository")
-    config = PyFileConfigLoader(config_file.name, path=str(root)).load_config()
-    config.CourseDirectory.root = str(root)
-    return config
+from autograder.grading.assignments import get_assignment, is_graded
+from autograder.grading.plugin import verify_points
 
 
 def source_assignments(root: Path, config: Config) -> list[str]:
@@ -60,9 +54,10 @@ def release_assignment(
 
     ``out_dir`` replaces the release folder (``assignments/``) and ``db_url`` the
     gradebook, e.g. to compare a fresh release with the committed one. The old release is
-    replaced only when the new one is complete.
+    replaced only when the new one is complete, and not at all when the hidden checks do not fit
+    the solution notebook's points.
     """
-    # Imported here: nbgrader is slow to import and most subcommands never need it.
+    # Deferred: nbgrader is slow to import (about a second) and most subcommands never need it.
     from nbgrader.coursedir import CourseDirectory
 
     root = (root or paths.course_root()).resolve()
@@ -71,6 +66,8 @@ def release_assignment(
     if name not in available:
         listed = ", ".join(available) or "none"
         raise UserError(f"unknown assignment {name!r}; available in solutions/: {listed}")
+    if is_graded(name):  # its hidden checks must score exactly the solution's autograder test cells
+        verify_points(get_assignment(name), root)
     if out_dir is not None:
         config.CourseDirectory.release_directory = str(Path(out_dir).resolve())
     if db_url is not None:
@@ -88,11 +85,9 @@ def release_assignment(
 def _generate(name: str, root: Path, config: Config, db_url: str | None) -> Path:
     """Run nbgrader's generate-assignment into ``config``'s release folder and make the gradebook
     hold only released text; return the generated folder."""
+    # Deferred: nbgrader is slow to import (see release_assignment).
     from nbgrader.apps.api import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
-
-    from autograder.classroom.course import Course
-    from autograder.classroom.gradebook import prepare_gradebook
 
     coursedir = CourseDirectory(config=config)
     with interpreter_on_path(), warnings.catch_warnings():
@@ -171,43 +166,3 @@ def error_line(result: dict) -> str:
         return "unknown error"
     name, sep, message = causes[0].partition(": ")
     return f"{name.rsplit('.', 1)[-1]}{sep}{message}"
-
-
-def run(args: argparse.Namespace) -> int:
-    """Handle ``autograder release``."""
-    root = paths.course_root()
-    if args.all:
-        names = source_assignments(root, load_course_config(root))
-        if not names:
-            raise UserError(f"no assignments found in {root / 'solutions'}")
-    elif args.names:
-        names = args.names
-    else:
-        raise UserError("name the assignments to release, or pass --all")
-    for name in names:
-        target = release_assignment(name, root=root, out_dir=args.out)
-        notebooks = sorted(p.name for p in target.glob("*.ipynb"))
-        print(f"released {name}: {target} ({', '.join(notebooks)})")
-    return 0
-
-
-def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the ``release`` subcommand."""
-    parser = subparsers.add_parser(
-        "release",
-        help="make the student version of assignments (solutions/ -> assignments/)",
-        description=(
-            "Run nbgrader's generate-assignment step on solutions/NAME/: solution code is "
-            "replaced by stubs, hidden tests are removed, instructions are locked, and the "
-            "result is written to assignments/NAME/."
-        ),
-    )
-    parser.add_argument("names", nargs="*", metavar="NAME", help="assignment folder in solutions/")
-    parser.add_argument("--all", action="store_true", help="release every assignment in solutions/")
-    parser.add_argument(
-        "--out",
-        type=Path,
-        metavar="DIR",
-        help="write the released folders here instead of assignments/ (e.g. to compare)",
-    )
-    parser.set_defaults(func=run)

@@ -10,7 +10,7 @@ import pytest
 from test_classroom_support import ANSWERS_CORRECT, ASSIGNMENT, answered, db_url, make_course, release, submit
 
 from autograder.classroom.gradebook import ResultStore
-from autograder.classroom.gradecli import add_batch_options, check_gradable, grade_from_cli
+from autograder.commands.grade import add_batch_options, check_gradable, grade_from_cli
 from autograder.errors import UserError
 from autograder.grading.submissions import find_submissions
 

@@ -1,13 +1,13 @@
-"""Grade a class: every submission in its own sandbox, in parallel, recorded exactly once.
+"""Grade a class: fan the submissions out to workers, write the gradebook, each exactly once.
 
-:func:`grade_batch` is what ``autograder grade`` calls. It prepares the gradebook, skips the
-submissions already graded completely (unless ``force``), runs :func:`~autograder.classroom.task.grade_task`
+:func:`grade_class` is what ``autograder grade`` calls. It prepares the gradebook, skips the
+submissions already graded completely (unless ``force``), runs :func:`~autograder.classroom.worker.grade_task`
 for the rest - on a local pool of worker processes (all cores by default) or on an existing
 Dask cluster (``scheduler``) - and, in this coordinating process only, records each result as
 it arrives (autograded notebook, nbgrader grades, then our completion row). A submission that
 crashes, times out or is not a notebook at all ends as that submission's error result only.
 Whatever a notebook's nbgrader structure, it is graded and recorded: it is sent to the grader
-with the released structure (:func:`~autograder.classroom.structure.normalized_submission`) and
+with the released structure (:func:`~autograder.grading.structure.normalized_submission`) and
 every score it gets is a finite number.
 """
 
@@ -30,24 +30,25 @@ import nbformat
 from tqdm import tqdm
 
 from autograder import paths
-
 from autograder.classroom.autograded import finite_result, record_autograded
-from autograder.classroom.course import Course, Submission
+from autograder.classroom.course import Course
+from autograder.classroom.dask_runner import run_dask
 from autograder.classroom.gradebook import ResultStore, prepare_gradebook
-from autograder.classroom.dropin import error_result
-from autograder.classroom.structure import normalized_submission
-from autograder.classroom.task import grade_task, make_payload
+from autograder.classroom.worker import TaskOutput, grade_task, make_payload
+from autograder.grading.results import SubmissionResult, error_result
+from autograder.grading.structure import normalized_submission
+from autograder.grading.submissions import Submission
 
 CRASHED = "the grading worker process died while grading this submission"
 
 
 @dataclass
-class BatchReport:
-    """What one batch did."""
+class ClassReport:
+    """What grading a class did: every submission's result, sorted by student and notebook."""
 
     run_id: str
     seed: object
-    results: list[dict] = field(default_factory=list)
+    results: list[SubmissionResult] = field(default_factory=list)
     skipped: int = 0
     graded: int = 0
     extra: list[str] = field(default_factory=list)  # submitted notebooks the release does not have
@@ -57,16 +58,16 @@ class BatchReport:
 
     def summary(self) -> str:
         """A few lines for the end of a run."""
-        statuses = Counter(r["status"] for r in self.results)
-        scored = [r for r in self.results if r.get("max_score")]
-        mean = (sum(r["score"] / r["max_score"] for r in scored) / len(scored) * 100) if scored else 0.0
+        statuses = Counter(r.status for r in self.results)
+        scored = [r for r in self.results if r.max_score]
+        mean = (sum(r.score / r.max_score for r in scored) / len(scored) * 100) if scored else 0.0
         rate = self.graded / self.seconds * 60 if self.seconds > 0 and self.graded else 0.0
         lines = [f"{len(self.results)} submissions: {self.graded} graded now, {self.skipped} already graded "
                  f"(skipped; --force regrades), {statuses.get('error', 0)} not gradable; "
                  f"mean score {mean:.1f}%; {self.seconds:.1f} s ({rate:.1f} notebooks/min); seed {self.seed}"]
         for result in self.results:
-            if result["status"] == "error":
-                lines.append(f"  error  {result['student']}/{result['notebook']}: {result.get('error', '')}")
+            if result.status == "error":
+                lines.append(f"  error  {result.student}/{result.notebook}: {result.error or ''}")
         for name in self.extra:
             lines.append(f"  skipped  {name}: not a notebook of the release (nbgrader grades only those)")
         for key in self.not_recorded:
@@ -106,14 +107,15 @@ def default_workers() -> int:
 
 def _pool(workers: int) -> ProcessPoolExecutor:
     context = multiprocessing.get_context("forkserver")
-    # workers start with the grading stack (and torch, for the checks' reference) already imported
-    context.set_forkserver_preload(["autograder.classroom.task", "autograder.grading.grader", "torch"])
+    # workers start with the grading stack, nbgrader's course folders (read for every submission)
+    # and torch (for the checks' reference) already imported
+    context.set_forkserver_preload(["autograder.classroom.worker", "nbgrader.coursedir", "torch"])
     return ProcessPoolExecutor(max_workers=workers, mp_context=context)
 
 
-def _crashed(payload: dict, message: str = CRASHED, fault: bool = False) -> dict:
-    return {"result": error_result(payload["student"], payload["notebook"], message),
-            "executed": None, "seconds": 0.0, "worker": "crashed", "grader_fault": fault}
+def _crashed(payload: dict, message: str = CRASHED, fault: bool = False) -> TaskOutput:
+    return TaskOutput(error_result(payload["student"], payload["notebook"], message), None, worker="crashed",
+                      grader_fault=fault)
 
 
 def run_local(payloads: list[dict], workers: int, task=grade_task):
@@ -161,10 +163,53 @@ def run_local(payloads: list[dict], workers: int, task=grade_task):
             single.shutdown(wait=True, cancel_futures=True)
 
 
-def grade_batch(assignment: str, submissions: list[Submission], workers: int | None = None,
+def _jobs(assignment: str, submissions: list[Submission], report: ClassReport, store: ResultStore | None,
+          course: Course | None, root: Path, force: bool, options: dict | None) -> tuple[dict, list[dict]]:
+    """(key -> submission, payloads to grade); already graded submissions go into ``report``
+    unless ``force``. Without a gradebook (``store`` None) every submission is graded."""
+    done = store.graded(assignment) if store else {}
+    released = _released(course, assignment) if store else {}
+    by_key, payloads = {}, []
+    for sub in submissions:
+        key = (sub.student, sub.notebook) if store else len(by_key)
+        if key in by_key:
+            continue
+        by_key[key] = sub
+        if key in done and not force:
+            report.results.append(store.result(assignment, *key))
+            report.skipped += 1
+            continue
+        data = _read(sub)
+        payload = make_payload(assignment, sub.student, sub.notebook, _to_grade(data, sub.notebook, released),
+                               report.seed, root, options=options)
+        payload["sha256"], payload["key"] = _sha256(data), key
+        payloads.append(payload)
+    return by_key, payloads
+
+
+def _record(course: Course, store: ResultStore, assignment: str, sub: Submission, payload: dict,
+            output: TaskOutput, report: ClassReport) -> SubmissionResult:
+    """Write one graded submission into the gradebook (not a grader's fault: reported, not
+    recorded); return the result as recorded."""
+    result = finite_result(output.result)
+    if output.grader_fault:
+        report.not_recorded.append(f"{sub.student}/{sub.notebook}: {result.error}")
+        return result
+    try:
+        _, result = record_autograded(course, assignment, sub.student, sub.notebook, result, output.executed,
+                                      sub.timestamp)
+        store.save(assignment, result, payload["sha256"], report.run_id, report.seed)
+    except Exception as exc:  # noqa: BLE001 - keep going; the rerun retries this one
+        report.not_recorded.append(f"{sub.student}/{sub.notebook}: {type(exc).__name__}: {exc}")
+    else:
+        report.graded += 1
+    return result
+
+
+def grade_class(assignment: str, submissions: list[Submission], workers: int | None = None,
                 scheduler: str | None = None, force: bool = False, seed=None, progress: bool = True,
                 course: Course | None = None, options: dict | None = None, task=grade_task,
-                record: bool = True, root: Path | None = None) -> BatchReport:
+                record: bool = True, root: Path | None = None) -> ClassReport:
     """Grade ``submissions`` of ``assignment`` and record them in the gradebook.
 
     ``workers`` local processes (default: all cores), or the Dask cluster at ``scheduler``
@@ -180,67 +225,33 @@ def grade_batch(assignment: str, submissions: list[Submission], workers: int | N
         course = course or Course(root)
         prepare_gradebook(course, assignment)
         store = ResultStore(course.db_url)
-    done = store.graded(assignment) if store else {}
-    released = _released(course, assignment) if record else {}
-    seed = secrets.randbelow(2**31) if seed is None else seed
-    report = BatchReport(run_id=uuid.uuid4().hex, seed=seed)
+    report = ClassReport(run_id=uuid.uuid4().hex, seed=secrets.randbelow(2**31) if seed is None else seed)
     if record:
         submissions, extra = course.split_extra(assignment, list(submissions))
         report.extra = [f"{s.student}/{s.path.name}" for s in extra]
-    by_key, payloads = {}, []
-    for sub in submissions:
-        key = (sub.student, sub.notebook) if record else len(by_key)
-        if key in by_key:
-            continue
-        by_key[key] = sub
-        if key in done and not force:
-            stored = store.result(assignment, *key) or {}
-            report.results.append({**stored, "skipped": True})
-            report.skipped += 1
-            continue
-        data = _read(sub)
-        payload = make_payload(assignment, sub.student, sub.notebook, _to_grade(data, sub.notebook, released),
-                               seed, course.root if course else Path(root or paths.course_root()), options=options)
-        payload["sha256"], payload["key"] = _sha256(data), key
-        payloads.append(payload)
+    course_root = course.root if course else Path(root or paths.course_root())
+    by_key, payloads = _jobs(assignment, submissions, report, store, course, course_root, force, options)
     bar = tqdm(total=len(payloads), unit="nb", desc=f"grading {assignment}", disable=not progress,
                file=sys.stderr, dynamic_ncols=True)
     try:
-        if scheduler:
-            from autograder.classroom.dask_runner import run_dask
-
-            outputs = run_dask(payloads, scheduler)
-        else:
-            outputs = run_local(payloads, workers or default_workers(), task=task)
+        outputs = run_dask(payloads, scheduler) if scheduler else run_local(payloads, workers or default_workers(),
+                                                                            task=task)
         for payload, output in outputs:
-            result = finite_result(output["result"])
-            report.workers[output.get("worker", "?")] += 1
+            report.workers[output.worker] += 1
             sub = by_key[payload["key"]]
-            if not record:
-                report.results.append(result)
+            if store is None:
+                result = finite_result(output.result)
                 report.graded += 1
-                bar.update(1)
-                continue
-            if output.get("grader_fault"):
-                report.not_recorded.append(f"{sub.student}/{sub.notebook}: {result.get('error')}")
-                report.results.append(result)
-                bar.update(1)
-                continue
-            try:
-                _, result = record_autograded(course, assignment, sub.student, sub.notebook, result,
-                                              output.get("executed"), sub.timestamp)
-                store.save(assignment, result, payload["sha256"], report.run_id)
-            except Exception as exc:  # noqa: BLE001 - keep going; the rerun retries this one
-                report.not_recorded.append(f"{sub.student}/{sub.notebook}: {type(exc).__name__}: {exc}")
             else:
-                report.graded += 1
+                result = _record(course, store, assignment, sub, payload, output, report)
+                if not output.grader_fault:
+                    bar.set_postfix_str(f"{sub.student} {result.score:g}/{result.max_score:g}", refresh=False)
             report.results.append(result)
-            bar.set_postfix_str(f"{sub.student} {result['score']:g}/{result['max_score']:g}", refresh=False)
             bar.update(1)
     finally:
         bar.close()
         if store:
             store.dispose()
-    report.results.sort(key=lambda r: (r["student"], r["notebook"]))
+    report.results.sort(key=lambda r: (r.student, r.notebook))
     report.seconds = time.monotonic() - start
     return report

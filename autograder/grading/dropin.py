@@ -1,12 +1,12 @@
 """Grade a drop-in nbgrader assignment (test cells holding plain ``assert``s, visible, hidden and
 autotest) so that the student's kernel decides nothing.
 
-Only the student's cells run in the sandbox (:mod:`autograder.sandbox`; a zygote kernel unless
-``zygote`` is off): solution cells, the cells the student added, and the locked cells with their
+Only the student's cells run in the sandbox (:mod:`autograder.sandbox`, in a kernel made by
+``kernel_factory``: a zygote's or a fresh one): solution cells, the cells the student added, and the locked cells with their
 released source put back (OverwriteCells-style; duplicated or invented grade ids lose their
 nbgrader metadata). Each test cell is run, at its place in the notebook, in the trusted process
-by :class:`~autograder.classroom.trusted_cells.TrustedCellRunner` from the instructor's full
-source (:mod:`autograder.classroom.instructor_source`), which never enters the sandbox: it sees the
+by :class:`~autograder.grading.trusted_cells.TrustedCellRunner` from the instructor's full
+source (:mod:`autograder.grading.instructor_source`), which never enters the sandbox: it sees the
 student's state as of that point, reached through the proxy. A test cell earns its points when
 it raised nothing (a numeric last value gives partial credit), as in nbgrader, but that is
 judged here: kernel hooks, custom exception handlers, patched builtins or numpy, and objects
@@ -17,24 +17,23 @@ output that quotes a hidden line.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import nbformat
 
-from autograder.classroom.redact import MIN_LENGTH, Redactor, hidden_lines
-from autograder.classroom.instructor_source import is_test_cell, load_test_sources
-from autograder.classroom.structure import grade_id_of, released_cells
-from autograder.classroom.trusted_cells import EXECUTION_VARIABLE, TrustedCellRunner, Verdict
+from autograder.grading.instructor_source import is_test_cell, load_test_sources
+from autograder.grading.redact import MIN_LENGTH, Redactor, hidden_lines
+from autograder.grading.results import CheckResult, Graded, SubmissionResult, error_result
+from autograder.grading.structure import grade_id_of, released_cells
+from autograder.grading.trusted_cells import EXECUTION_VARIABLE, TrustedCellRunner, Verdict
+from autograder.proxy.client import StudentProxy
+from autograder.proxy.errors import ProxyError
+from autograder.sandbox.execute import execute_notebook
+from autograder.sandbox.kernel import SandboxKernel
+from autograder.sandbox.launcher import Mount
 from autograder.sandbox.limits import Limits
 
 MESSAGE_LIMIT = 500
-
-
-def error_result(student: str, notebook: str, message: str, max_score: float = 0.0) -> dict:
-    """A result for a submission that could not be graded at all."""
-    return {"student": student, "notebook": notebook, "status": "error", "score": 0.0,
-            "max_score": max_score, "checks": [], "error": message}
 
 
 def prepare_run(student_nb, released_nb):
@@ -71,10 +70,8 @@ def _restore(cell, reference) -> None:
     cell.source = reference.source
 
 
-def assignment_files(release_folder: Path) -> list:
+def assignment_files(release_folder: Path) -> list[Mount]:
     """What the assignment gives students besides the notebooks (bound read-only in the sandbox)."""
-    from autograder.sandbox.launcher import Mount
-
     return [Mount(p, p.name) for p in sorted(release_folder.iterdir())
             if p.suffix != ".ipynb" and not p.name.startswith(".")]
 
@@ -102,9 +99,6 @@ class _TestCellHook:
 
     def _start(self):
         """Connect the trusted runner to the kernel (once); a Verdict when that is impossible."""
-        from autograder.proxy.client import StudentProxy
-        from autograder.proxy.errors import ProxyError
-
         if self.runner is not None or self.failure is not None:
             return self.failure
         self.proxy = StudentProxy(self.kernel, native_errors=True, truth_of_objects=False)
@@ -123,22 +117,21 @@ class _TestCellHook:
             self.proxy.close()
 
 
-def score_cells(released_nb, hook: _TestCellHook, report) -> list[dict]:
+def score_cells(released_nb, hook: _TestCellHook, report) -> list[CheckResult]:
     """One check per test cell of the released notebook, with the trusted verdict."""
     checks = []
     for ref in released_nb.cells:
         if not is_test_cell(ref):
             continue
         name, limit = grade_id_of(ref), float(ref.metadata["nbgrader"].get("points", 0))
-        check = {"name": name, "cell": name, "points": 0.0, "max_points": limit}
         verdict = hook.verdicts.get(name)
         if verdict is not None:
-            check.update(points=verdict.points, outcome=verdict.outcome, message=verdict.message)
+            points, outcome, message = verdict.points, verdict.outcome, verdict.message
         elif report is not None and report.error:
-            check.update(outcome="error", message=f"the test cell did not run: {report.error}"[:MESSAGE_LIMIT])
+            points, outcome, message = 0.0, "error", f"the test cell did not run: {report.error}"[:MESSAGE_LIMIT]
         else:
-            check.update(outcome="error", message="this test cell is missing from the submission")
-        checks.append(check)
+            points, outcome, message = 0.0, "error", "this test cell is missing from the submission"
+        checks.append(CheckResult(name, name, points, limit, outcome, message))
     return checks
 
 
@@ -170,16 +163,16 @@ def _read_student(data: bytes):
     return nb
 
 
-def grade_dropin(course, assignment: str, student: str, notebook: str, data: bytes, seed=None,
-                 limits: Limits | None = None, secure: bool = True, zygote: bool = True) -> tuple[dict, str | None]:
-    """Grade one drop-in nbgrader submission; return (result dict, executed notebook JSON)."""
-    from autograder.sandbox.execute import execute_notebook
-    from autograder.sandbox.kernel import SandboxKernel
-
+def grade_dropin(course, assignment: str, student: str, notebook: str, data: bytes,
+                 limits: Limits | None = None, secure: bool = True, kernel_factory=SandboxKernel) -> Graded:
+    """Grade one drop-in nbgrader submission of ``course`` (an nbgrader course: its ``root``,
+    ``config``, ``released_notebooks`` and ``source_notebooks``); the executed notebook handed
+    back quotes no hidden line. ``kernel_factory`` is as for
+    :func:`~autograder.grading.grader.grade_submission`."""
     released_path = course.released_notebooks(assignment).get(notebook)
     source_path = course.source_notebooks(assignment).get(notebook)
     if released_path is None or source_path is None:
-        return error_result(student, notebook, f"{notebook}.ipynb is not a notebook of {assignment}"), None
+        return Graded(error_result(student, notebook, f"{notebook}.ipynb is not a notebook of {assignment}"), None)
     released_nb = nbformat.read(released_path, as_version=4)
     points = {grade_id_of(c): float(c.metadata["nbgrader"].get("points", 0)) for c in released_nb.cells
               if is_test_cell(c)}
@@ -187,20 +180,17 @@ def grade_dropin(course, assignment: str, student: str, notebook: str, data: byt
     try:
         student_nb = _read_student(data)
     except Exception as exc:  # noqa: BLE001 - any unreadable file is the submission's fault
-        return error_result(student, notebook, f"not a readable notebook ({type(exc).__name__})", max_score), None
+        return Graded(error_result(student, notebook, f"not a readable notebook ({type(exc).__name__})", max_score),
+                      None)
     sources = load_test_sources(source_path, released_nb, course.root, course.config)
     redactor = _redactor(assignment, source_path, released_path, sources)
     nb = prepare_run(student_nb, released_nb)
     limits = limits or Limits()
-    if zygote:
-        from autograder.classroom.zygote import kernel_factory
-    else:
-        kernel_factory = SandboxKernel
     try:
         kernel = kernel_factory(limits, assignment_files(released_path.parent),
                                 env={EXECUTION_VARIABLE: "autograde"}, secure=secure)
     except Exception as exc:  # noqa: BLE001 - a sandbox that cannot start fails this submission only
-        return error_result(student, notebook, f"the sandbox failed: {exc}"[:MESSAGE_LIMIT], max_score), None
+        return Graded(error_result(student, notebook, f"the sandbox failed: {exc}"[:MESSAGE_LIMIT], max_score), None)
     hook = _TestCellHook(kernel, sources, points, redactor)
     try:
         report = execute_notebook(kernel, nb, run_outside=hook)
@@ -208,7 +198,5 @@ def grade_dropin(course, assignment: str, student: str, notebook: str, data: byt
         hook.close()
         kernel.close()
     checks = score_cells(released_nb, hook, report)
-    result = {"student": student, "notebook": notebook, "status": "graded",
-              "score": sum(c["points"] for c in checks), "max_score": max_score, "checks": checks,
-              "seed": seed}
-    return result, json.dumps(_public_copy(nb, redactor))
+    result = SubmissionResult(student, notebook, "graded", sum(c.points for c in checks), max_score, checks)
+    return Graded(result, _public_copy(nb, redactor))

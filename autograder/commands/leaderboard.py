@@ -1,4 +1,6 @@
-"""``autograder leaderboard init|add-students|serve|submit|board|verify|close|export``.
+"""``autograder leaderboard init|add-students|serve|submit|board|verify|close|export``: the parser.
+
+What each action does is in :mod:`autograder.commands.leaderboard_actions`.
 
 Without ``--url`` every command works on the local database (``--db``: a SQLite file or a
 SQLAlchemy URL; default ``$LEADERBOARD_DB``, else ``leaderboard.db`` in the course root).
@@ -8,35 +10,32 @@ With ``--url`` (or ``$LEADERBOARD_URL``), ``submit`` and ``board`` talk to a run
 from __future__ import annotations
 
 import argparse
-import csv
-import io
-import json
 import os
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from autograder.errors import UserError
-from autograder.leaderboard import roster as roster_io
-from autograder.leaderboard.deadline import deadline_line, parse_utc
-from autograder.leaderboard.ladder import DEFAULT_ALPHA, MODES
-from autograder.leaderboard.scoring import read_answer_key, read_classes
-from autograder.leaderboard.verify import DEFAULT_CONFIDENCE, DEFAULT_MAX_CODE_BYTES
-from autograder.leaderboard.store import (
+from autograder.commands.leaderboard_actions import (
+    cmd_add_students,
+    cmd_board,
+    cmd_close,
+    cmd_export,
+    cmd_init,
+    cmd_serve,
+    cmd_submit,
+    cmd_verify,
+)
+from autograder.leaderboard.competition import (
     DEFAULT_DAILY_LIMIT,
     DEFAULT_ETA,
     DEFAULT_LADDER,
-    DEFAULT_MAX_TEAM_SIZE,
     DEFAULT_MAX_BYTES,
     DEFAULT_MAX_NOTEBOOK_BYTES,
+    DEFAULT_MAX_TEAM_SIZE,
     DEFAULT_TOLERANCE,
-    Leaderboard,
-    SubmissionRejected,
-    database_url,
-    iso,
-    utcnow,
 )
-from autograder.paths import course_root, quickdraw_dir
+from autograder.leaderboard.ladder import DEFAULT_ALPHA, MODES
+from autograder.leaderboard.verify import DEFAULT_CONFIDENCE, DEFAULT_MAX_CODE_BYTES
+from autograder.paths import quickdraw_dir
 
 DESCRIPTION = """\
 The QuickDraw competition leaderboard: students submit predictions for the unlabeled test
@@ -89,14 +88,8 @@ def _when(text: str) -> datetime:
     return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
 
 
-def _probability(text: str) -> float:
-    value = _positive(float)(text)
-    if value >= 1:
-        raise argparse.ArgumentTypeError(f"must be below 1: {text!r}")
-    return value
-
-
 def _positive(kind):
+    """An argparse type: ``kind`` of the text, which must be positive."""
     def parse(text: str):
         try:
             value = kind(text)
@@ -109,6 +102,15 @@ def _positive(kind):
 
 
 def _probability(text: str) -> float:
+    """An argparse type: a probability strictly between 0 and 1 (the sequential Ladder's alpha)."""
+    value = _positive(float)(text)
+    if value >= 1:
+        raise argparse.ArgumentTypeError(f"must be below 1: {text!r}")
+    return value
+
+
+def _confidence(text: str) -> float:
+    """An argparse type: a confidence level in [0.5, 1)."""
     try:
         value = float(text)
     except ValueError:
@@ -127,7 +129,18 @@ def register(subparsers) -> None:
     actions = top.add_subparsers(dest="leaderboard_command", metavar="ACTION")
     actions.required = True
     data = quickdraw_dir()
+    _add_init(actions, data)
+    _add_add_students(actions)
+    _add_serve(actions)
+    _add_submit(actions)
+    _add_board(actions)
+    _add_verify(actions, data)
+    _add_close(actions)
+    _add_export(actions)
 
+
+def _add_init(actions, data: Path) -> None:
+    """Add the ``init`` action: create the competition from the labels."""
     init = actions.add_parser(
         "init", help="create the competition database from the instructor's labels",
         description="Create the competition in the database: the hidden labels (id,label,split with "
@@ -170,6 +183,9 @@ def register(subparsers) -> None:
     _json_arg(init, "the instructor token and settings")
     init.set_defaults(func=cmd_init)
 
+
+def _add_add_students(actions) -> None:
+    """Add the ``add-students`` action: accounts from a roster or the gradebook."""
     add = actions.add_parser(
         "add-students", help="create student accounts and print their tokens",
         description="Create an account (and a token) for each student of a roster CSV (header: id, and "
@@ -187,6 +203,9 @@ def register(subparsers) -> None:
     _json_arg(add, '[{"student", "token"}]')
     add.set_defaults(func=cmd_add_students)
 
+
+def _add_serve(actions) -> None:
+    """Add the ``serve`` action: the web app."""
     serve = actions.add_parser(
         "serve", help="run the web app (uvicorn)",
         description="Serve the submission page, the live board, the instructor view and the JSON API.",
@@ -203,6 +222,9 @@ def register(subparsers) -> None:
                        help="server processes (default 1; more use more cores, all on the same database)")
     serve.set_defaults(func=cmd_serve)
 
+
+def _add_submit(actions) -> None:
+    """Add the ``submit`` action: a predictions CSV, locally or to a server."""
     submit = actions.add_parser(
         "submit", help="submit a predictions CSV",
         description="Submit predictions (CSV: header id,label, one row per test id) as the student "
@@ -218,6 +240,9 @@ def register(subparsers) -> None:
     _json_arg(submit, '{"id", "status", "public_score", "message"}')
     submit.set_defaults(func=cmd_submit)
 
+
+def _add_board(actions) -> None:
+    """Add the ``board`` action: print a board."""
     board = actions.add_parser(
         "board", help="print the public or private board",
         description="Print the board. The private board is shown by the local database (the "
@@ -231,6 +256,9 @@ def register(subparsers) -> None:
     _json_arg(board, '[{"rank", "student", "score", "submitted_at"}]')
     board.set_defaults(func=cmd_board)
 
+
+def _add_verify(actions, data: Path) -> None:
+    """Add the ``verify`` action: re-run the top notebooks on the verification set."""
     verify = actions.add_parser(
         "verify", help="re-run the top entries' notebooks on the never-released verification set",
         description="Walk down the board (private once closed, else public): re-run each entry's attached "
@@ -244,7 +272,7 @@ def register(subparsers) -> None:
                     "verified.",
     )
     verify.add_argument("--top", type=_positive(int), default=3, help="how many verified entries to find (default 3)")
-    verify.add_argument("--confidence", type=_probability, default=DEFAULT_CONFIDENCE,
+    verify.add_argument("--confidence", type=_confidence, default=DEFAULT_CONFIDENCE,
                         help=f"one-sided confidence of the noise margin: the share of honest entries accepted "
                              f"(default {DEFAULT_CONFIDENCE})")
     verify.add_argument("--tolerance", type=float,
@@ -267,6 +295,9 @@ def register(subparsers) -> None:
     _json_arg(verify, "one outcome per checked entry")
     verify.set_defaults(func=cmd_verify)
 
+
+def _add_close(actions) -> None:
+    """Add the ``close`` action: close the competition."""
     close = actions.add_parser(
         "close", help="close the competition and reveal the private board",
         description="Stop accepting submissions and selections and show the private board to everyone.",
@@ -276,6 +307,9 @@ def register(subparsers) -> None:
     _json_arg(close, "the closing time")
     close.set_defaults(func=cmd_close)
 
+
+def _add_export(actions) -> None:
+    """Add the ``export`` action: final standings per student."""
     export = actions.add_parser(
         "export", help="write the final standings per student",
         description="One row per student: board entry, private rank and accuracy of the final "
@@ -285,227 +319,3 @@ def register(subparsers) -> None:
     export.add_argument("--format", choices=("csv", "json"), default="csv", help="output format (default csv)")
     _db_arg(export)
     export.set_defaults(func=cmd_export)
-
-
-def open_leaderboard(args, create: bool = False) -> Leaderboard:
-    """The local database named by --db (or the default); it must hold a competition unless
-    ``create``."""
-    url = database_url(args.db)
-    if not create and url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).is_file():
-        raise UserError(f"no leaderboard database at {url[len('sqlite:///'):]}; run `autograder leaderboard init` "
-                        "or pass --db")
-    lb = Leaderboard(url)
-    if not create:
-        lb.settings()  # a clean error when the database holds no competition
-    return lb
-
-
-def _print_json(value) -> None:
-    json.dump(value, sys.stdout, indent=2)
-    sys.stdout.write("\n")
-
-
-def cmd_init(args) -> int:
-    classes = read_classes(args.classes)
-    key = read_answer_key(args.labels, classes)
-    lb = open_leaderboard(args, create=True)
-    token = lb.initialize(
-        key, name=args.name, ladder=args.ladder, eta=args.eta, alpha=args.alpha,
-        max_team_size=args.max_team_size,
-        daily_limit=args.daily_limit, max_bytes=args.max_bytes,
-        max_notebook_bytes=args.max_notebook_bytes, tolerance=args.tolerance, closes_at=args.deadline,
-    )
-    settings = lb.settings()
-    if args.json:
-        _print_json({"db": lb.url, "instructor_token": token, "n_test": settings.n_test,
-                     "n_public": settings.n_public, "classes": list(classes), "ladder": settings.ladder,
-                     "eta": settings.eta, "alpha": settings.alpha, "max_team_size": settings.max_team_size,
-                     "daily_limit": settings.daily_limit, "closes_at": iso(settings.closes_at)})
-    else:
-        ladder = settings.ladder_title()
-        print(f"Competition created in {lb.url}: {settings.n_test} test images ({settings.n_public} public), "
-              f"{len(classes)} classes, {ladder}, {settings.daily_limit} submissions/day, "
-              f"teams of up to {settings.max_team_size}. {deadline_line(settings.closes_at, lb.clock())}")
-        print(f"Instructor token (shown once, keep it secret): {token}")
-    return 0
-
-
-def cmd_add_students(args) -> int:
-    if args.roster is not None:
-        entries = roster_io.read_roster_csv(args.roster)
-    else:
-        entries = roster_io.read_gradebook(args.gradebook or str(course_root() / "gradebook.db"))
-    lb = open_leaderboard(args)
-    roster_io.check_team_sizes(entries, lb.settings().max_team_size, str(args.roster or "the gradebook"))
-    issued = lb.add_students(entries, reissue=args.reissue)
-    skipped = len(entries) - len(issued)
-    if args.json:
-        _print_json([{"student": student, "token": token} for student, token in issued])
-    else:
-        for student, token in issued:
-            print(f"{student}\t{token}")
-    if skipped:
-        print(f"{skipped} student(s) already had a token (use --reissue for new ones)", file=sys.stderr)
-    return 0
-
-
-def cmd_serve(args) -> int:
-    import uvicorn
-
-    lb = open_leaderboard(args)  # fails cleanly here when there is no competition
-    lb.dispose()
-    os.environ["LEADERBOARD_DB"] = lb.url  # each worker process builds its app from these
-    os.environ["LEADERBOARD_REFRESH"] = str(args.refresh)
-    if args.rules is not None:
-        if not args.rules.is_file():
-            raise UserError(f"no rules file {args.rules}")
-        os.environ["LEADERBOARD_RULES"] = str(args.rules.resolve())
-    print(f"Leaderboard at http://{args.host}:{args.port}/ (Ctrl-C stops it)", flush=True)
-    uvicorn.run("autograder.leaderboard.web:app_from_environment", factory=True, host=args.host, port=args.port,
-                workers=args.workers, log_level="warning", access_log=False)
-    return 0
-
-
-def _require_token(args) -> str:
-    if not args.token:
-        raise UserError("give your token with --token or $LEADERBOARD_TOKEN")
-    return args.token
-
-
-def cmd_submit(args) -> int:
-    token = _require_token(args)
-    for path in (args.file, args.notebook):
-        if path is not None and not path.is_file():
-            raise UserError(f"no such file: {path}")
-    if args.url:
-        from autograder.leaderboard.client import ApiClient
-
-        client = ApiClient(args.url, token)
-        try:
-            status, result = client.submit(args.file, args.notebook)
-            closes_at = None if args.json else parse_utc(client.competition().get("closes_at"))
-        finally:
-            client.close()
-        if status == 401:
-            raise UserError(result.get("message", "unknown token"))
-    else:
-        lb = open_leaderboard(args)
-        closes_at = lb.settings().closes_at
-        who = lb.authenticate(token)
-        if who is None or who.is_instructor:
-            raise UserError("unknown student token")
-        notebook = args.notebook.read_bytes() if args.notebook else None
-        try:
-            outcome = lb.submit(who, args.file.read_bytes(), args.file.name, notebook,
-                                args.notebook.name if args.notebook else None)
-        except SubmissionRejected as exc:
-            result = {"id": None, "status": "rejected", "public_score": None, "message": str(exc)}
-        else:
-            result = {"id": outcome.id, "status": "accepted", "public_score": outcome.public_score,
-                      "message": outcome.message}
-    result = {name: result.get(name) for name in ("id", "status", "public_score", "message")}
-    if args.json:
-        _print_json(result)
-    elif result["status"] == "accepted":
-        print(f"accepted (submission {result['id']}): {result['message']}")
-    else:
-        print(f"rejected: {result['message']}")
-    if not args.json:
-        print(deadline_line(closes_at, utcnow()))
-    return 0 if result["status"] == "accepted" else 1
-
-
-def cmd_board(args) -> int:
-    if args.url:
-        from autograder.leaderboard.client import ApiClient
-
-        client = ApiClient(args.url, args.token)
-        try:
-            rows = client.board(args.private)
-            closes_at = None if args.json else parse_utc(client.competition().get("closes_at"))
-        finally:
-            client.close()
-    else:
-        lb = open_leaderboard(args)
-        rows = [row.as_json() for row in lb.board(private=args.private)]
-        closes_at = lb.settings().closes_at
-    if args.json:
-        _print_json(rows)
-        return 0
-    print(deadline_line(closes_at, utcnow()))
-    if not rows:
-        print("No submissions yet.")
-        return 0
-    width = max(len(row["student"]) for row in rows)
-    print(f"{'rank':>4}  {'entrant':<{width}}  {'score':>7}  submitted (UTC)")
-    for row in rows:
-        score = f"{row['score']:.4f}" if args.private else f"{row['score']:.3f}"
-        print(f"{row['rank']:>4}  {row['student']:<{width}}  {score:>7}  {row['submitted_at']}")
-    return 0
-
-
-def cmd_verify(args) -> int:
-    from autograder.leaderboard.verify import read_swap_set, sandbox_runner, verify_top
-
-    if not (args.competition_dir / "train.csv").is_file():
-        raise UserError(f"no competition data at {args.competition_dir} (run `autograder data quickdraw prepare "
-                        "competition` or pass --competition-dir)")
-    lb = open_leaderboard(args)
-    folder = args.verification_dir.resolve()
-    labels = args.verification_labels or folder.with_name(folder.name + "_labels.csv")
-    swap = read_swap_set(folder, labels, lb.answer_key().n_classes)
-    private = None if args.board is None else args.board == "private"
-    outcomes = verify_top(lb, args.top, sandbox_runner(timeout=args.timeout), args.competition_dir.resolve(), swap,
-                          confidence=args.confidence, tolerance=args.tolerance, private=private, force=args.force,
-                          max_code_bytes=int(args.max_code_kib * 1024))
-    if args.json:
-        _print_json([outcome.as_json() for outcome in outcomes])
-    else:
-        for outcome in outcomes:
-            print(f"#{outcome.rank} {outcome.student} (submission {outcome.submission_id}): "
-                  f"{outcome.status} - {outcome.detail}")
-        if not outcomes:
-            print("No entries to verify.")
-    return 0
-
-
-def cmd_close(args) -> int:
-    moment = open_leaderboard(args).close(args.at)
-    if args.json:
-        _print_json({"closes_at": iso(moment)})
-    else:
-        print(f"Competition closed at {iso(moment)}; the private board is now visible.")
-    return 0
-
-
-def _cell(value):
-    """Neutralise a spreadsheet formula in a (student-chosen) text cell."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
-def cmd_export(args) -> int:
-    lb = open_leaderboard(args)
-    ranks = {row.entrant_id: row.rank for row in lb.board(private=True)}
-    rows = [
-        {"student": stats["student"], "entrant": stats["entrant"], "team": stats["team"],
-         "private_rank": ranks.get(stats["entrant_id"]), "private_accuracy": stats["final_private_accuracy"],
-         "public_score": stats["public_score"], "final_submission": stats["final_submission"],
-         "submissions": stats["submissions"], "verify_status": stats["verify_status"]}
-        for stats in lb.student_stats()
-    ]
-    if args.format == "json":
-        text = json.dumps(rows, indent=2) + "\n"
-    else:
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]) if rows else ["student"], lineterminator="\n")
-        writer.writeheader()
-        writer.writerows({key: _cell(value) for key, value in row.items()} for row in rows)
-        text = buffer.getvalue()
-    if args.out:
-        args.out.write_text(text, encoding="utf-8")
-        print(f"wrote {len(rows)} students to {args.out}", file=sys.stderr)
-    else:
-        sys.stdout.write(text)
-    return 0

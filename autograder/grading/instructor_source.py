@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
+from IPython.core.inputtransformer2 import TransformerManager
 
-from autograder.classroom.redact import BLOCKS
-from autograder.classroom.trusted_cells import TestCell
+from autograder.grading.redact import BLOCKS
+from autograder.grading.trusted_cells import TestCell
 
 
 @dataclass
@@ -60,8 +61,6 @@ def hidden_line_numbers(source: str, released: str) -> set[int]:
 
 def _python(source: str) -> ast.Module | None:
     """The cell as Python (IPython magics turned into calls), or None."""
-    from IPython.core.inputtransformer2 import TransformerManager
-
     try:
         return ast.parse(TransformerManager().transform_cell(source))
     except (SyntaxError, ValueError):
@@ -96,7 +95,7 @@ def _imports(tree: ast.Module) -> list[str]:
 def expand_autotests(nb, source_path: Path, course_root: Path, config=None):
     """``nb`` with nbgrader's AUTOTEST lines expanded (nbgrader's InstantiateTests, its
     ``autotests.yml`` from the assignment folder or else the course root)."""
-    from nbgrader.preprocessors import InstantiateTests
+    from nbgrader.preprocessors import InstantiateTests  # deferred: nbgrader is slow to import
 
     pre = InstantiateTests(config=copy.deepcopy(config)) if config is not None else InstantiateTests()
     if not any(c.cell_type == "code" and pre.autotest_delimiter in c.source for c in nb.cells):

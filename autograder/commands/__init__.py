@@ -1,0 +1,1 @@
+"""The ``autograder`` subcommands, one module per area; each has ``register(subparsers)``."""

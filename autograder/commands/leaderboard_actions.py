@@ -1,0 +1,251 @@
+"""What the ``autograder leaderboard`` actions do (the parser is :mod:`autograder.commands.leaderboard`).
+
+Without ``--url`` every action works on the local database (``--db``: a SQLite file or a
+SQLAlchemy URL; default ``$LEADERBOARD_DB``, else ``leaderboard.db`` in the course root).
+With ``--url`` (or ``$LEADERBOARD_URL``), ``submit`` and ``board`` talk to a running server.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import sys
+
+import uvicorn
+
+from autograder.errors import UserError
+from autograder.leaderboard import roster as roster_io
+from autograder.leaderboard.client import ApiClient
+from autograder.leaderboard.database import database_url, iso, sqlite_file, utcnow
+from autograder.leaderboard.deadline import deadline_line, parse_utc
+from autograder.leaderboard.errors import SubmissionRejected
+from autograder.leaderboard.scoring import read_answer_key, read_classes
+from autograder.leaderboard.store import Leaderboard
+from autograder.leaderboard.verify import read_swap_set, sandbox_runner, verify_top
+from autograder.paths import course_root
+
+
+def open_leaderboard(args, create: bool = False) -> Leaderboard:
+    """The local database named by --db (or the default); it must hold a competition unless
+    ``create``."""
+    url = database_url(args.db)
+    path = sqlite_file(url)
+    if not create and path is not None and not path.is_file():
+        raise UserError(f"no leaderboard database at {path}; run `autograder leaderboard init` or pass --db")
+    lb = Leaderboard(url)
+    if not create:
+        lb.settings()  # a clean error when the database holds no competition
+    return lb
+
+
+def _print_json(value) -> None:
+    json.dump(value, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+
+
+def cmd_init(args) -> int:
+    """Handle ``leaderboard init``."""
+    classes = read_classes(args.classes)
+    key = read_answer_key(args.labels, classes)
+    lb = open_leaderboard(args, create=True)
+    token = lb.initialize(
+        key, name=args.name, ladder=args.ladder, eta=args.eta, alpha=args.alpha,
+        max_team_size=args.max_team_size,
+        daily_limit=args.daily_limit, max_bytes=args.max_bytes,
+        max_notebook_bytes=args.max_notebook_bytes, tolerance=args.tolerance, closes_at=args.deadline,
+    )
+    settings = lb.settings()
+    if args.json:
+        _print_json({"db": lb.url, "instructor_token": token, "n_test": settings.n_test,
+                     "n_public": settings.n_public, "classes": list(classes), "ladder": settings.ladder,
+                     "eta": settings.eta, "alpha": settings.alpha, "max_team_size": settings.max_team_size,
+                     "daily_limit": settings.daily_limit, "closes_at": iso(settings.closes_at)})
+    else:
+        ladder = settings.ladder_title()
+        print(f"Competition created in {lb.url}: {settings.n_test} test images ({settings.n_public} public), "
+              f"{len(classes)} classes, {ladder}, {settings.daily_limit} submissions/day, "
+              f"teams of up to {settings.max_team_size}. {deadline_line(settings.closes_at, lb.clock())}")
+        print(f"Instructor token (shown once, keep it secret): {token}")
+    return 0
+
+
+def cmd_add_students(args) -> int:
+    """Handle ``leaderboard add-students``."""
+    if args.roster is not None:
+        entries = roster_io.read_roster_csv(args.roster)
+    else:
+        entries = roster_io.read_gradebook(args.gradebook or str(course_root() / "gradebook.db"))
+    lb = open_leaderboard(args)
+    roster_io.check_team_sizes(entries, lb.settings().max_team_size, str(args.roster or "the gradebook"))
+    issued = lb.add_students(entries, reissue=args.reissue)
+    skipped = len(entries) - len(issued)
+    if args.json:
+        _print_json([{"student": student, "token": token} for student, token in issued])
+    else:
+        for student, token in issued:
+            print(f"{student}\t{token}")
+    if skipped:
+        print(f"{skipped} student(s) already had a token (use --reissue for new ones)", file=sys.stderr)
+    return 0
+
+
+def cmd_serve(args) -> int:
+    """Handle ``leaderboard serve``: uvicorn, one app per worker process."""
+    lb = open_leaderboard(args)  # fails cleanly here when there is no competition
+    lb.dispose()
+    os.environ["LEADERBOARD_DB"] = lb.url  # each worker process builds its app from these
+    os.environ["LEADERBOARD_REFRESH"] = str(args.refresh)
+    if args.rules is not None:
+        if not args.rules.is_file():
+            raise UserError(f"no rules file {args.rules}")
+        os.environ["LEADERBOARD_RULES"] = str(args.rules.resolve())
+    print(f"Leaderboard at http://{args.host}:{args.port}/ (Ctrl-C stops it)", flush=True)
+    uvicorn.run("autograder.web.app:app_from_environment", factory=True, host=args.host, port=args.port,
+                workers=args.workers, log_level="warning", access_log=False)
+    return 0
+
+
+def _require_token(args) -> str:
+    if not args.token:
+        raise UserError("give your token with --token or $LEADERBOARD_TOKEN")
+    return args.token
+
+
+def cmd_submit(args) -> int:
+    """Handle ``leaderboard submit``; exit status 1 when the file is rejected."""
+    token = _require_token(args)
+    for path in (args.file, args.notebook):
+        if path is not None and not path.is_file():
+            raise UserError(f"no such file: {path}")
+    if args.url:
+        client = ApiClient(args.url, token)
+        try:
+            status, result = client.submit(args.file, args.notebook)
+            closes_at = None if args.json else parse_utc(client.competition().get("closes_at"))
+        finally:
+            client.close()
+        if status == 401:
+            raise UserError(result.get("message", "unknown token"))
+    else:
+        lb = open_leaderboard(args)
+        closes_at = lb.settings().closes_at
+        who = lb.authenticate(token)
+        if who is None or who.is_instructor:
+            raise UserError("unknown student token")
+        notebook = args.notebook.read_bytes() if args.notebook else None
+        try:
+            outcome = lb.submit(who, args.file.read_bytes(), args.file.name, notebook,
+                                args.notebook.name if args.notebook else None)
+        except SubmissionRejected as exc:
+            result = {"id": None, "status": "rejected", "public_score": None, "message": str(exc)}
+        else:
+            result = {"id": outcome.id, "status": "accepted", "public_score": outcome.public_score,
+                      "message": outcome.message}
+    result = {name: result.get(name) for name in ("id", "status", "public_score", "message")}
+    if args.json:
+        _print_json(result)
+    elif result["status"] == "accepted":
+        print(f"accepted (submission {result['id']}): {result['message']}")
+    else:
+        print(f"rejected: {result['message']}")
+    if not args.json:
+        print(deadline_line(closes_at, utcnow()))
+    return 0 if result["status"] == "accepted" else 1
+
+
+def cmd_board(args) -> int:
+    """Handle ``leaderboard board``."""
+    if args.url:
+        client = ApiClient(args.url, args.token)
+        try:
+            rows = client.board(args.private)
+            closes_at = None if args.json else parse_utc(client.competition().get("closes_at"))
+        finally:
+            client.close()
+    else:
+        lb = open_leaderboard(args)
+        rows = [row.as_json() for row in lb.board(private=args.private)]
+        closes_at = lb.settings().closes_at
+    if args.json:
+        _print_json(rows)
+        return 0
+    print(deadline_line(closes_at, utcnow()))
+    if not rows:
+        print("No submissions yet.")
+        return 0
+    width = max(len(row["student"]) for row in rows)
+    print(f"{'rank':>4}  {'entrant':<{width}}  {'score':>7}  submitted (UTC)")
+    for row in rows:
+        score = f"{row['score']:.4f}" if args.private else f"{row['score']:.3f}"
+        print(f"{row['rank']:>4}  {row['student']:<{width}}  {score:>7}  {row['submitted_at']}")
+    return 0
+
+
+def cmd_verify(args) -> int:
+    """Handle ``leaderboard verify``."""
+    if not (args.competition_dir / "train.csv").is_file():
+        raise UserError(f"no competition data at {args.competition_dir} (run `autograder data quickdraw prepare "
+                        "competition` or pass --competition-dir)")
+    lb = open_leaderboard(args)
+    folder = args.verification_dir.resolve()
+    labels = args.verification_labels or folder.with_name(folder.name + "_labels.csv")
+    swap = read_swap_set(folder, labels, lb.answer_key().n_classes)
+    private = None if args.board is None else args.board == "private"
+    outcomes = verify_top(lb, args.top, sandbox_runner(timeout=args.timeout), args.competition_dir.resolve(), swap,
+                          confidence=args.confidence, tolerance=args.tolerance, private=private, force=args.force,
+                          max_code_bytes=int(args.max_code_kib * 1024))
+    if args.json:
+        _print_json([outcome.as_json() for outcome in outcomes])
+    else:
+        for outcome in outcomes:
+            print(f"#{outcome.rank} {outcome.student} (submission {outcome.submission_id}): "
+                  f"{outcome.status} - {outcome.detail}")
+        if not outcomes:
+            print("No entries to verify.")
+    return 0
+
+
+def cmd_close(args) -> int:
+    """Handle ``leaderboard close``."""
+    moment = open_leaderboard(args).close(args.at)
+    if args.json:
+        _print_json({"closes_at": iso(moment)})
+    else:
+        print(f"Competition closed at {iso(moment)}; the private board is now visible.")
+    return 0
+
+
+def _cell(value):
+    """Neutralise a spreadsheet formula in a (student-chosen) text cell."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def cmd_export(args) -> int:
+    """Handle ``leaderboard export``."""
+    lb = open_leaderboard(args)
+    ranks = {row.entrant_id: row.rank for row in lb.board(private=True)}
+    rows = [
+        {"student": stats["student"], "entrant": stats["entrant"], "team": stats["team"],
+         "private_rank": ranks.get(stats["entrant_id"]), "private_accuracy": stats["final_private_accuracy"],
+         "public_score": stats["public_score"], "final_submission": stats["final_submission"],
+         "submissions": stats["submissions"], "verify_status": stats["verify_status"]}
+        for stats in lb.student_stats()
+    ]
+    if args.format == "json":
+        text = json.dumps(rows, indent=2) + "\n"
+    else:
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]) if rows else ["student"], lineterminator="\n")
+        writer.writeheader()
+        writer.writerows({key: _cell(value) for key, value in row.items()} for row in rows)
+        text = buffer.getvalue()
+    if args.out:
+        args.out.write_text(text, encoding="utf-8")
+        print(f"wrote {len(rows)} students to {args.out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0

@@ -1,0 +1,77 @@
+"""Read-only views of the competition: the public and private boards, the instructor's per-student table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from autograder.leaderboard.database import Database, iso
+from autograder.leaderboard.models import DailyCount, Entrant, Student, Upload
+
+
+@dataclass(frozen=True)
+class BoardRow:
+    """One line of a board; ``as_json`` gives the documented API/CLI shape."""
+
+    rank: int
+    student: str
+    score: float
+    submitted_at: datetime
+    entrant_id: int
+    submission_id: int
+    verify_status: str
+
+    def as_json(self) -> dict:
+        """The row as the API and ``board --json`` show it."""
+        return {"rank": self.rank, "student": self.student, "score": self.score, "submitted_at": iso(self.submitted_at)}
+
+
+class BoardViews(Database):
+    """The boards and the instructor's table, each one query."""
+
+    def board(self, private: bool = False) -> list[BoardRow]:
+        """The public board (Ladder scores, best per entrant) or the private board (true
+        accuracy on the private half of each entrant's selected submission, else best public).
+        Ties go to the earlier submission."""
+        chosen = Entrant.best_submission_id
+        score = Entrant.best_score
+        if private:
+            chosen = func.coalesce(Entrant.selected_submission_id, Entrant.best_submission_id)
+            score = Upload.private_score
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(Entrant.name, score.label("score"), Upload.created_at, Entrant.id.label("entrant_id"),
+                       Upload.id.label("submission_id"), Upload.verify_status)
+                .join(Upload, Upload.id == chosen)
+                .order_by(score.desc(), Upload.created_at, Upload.id)
+            ).all()
+        return [
+            BoardRow(rank, row.name, row.score, row.created_at, row.entrant_id, row.submission_id, row.verify_status)
+            for rank, row in enumerate(rows, start=1)
+        ]
+
+    def student_stats(self) -> list[dict]:
+        """Per student: entrant, submissions in total and today, scores (instructor view)."""
+        day = self.clock().date().isoformat()
+        chosen = func.coalesce(Entrant.selected_submission_id, Entrant.best_submission_id)
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(Student.student_id, Entrant.id.label("entrant_id"), Entrant.name, Entrant.is_team,
+                       Entrant.n_submissions, Entrant.best_score, DailyCount.count.label("today"),
+                       Upload.id.label("final_id"), Upload.public_score, Upload.private_score, Upload.verify_status,
+                       Entrant.selected_submission_id)
+                .join(Entrant, Entrant.id == Student.entrant_id)
+                .outerjoin(DailyCount, (DailyCount.entrant_id == Entrant.id) & (DailyCount.day == day))
+                .outerjoin(Upload, Upload.id == chosen)
+                .order_by(Student.student_id)
+            ).all()
+        return [
+            {"student": row.student_id, "entrant_id": row.entrant_id, "entrant": row.name, "team": row.is_team,
+             "submissions": row.n_submissions, "today": row.today or 0, "public_score": row.best_score,
+             "final_submission": row.final_id, "chosen_by_student": row.selected_submission_id is not None,
+             "final_public_accuracy": row.public_score, "final_private_accuracy": row.private_score,
+             "verify_status": row.verify_status}
+            for row in rows
+        ]

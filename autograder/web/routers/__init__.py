@@ -1,0 +1,6 @@
+"""One router per area of the site.
+
+:mod:`.session` (log in and out, shared by every area), :mod:`.board` (the public board,
+the rules and the competition's settings), :mod:`.student_pages` and :mod:`.student_api`
+(a student's uploads, history and final pick, as pages and as JSON) and :mod:`.instructor`.
+"""

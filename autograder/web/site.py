@@ -1,0 +1,20 @@
+"""What every request handler reaches through ``request.app.state.site``: the services and page settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from jinja2 import Environment
+
+from autograder.leaderboard.store import Leaderboard
+
+
+@dataclass(frozen=True)
+class Site:
+    """The leaderboard served, the page templates, the live board's refresh period and the rules file."""
+
+    leaderboard: Leaderboard
+    templates: Environment
+    refresh_seconds: float
+    rules: Path | None  # Markdown shown at /rules (None: docs/competition-rules.md of the course)
