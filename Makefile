@@ -1,8 +1,10 @@
 # The two commands of this course repo:
 #   make demo   prepare the QuickDraw data, release the assignments, run a leaderboard with simulated
 #               students and grade a simulated class (feedback, Canvas export)
-#   make test   check the import layers (import-linter), then run the whole test suite
+#   make test   check the import layers (import-linter), the declared dependencies (deptry) and the
+#               lint rules (ruff), then run the whole test suite (pytest)
 # Both create the virtual environment in .venv on first use and reuse it afterwards.
+# `make help` lists every target.
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -18,10 +20,17 @@ export PATH := $(BIN):$(PATH)
 .PHONY: demo test venv system-packages demo-data demo-release clean-data help
 
 help:
-	@echo "make demo   prepare the QuickDraw datasets, release the assignments, run a leaderboard with"
-	@echo "            simulated students and grade a simulated class (feedback, Canvas export)"
-	@echo "make test   check the import layers (lint-imports), then run the test suite"
-	@echo "            (both create .venv on first use)"
+	@echo "make demo               every demo stage below, in order (creates .venv on first use)"
+	@echo "  make demo-data        prepare the QuickDraw homework and competition datasets (data/quickdraw/)"
+	@echo "  make demo-release     release every assignment (solutions/ -> assignments/)"
+	@echo "  make demo-leaderboard a SQLite leaderboard with simulated students over HTTP, Ladder board"
+	@echo "  make demo-grade       grade a simulated class in parallel sandboxes (build/demo-class),"
+	@echo "                        write its feedback, export its grades as Canvas and nbgrader CSV"
+	@echo "make test               lint-imports (layers), deptry (declared dependencies), ruff check (lint),"
+	@echo "                        then pytest (the whole suite)"
+	@echo "make venv               create .venv and install the course with its test extra"
+	@echo "make system-packages    install bubblewrap, chromium and postgresql when missing (as root)"
+	@echo "make clean-data         delete the prepared datasets (keeps the instructor secret)"
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,8 +57,11 @@ $(SYSTEM_STAMP): | $(STAMP)
 
 system-packages: $(SYSTEM_STAMP)
 
+# Static checks first (seconds), then the suite: layers, declared dependencies, lint, tests.
 test: $(STAMP) $(SYSTEM_STAMP)
 	$(BIN)/lint-imports
+	$(BIN)/deptry .
+	$(BIN)/ruff check
 	$(BIN)/python -m pytest
 
 # ---- make demo: each stage is its own target, run in order -------------------------
