@@ -124,9 +124,11 @@ def main() -> None:
         scores = [accuracy(train_mlp(*data[train_on]["train"][:2], seed), *data[test_on]["test"][:2])
                   for seed in range(3)]
         results[train_on, test_on] = np.mean(scores)
-        print(f"  train {train_on:<8} test {test_on:<8} {np.mean(scores):.4f}  ({', '.join(f'{s:.3f}' for s in scores)})")
+        each = ", ".join(f"{s:.3f}" for s in scores)
+        print(f"  train {train_on:<8} test {test_on:<8} {np.mean(scores):.4f}  ({each})")
     p = results["clean", "clean"]
-    print(f"  jittered - clean (as released vs no jitter): {results['jittered', 'jittered'] - results['clean', 'clean']:+.4f}"
+    gap = results["jittered", "jittered"] - results["clean", "clean"]
+    print(f"  jittered - clean (as released vs no jitter): {gap:+.4f}"
           f"   standard error of one accuracy on 2,000 images: {np.sqrt(p * (1 - p) / 2000):.4f}")
 
     source = find_source()

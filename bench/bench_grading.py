@@ -33,6 +33,14 @@ import time
 from pathlib import Path
 
 import nbformat
+from nbclient import NotebookClient
+from nbgrader.api import Gradebook
+
+from autograder.classroom.course import Course
+from autograder.classroom.grade_class import default_workers, grade_class, run_local
+from autograder.classroom.release import release_assignment
+from autograder.classroom.simulate import simulated_class, write_class
+from autograder.classroom.worker import grade_task, make_payload
 
 REPO = Path(__file__).resolve().parent.parent
 ASSIGNMENT = "xor"
@@ -41,8 +49,6 @@ KINDS = ("correct", "partly", "correct", "blank", "correct", "hostile", "correct
 
 def make_course(folder: Path) -> Path:
     """A fresh course with this repo's config, the XOR source and its release (own gradebook)."""
-    from autograder.classroom.release import release_assignment
-
     folder.mkdir(parents=True)
     shutil.copy(REPO / "nbgrader_config.py", folder)
     shutil.copytree(REPO / "solutions" / ASSIGNMENT, folder / "solutions" / ASSIGNMENT)
@@ -52,8 +58,6 @@ def make_course(folder: Path) -> Path:
 
 def make_class(course: Path, n: int) -> dict[str, str]:
     """Write n submissions into submitted/; return student -> kind."""
-    from autograder.classroom.simulate import simulated_class, write_class
-
     notebooks = simulated_class(course / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
                                 course / "assignments" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
     kinds = {f"s{i:03d}": KINDS[i % len(KINDS)] for i in range(n)}
@@ -104,8 +108,6 @@ class PeakMemory:
 
 def bare_task(payload: dict) -> None:
     """Execute one notebook with nbclient in a scratch copy of the released files (no sandbox)."""
-    from nbclient import NotebookClient
-
     release = Path(payload["course_root"]) / "assignments" / ASSIGNMENT
     with tempfile.TemporaryDirectory() as scratch:
         for path in release.iterdir():
@@ -129,10 +131,6 @@ def run_stock(course: Path) -> float:
 
 
 def run_bare(course: Path, workers: int) -> tuple[float, list]:
-    from autograder.classroom.grade_class import run_local
-    from autograder.classroom.course import Course
-    from autograder.classroom.worker import make_payload
-
     payloads = [make_payload(ASSIGNMENT, s.student, s.notebook, s.path.read_bytes(), 0, course)
                 for s in Course(course).find_submissions(ASSIGNMENT)]
     start = time.monotonic()
@@ -142,9 +140,6 @@ def run_bare(course: Path, workers: int) -> tuple[float, list]:
 
 
 def run_ours(course: Path, workers: int, task, zygote: bool) -> tuple[float, list]:
-    from autograder.classroom.grade_class import grade_class
-    from autograder.classroom.course import Course
-
     c = Course(course)
     start = time.monotonic()
     report = grade_class(ASSIGNMENT, c.find_submissions(ASSIGNMENT), workers=workers, seed=2019, course=c,
@@ -153,8 +148,6 @@ def run_ours(course: Path, workers: int, task, zygote: bool) -> tuple[float, lis
 
 
 def stock_scores(course: Path) -> dict[str, float]:
-    from nbgrader.api import Gradebook
-
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         return {s.student.id: s.code_score for s in gb.assignment_submissions(ASSIGNMENT)}
 
@@ -166,9 +159,6 @@ def main() -> int:
     parser.add_argument("--skip", default="", help="comma-separated phases to skip: stock,bare,ours,zygote")
     args = parser.parse_args()
     os.environ["PATH"] = f"{Path(sys.executable).parent}:{os.environ.get('PATH', '/usr/bin:/bin')}"
-    from autograder.classroom.grade_class import default_workers
-    from autograder.classroom.worker import grade_task
-
     workers = args.workers or default_workers()
     skip = set(filter(None, args.skip.split(",")))
     base = Path(tempfile.mkdtemp(prefix="bench-grading-"))

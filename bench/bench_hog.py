@@ -33,6 +33,12 @@ from pathlib import Path
 
 import nbformat
 
+from autograder.classroom.grade_class import grade_class
+from autograder.classroom.simulate import simulated_class
+from autograder.grading.submissions import Submission
+from autograder.sandbox.cgroup import sandbox_cgroup
+from autograder.sandbox.limits import Limits
+
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from bench_grading import ASSIGNMENT, make_course  # noqa: E402
@@ -58,8 +64,6 @@ BATCHES = ("alone", "hog", "hog-nocg")
 
 def write_submissions(course: Path, n: int, hog_seconds: float) -> Path:
     """correct*.ipynb and hog.ipynb in a folder of the course."""
-    from autograder.classroom.simulate import simulated_class
-
     notebooks = simulated_class(course / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
                                 course / "assignments" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
     folder = course / "bench_submissions"
@@ -74,9 +78,6 @@ def write_submissions(course: Path, n: int, hog_seconds: float) -> Path:
 
 def run_batch(course: Path, batch: str, workers: int) -> dict:
     """Grade one batch in this process; the figures as a dict."""
-    from autograder.classroom.grade_class import grade_class
-    from autograder.grading.submissions import Submission
-
     folder = course / "bench_submissions"
     names = sorted(p.stem for p in folder.glob("correct*.ipynb"))
     if batch != "alone":
@@ -96,9 +97,6 @@ def run_batch(course: Path, batch: str, workers: int) -> dict:
 
 def cgroup_costs(rounds: int) -> dict | None:
     """Median ms of creating a sandbox cgroup, attaching a running process, closing it."""
-    from autograder.sandbox.cgroup import sandbox_cgroup
-    from autograder.sandbox.limits import Limits
-
     if sandbox_cgroup(Limits()) is None:  # (the first call also prepares and sweeps the subtree)
         return None
     times: dict[str, list[float]] = {"create": [], "attach": [], "close": []}

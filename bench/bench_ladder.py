@@ -124,7 +124,7 @@ def main() -> None:
     exact = [exact_board_leak(seed, args.submissions) for seed in seeds]
     print(f"reference, a board showing exact scores: boosting leak {summary(exact)}")
     table = {}
-    for board, (mode, eta, title) in BOARDS.items():
+    for mode, eta, title in BOARDS.values():
         print(f"\n{title} Ladder")
         runs = attacks(mode, eta, seeds, args.submissions)
         attacks(mode, eta, seeds, args.budget)

@@ -152,8 +152,9 @@ def main() -> None:
         low, high = codes.min(0), codes.max(0)
         quantise = lambda z: np.rint((z - low) / (high - low) * 255).clip(0, 255)  # noqa: E731
         hit = nearest(quantise((blurred(swap) - mean) @ basis.T), quantise(codes))
+        accuracy = (public_labels[hit] == swap_labels).mean()
         print(f"   best index that fits: PCA-{k} codes of all {len(public)} drawings "
-              f"({k * len(public) / 1024:.0f} KiB raw): verification accuracy {(public_labels[hit] == swap_labels).mean():.3f}")
+              f"({k * len(public) / 1024:.0f} KiB raw): verification accuracy {accuracy:.3f}")
     else:
         print("   no index of one byte per drawing fits")
     hidden = max(h for h in range(1, 257) if h * 789 + 5 <= budget)

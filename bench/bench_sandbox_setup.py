@@ -99,7 +99,7 @@ def main() -> int:
     finally:
         zygote.close()
     runs = [(syscall_ns(True), syscall_ns(False)) for _ in range(3)]
-    filtered, bare = (statistics.median(column) for column in zip(*runs))
+    filtered, bare = (statistics.median(column) for column in zip(*runs, strict=True))
     print(f"{'getppid() in the sandbox, per call':<34} {filtered:10.0f}ns {bare:8.0f}ns {filtered / bare:7.2f}")
     return 0
 

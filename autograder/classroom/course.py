@@ -27,8 +27,7 @@ class Course:
     """
 
     def __init__(self, root: Path | None = None, db_url: str | None = None):
-        # Deferred: nbgrader is slow to import (about a second) and most subcommands never need it.
-        from nbgrader.coursedir import CourseDirectory
+        from nbgrader.coursedir import CourseDirectory  # noqa: PLC0415 - deferred: nbgrader adds ~1 s to start-up, most commands never need it
 
         self.root = Path(root or paths.course_root()).resolve()
         self.config = load_course_config(self.root)

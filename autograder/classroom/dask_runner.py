@@ -18,8 +18,7 @@ from autograder.grading.results import error_result
 
 def connect(scheduler: str, timeout: float = 20.0):
     """A Dask client for ``scheduler`` (``tcp://host:port``); a clear error when it is unreachable."""
-    # Deferred: distributed takes about a second to import and only --scheduler needs it.
-    from distributed import Client
+    from distributed import Client  # noqa: PLC0415 - deferred: distributed is heavy (~0.5 s), only --scheduler needs it
 
     try:
         return Client(scheduler, timeout=timeout, set_as_default=False)
@@ -29,8 +28,7 @@ def connect(scheduler: str, timeout: float = 20.0):
 
 def run_dask(payloads: list[dict], scheduler: str):
     """Yield (payload, task output) as the cluster's workers finish them."""
-    # Deferred: see connect.
-    from distributed import as_completed
+    from distributed import as_completed  # noqa: PLC0415 - deferred: see connect
 
     if not payloads:
         return

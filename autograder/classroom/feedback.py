@@ -47,7 +47,8 @@ def _render_outputs(outputs: list, redactor: Redactor, short_errors: bool) -> li
     for output in redactor.outputs(json.loads(json.dumps(outputs))):
         kind = output.get("output_type")
         if kind == "stream":
-            rendered.append({"text": _text(output.get("text", "")), "css": "err" if output.get("name") == "stderr" else ""})
+            rendered.append({"text": _text(output.get("text", "")),
+                             "css": "err" if output.get("name") == "stderr" else ""})
         elif kind == "error":
             lines = [f"{output.get('ename', '')}: {output.get('evalue', '')}"] if short_errors \
                 else [strip_ansi(str(x)) for x in output.get("traceback", [])]
@@ -82,7 +83,7 @@ def _check_rows(checks: list[CheckResult], redactor: Redactor) -> list[dict]:
 def render_report(course: Course, assignment: str, student: str, notebook: str, redactor: Redactor,
                   result: SubmissionResult | None) -> str:
     """The feedback HTML of one student's notebook (gradebook + autograded notebook + result)."""
-    from nbgrader.api import Gradebook  # deferred: nbgrader is slow to import
+    from nbgrader.api import Gradebook  # noqa: PLC0415 - deferred: nbgrader adds ~1 s to start-up, most commands never need it
 
     path = course.folder("autograded_directory", student, assignment) / f"{notebook}.ipynb"
     nb = nbformat.read(path, as_version=4)

@@ -145,7 +145,8 @@ def run_local(payloads: list[dict], workers: int, task=grade_task):
                         suspects.append(payload)
                         broken = True
                     elif error is not None:
-                        yield payload, _crashed(payload, f"internal grading error: {type(error).__name__}: {error}", True)
+                        message = f"internal grading error: {type(error).__name__}: {error}"
+                        yield payload, _crashed(payload, message, True)
                     else:
                         yield payload, future.result()
                 if broken:

@@ -21,8 +21,7 @@ import os
 import stat
 
 import nbformat
-from sqlalchemy import (Column, DateTime, Float, MetaData, String, Table, Text, create_engine, delete,
-                        select)
+from sqlalchemy import Column, DateTime, Float, MetaData, String, Table, Text, create_engine, delete, select
 
 from autograder.classroom.course import Course
 from autograder.errors import UserError
@@ -57,9 +56,8 @@ def protect_file(course: Course) -> None:
 
 def _record_from_release(course: Course, assignment: str, notebooks: dict) -> None:
     """Put an assignment into the gradebook from its released notebooks (nbgrader's SaveCells)."""
-    # Deferred (here and below): nbgrader is slow to import and most subcommands never need it.
-    from nbgrader.api import Gradebook
-    from nbgrader.preprocessors import SaveCells
+    from nbgrader.api import Gradebook  # noqa: PLC0415 - deferred: nbgrader adds ~1 s to start-up, most commands never need it
+    from nbgrader.preprocessors import SaveCells  # noqa: PLC0415 - deferred: nbgrader adds ~1 s to start-up, most commands never need it
 
     with Gradebook(course.db_url, course.coursedir.course_id) as gb:
         gb.update_or_create_assignment(assignment)
@@ -71,7 +69,7 @@ def _record_from_release(course: Course, assignment: str, notebooks: dict) -> No
 
 def _scrub_sources(course: Course, assignment: str, notebooks: dict) -> int:
     """Replace every stored cell's source and checksum by the released one; return cells changed."""
-    from nbgrader.api import Gradebook, MissingEntry
+    from nbgrader.api import Gradebook, MissingEntry  # noqa: PLC0415 - deferred: nbgrader adds ~1 s to start-up, most commands never need it
 
     changed = 0
     with Gradebook(course.db_url, course.coursedir.course_id) as gb:
@@ -96,7 +94,7 @@ def _scrub_sources(course: Course, assignment: str, notebooks: dict) -> int:
 def prepare_gradebook(course: Course, assignment: str) -> int:
     """Make the gradebook ready for grading ``assignment``; return how many stored cells held
     instructor-only text (hidden tests, mark schemes) that was removed."""
-    from nbgrader.api import Gradebook, MissingEntry
+    from nbgrader.api import Gradebook, MissingEntry  # noqa: PLC0415 - deferred: nbgrader adds ~1 s to start-up, most commands never need it
 
     notebooks = course.released_notebooks(assignment)
     with Gradebook(course.db_url, course.coursedir.course_id) as gb:
@@ -142,7 +140,7 @@ class ResultStore:
             "max_score": float(result.max_score or 0.0),
             "seed": None if seed is None else str(seed),
             "submission_sha256": sha256, "run_id": run_id,
-            "graded_at": dt.datetime.now(dt.timezone.utc).replace(tzinfo=None),
+            "graded_at": dt.datetime.now(dt.UTC).replace(tzinfo=None),
             "result_json": json.dumps(result.to_json(), sort_keys=True),
         }
         key = (RESULTS.c.assignment == assignment) & (RESULTS.c.student == row["student"]) \
@@ -163,7 +161,7 @@ def stored_result(row: dict) -> SubmissionResult:
 
 def require_assignment(course: Course, assignment: str) -> None:
     """A clear error when the gradebook does not know ``assignment``."""
-    from nbgrader.api import Gradebook, MissingEntry
+    from nbgrader.api import Gradebook, MissingEntry  # noqa: PLC0415 - deferred: nbgrader adds ~1 s to start-up, most commands never need it
 
     with Gradebook(course.db_url, course.coursedir.course_id) as gb:
         try:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import ctypes
 import os
-import shutil
 import sys
 import tempfile
 import warnings
@@ -57,8 +56,7 @@ def release_assignment(
     replaced only when the new one is complete, and not at all when the hidden checks do not fit
     the solution notebook's points.
     """
-    # Deferred: nbgrader is slow to import (about a second) and most subcommands never need it.
-    from nbgrader.coursedir import CourseDirectory
+    from nbgrader.coursedir import CourseDirectory  # noqa: PLC0415 - deferred: nbgrader adds ~1 s to start-up, most commands never need it
 
     root = (root or paths.course_root()).resolve()
     config = load_course_config(root)
@@ -85,9 +83,8 @@ def release_assignment(
 def _generate(name: str, root: Path, config: Config, db_url: str | None) -> Path:
     """Run nbgrader's generate-assignment into ``config``'s release folder and make the gradebook
     hold only released text; return the generated folder."""
-    # Deferred: nbgrader is slow to import (see release_assignment).
-    from nbgrader.apps.api import NbGraderAPI
-    from nbgrader.coursedir import CourseDirectory
+    from nbgrader.apps.api import NbGraderAPI  # noqa: PLC0415 - deferred: nbgrader adds ~1 s to start-up, most commands never need it
+    from nbgrader.coursedir import CourseDirectory  # noqa: PLC0415 - deferred: nbgrader adds ~1 s to start-up, most commands never need it
 
     coursedir = CourseDirectory(config=config)
     with interpreter_on_path(), warnings.catch_warnings():

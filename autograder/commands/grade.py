@@ -114,7 +114,7 @@ def format_table(run: GradingRun) -> str:
         passed = sum(c.outcome == "passed" for c in sub.checks)
         rows.append((sub.student, sub.status, f"{sub.score:g}", f"{sub.max_score:g}", f"{passed}/{len(sub.checks)}"))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     for sub in run.submissions:
         if sub.error:

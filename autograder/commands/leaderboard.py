@@ -177,7 +177,8 @@ def _add_init(actions, data: Path) -> None:
                       help=f"largest attached notebook accepted (default {DEFAULT_MAX_NOTEBOOK_BYTES})")
     init.add_argument("--tolerance", type=float, default=DEFAULT_TOLERANCE,
                       help=f"verify: the smallest margin by which the verification-set accuracy may fall short "
-                           f"of the board's (the margin for sampling noise is usually larger; default {DEFAULT_TOLERANCE})")
+                           f"of the board's (the margin for sampling noise is usually larger; "
+                           f"default {DEFAULT_TOLERANCE})")
     init.add_argument("--deadline", type=_when, help="close automatically at this time (ISO 8601, UTC if no zone; "
                                                      "`close --at` changes it later)")
     _json_arg(init, "the instructor token and settings")
@@ -277,7 +278,8 @@ def _add_verify(actions, data: Path) -> None:
                              f"(default {DEFAULT_CONFIDENCE})")
     verify.add_argument("--tolerance", type=float,
                         help="smallest margin ever used (default: the competition's, see init --tolerance)")
-    verify.add_argument("--board", choices=("public", "private"), help="which board to walk (default: private once closed)")
+    verify.add_argument("--board", choices=("public", "private"),
+                        help="which board to walk (default: private once closed)")
     verify.add_argument("--competition-dir", type=Path, default=data / "competition",
                         help="competition data given to the notebooks (default: data/quickdraw/competition)")
     verify.add_argument("--verification-dir", type=Path, default=data / "instructor" / "competition_verification",

@@ -166,7 +166,7 @@ def is_graded(name: str) -> bool:
     return plain and (CHECKS_ROOT / name).is_dir()
 
 
-def get_assignment(name: "str | AssignmentSpec", checks: Path | str | None = None) -> AssignmentSpec:
+def get_assignment(name: str | AssignmentSpec, checks: Path | str | None = None) -> AssignmentSpec:
     """The spec of a graded assignment, or a clear error naming the known ones.
 
     ``checks`` grades ``name`` with the checks and description in that folder instead.

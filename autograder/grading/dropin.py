@@ -2,8 +2,8 @@
 autotest) so that the student's kernel decides nothing.
 
 Only the student's cells run in the sandbox (:mod:`autograder.sandbox`, in a kernel made by
-``kernel_factory``: a zygote's or a fresh one): solution cells, the cells the student added, and the locked cells with their
-released source put back (OverwriteCells-style; duplicated or invented grade ids lose their
+``kernel_factory``: a zygote's or a fresh one): solution cells, the cells the student added, and
+the locked cells with their released source put back (OverwriteCells-style; duplicated or invented grade ids lose their
 nbgrader metadata). Each test cell is run, at its place in the notebook, in the trusted process
 by :class:`~autograder.grading.trusted_cells.TrustedCellRunner` from the instructor's full
 source (:mod:`autograder.grading.instructor_source`), which never enters the sandbox: it sees the

@@ -9,6 +9,7 @@ helper here checks the type before looking inside.
 from __future__ import annotations
 
 import contextlib
+import sys
 
 import numpy as np
 import pytest
@@ -38,13 +39,8 @@ def expect(condition, message: str) -> None:
 
 
 def _describe(value) -> str:
-    try:
-        import torch  # deferred: torch takes seconds to import; only a tensor needs it
-
-        if isinstance(value, torch.Tensor):
-            return f"a tensor of shape {tuple(value.shape)} and dtype {str(value.dtype).replace('torch.', '')}"
-    except ImportError:  # pragma: no cover
-        pass
+    if is_tensor(value):
+        return f"a tensor of shape {tuple(value.shape)} and dtype {str(value.dtype).replace('torch.', '')}"
     if isinstance(value, np.ndarray):
         return f"an array of shape {value.shape} and dtype {value.dtype}"
     type_name = getattr(value, "type_name", None)
@@ -54,10 +50,10 @@ def _describe(value) -> str:
 
 
 def is_tensor(value) -> bool:
-    """True for a torch tensor (as decoded by the proxy)."""
-    import torch  # deferred: see _describe
-
-    return isinstance(value, torch.Tensor)
+    """True for a torch tensor (as decoded by the proxy). torch takes seconds to import: until something
+    imported it, nothing can be a tensor, so it is looked up instead of imported."""
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(value, torch.Tensor)
 
 
 def as_array(value, what: str, kind: str = "any") -> np.ndarray:

@@ -30,7 +30,6 @@ from autograder.sandbox.kernel import KernelDied, SandboxKernel
 from autograder.sandbox.limits import Limits
 from autograder.sandbox.probe import require_sandbox
 
-
 KERNEL_SEED_LABEL = b"autograder: the student kernel's seed, v1"
 KERNEL_SEED_ROUNDS = 200_000  # ~0.05 s here; inverting it over 2**31 run seeds costs years of CPU
 
@@ -80,7 +79,7 @@ def released_notebook(spec: AssignmentSpec, root: Path):
 
 
 def grade_submission(
-    assignment: "str | AssignmentSpec",
+    assignment: str | AssignmentSpec,
     data: bytes,
     student: str,
     notebook: str,

@@ -103,7 +103,8 @@ def _reasons(node: ast.stmt, rule: Rule, modules: set[str]):
                 yield f"uses getattr(..., {plain[id(sub)]!r})", False
         elif isinstance(sub, ast.Attribute) and isinstance(sub.ctx, (ast.Store, ast.Del)) and _root(sub) in modules:
             yield f"changes {_dotted(sub)}", True
-        elif isinstance(sub, ast.Name) and (sub.id in HIDING_NAMES or (sub.id.startswith("__") and sub.id not in ALLOWED_DUNDERS)):
+        elif isinstance(sub, ast.Name) and (sub.id in HIDING_NAMES or (
+                sub.id.startswith("__") and sub.id not in ALLOWED_DUNDERS)):
             yield f"uses {sub.id}", True
         elif isinstance(sub, ast.Attribute) and (sub.attr in HIDING_ATTRIBUTES or (
                 sub.attr.startswith("__") and sub.attr not in ALLOWED_DUNDERS)):

@@ -95,7 +95,7 @@ def _imports(tree: ast.Module) -> list[str]:
 def expand_autotests(nb, source_path: Path, course_root: Path, config=None):
     """``nb`` with nbgrader's AUTOTEST lines expanded (nbgrader's InstantiateTests, its
     ``autotests.yml`` from the assignment folder or else the course root)."""
-    from nbgrader.preprocessors import InstantiateTests  # deferred: nbgrader is slow to import
+    from nbgrader.preprocessors import InstantiateTests  # noqa: PLC0415 - deferred: nbgrader adds ~1 s to start-up, most commands never need it
 
     pre = InstantiateTests(config=copy.deepcopy(config)) if config is not None else InstantiateTests()
     if not any(c.cell_type == "code" and pre.autotest_delimiter in c.source for c in nb.cells):

@@ -47,7 +47,7 @@ class SubmissionResult:
         return data
 
     @classmethod
-    def from_json(cls, data: dict) -> "SubmissionResult":
+    def from_json(cls, data: dict) -> SubmissionResult:
         """The result whose :meth:`to_json` is ``data`` (keys it does not know are ignored)."""
         known = {f.name for f in fields(cls)} - {"checks"}
         check_fields = {f.name for f in fields(CheckResult)}

@@ -25,7 +25,7 @@ class Submission:
     timestamp: str | None = None  # nbgrader's timestamp.txt beside the notebook, when present
 
     @classmethod
-    def of(cls, student: str, path: Path) -> "Submission":
+    def of(cls, student: str, path: Path) -> Submission:
         """The submission of ``student`` at ``path``, with the timestamp.txt beside it."""
         return cls(student, Path(path).stem, Path(path), read_timestamp(Path(path).parent))
 
@@ -64,7 +64,8 @@ def find_submissions(assignment: str, paths: list[Path], course_root: Path) -> l
             raise UserError(f"no notebooks given and no nbgrader submitted/ folder at {folder}")
         found = sorted(folder.glob(f"*/{assignment}/*.ipynb"))
         if not found:
-            raise UserError(f"no submissions of {assignment!r} in {folder} (expected {folder}/<student>/{assignment}/*.ipynb)")
+            raise UserError(f"no submissions of {assignment!r} in {folder} "
+                            f"(expected {folder}/<student>/{assignment}/*.ipynb)")
         return [Submission.of(student_id(p, assignment), p) for p in found]
     notebooks: list[Path] = []
     for given in paths:

@@ -231,10 +231,8 @@ class TrustedCellRunner:
         self.proxy, self.budget, self.redact = proxy, budget, redact
         self.namespace = TestNamespace(proxy, student_names)
         for statement in instructor_imports:  # the instructor's imports: the grader's own modules
-            try:
+            with contextlib.suppress(Exception):  # not installed here: the name stays the student's
                 exec(compile(statement, "<instructor import>", "exec"), self.namespace)
-            except Exception:  # noqa: BLE001 - not installed here: the name stays the student's
-                pass
 
     def run(self, cell: TestCell, points: float) -> Verdict:
         """Execute ``cell`` and judge it; never raises for anything the student did."""
@@ -246,16 +244,16 @@ class TrustedCellRunner:
         body, last = _split_last_expression(tree)
         output = _CellOutput(cell)
         value, error = None, None
-        with _OUTPUT_LOCK, contextlib.redirect_stdout(output), contextlib.redirect_stderr(output), _nbgrader_env():
-            with self._budget() as deadline, _deadline(cell, deadline):
-                try:
-                    exec(compile(body, cell.filename, "exec"), self.namespace)
-                    if last is not None:
-                        value = eval(compile(last, cell.filename, "eval"), self.namespace)
-                except KeyboardInterrupt:
-                    raise
-                except BaseException as exc:  # noqa: BLE001 - every failure of a test cell scores 0
-                    error = exc
+        with (_OUTPUT_LOCK, contextlib.redirect_stdout(output), contextlib.redirect_stderr(output), _nbgrader_env(),
+              self._budget() as deadline, _deadline(cell, deadline)):
+            try:
+                exec(compile(body, cell.filename, "exec"), self.namespace)
+                if last is not None:
+                    value = eval(compile(last, cell.filename, "eval"), self.namespace)
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:  # noqa: BLE001 - every failure of a test cell scores 0
+                error = exc
         outputs = [nbformat.v4.new_output("stream", name="stdout", text=self.redact(output.text()))] \
             if output.text() else []
         if error is not None:

@@ -55,7 +55,8 @@ class ApiClient:
         try:
             return response.json()
         except ValueError:
-            raise UserError(f"{self.url} answered HTTP {response.status_code} without JSON; is it a leaderboard?") from None
+            raise UserError(f"{self.url} answered HTTP {response.status_code} without JSON; "
+                            "is it a leaderboard?") from None
 
     def close(self) -> None:
         self._http.close()

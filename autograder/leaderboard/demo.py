@@ -21,9 +21,9 @@ import numpy as np
 
 from autograder.errors import UserError
 from autograder.leaderboard.client import ApiClient
+from autograder.leaderboard.database import database_url
 from autograder.leaderboard.roster import RosterEntry
 from autograder.leaderboard.scoring import AnswerKey, read_answer_key, read_classes
-from autograder.leaderboard.database import database_url
 from autograder.leaderboard.store import Leaderboard
 from autograder.paths import course_root, quickdraw_dir
 
@@ -37,7 +37,7 @@ def _free_port() -> int:
 
 
 def _csv(ids, labels) -> bytes:
-    return ("id,label\n" + "".join(f"{key},{label}\n" for key, label in zip(ids, labels))).encode()
+    return ("id,label\n" + "".join(f"{key},{label}\n" for key, label in zip(ids, labels, strict=True))).encode()
 
 
 def _model(key, accuracy: float, rng) -> np.ndarray:
@@ -78,7 +78,8 @@ def _students_submit(url: str, key: AnswerKey, tokens: dict[str, str], ladder: s
     print(f"\nLeaderboard running at {url}/ - submitting over HTTP:")
     for name, accuracy in STUDENTS.items():
         for attempt in range(2):  # a first model and a slightly better second one
-            result = _post(url, tokens[name], _csv(key.ids, _model(key, accuracy + 0.02 * attempt, rng)), "predictions.csv")
+            predictions = _csv(key.ids, _model(key, accuracy + 0.02 * attempt, rng))
+            result = _post(url, tokens[name], predictions, "predictions.csv")
             print(f"  {name:<10} -> {result['status']}: {result['message']}")
     bad = _csv(key.ids[:-5], key.labels[:-5]).replace(b"id,label", b"id,prediction")
     result = _post(url, tokens["katherine"], bad, "oops.csv")

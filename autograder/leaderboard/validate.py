@@ -8,8 +8,9 @@ names the first bad line and says what is wrong with it.
 
 :func:`parse_predictions` tries a fast path first (delimiters located with NumPy on the
 bytes of a file without quotes and with one-digit labels, ids matched through sorted
-hashes) and falls back to the careful line-by-line parser, which is the reference: the fast path only ever accepts files the careful parser
-accepts, and every error message comes from the careful parser.
+hashes) and falls back to the careful line-by-line parser, which is the reference: the fast path
+only ever accepts files the careful parser accepts, and every error message comes from the
+careful parser.
 """
 
 from __future__ import annotations

@@ -16,8 +16,7 @@ import time
 
 from autograder.proxy.agent import AGENT_SOURCE
 from autograder.proxy.codec import Decoder, Encoder, Handle
-from autograder.proxy.errors import (BadReply, CallTimeout, ProxyError, SandboxGone, StudentError,
-                                     native_student_error)
+from autograder.proxy.errors import BadReply, CallTimeout, ProxyError, SandboxGone, StudentError, native_student_error
 from autograder.sandbox.kernel import IOPUB_GRACE, SandboxKernel
 
 MIME = "application/vnd.autograder.reply+json"
@@ -29,7 +28,7 @@ class RemoteObject:
 
     __slots__ = ("_autograder_handle", "_autograder_proxy")
 
-    def __init__(self, proxy: "StudentProxy", handle: Handle):
+    def __init__(self, proxy: StudentProxy, handle: Handle):
         object.__setattr__(self, "_autograder_handle", handle)
         object.__setattr__(self, "_autograder_proxy", proxy)
 

@@ -24,6 +24,7 @@ raises instead (for a grading server, where one student must never slow another 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import re
@@ -254,10 +255,8 @@ def _freeze(hierarchy: Hierarchy, folders: list[Path], frozen: bool) -> None:
         target, value = target / "freezer.state", "FROZEN" if frozen else "THAWED"
     else:
         return
-    try:
+    with contextlib.suppress(OSError):
         _write(target, value)
-    except OSError:
-        pass
 
 
 def _members(folders: list[Path]) -> set[int]:
@@ -293,10 +292,8 @@ def _kill_all(hierarchy: Hierarchy, folders: list[Path], timeout: float) -> None
             _write(kill_file, 1)
         else:
             for pid in pids:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
             _freeze(hierarchy, folders, False)
         if time.monotonic() > deadline:
             raise RuntimeError(f"processes of a sandbox cgroup survive SIGKILL: {sorted(pids)}")
@@ -331,7 +328,7 @@ def sweep_stale(hierarchy: Hierarchy) -> list[str]:
             match = NAME.match(entry.name)
             if match and entry.is_dir() and _start_time(int(match[1])) != int(match[2]):
                 stale.setdefault(entry.name, []).append(entry)
-    for name, folders in stale.items():
+    for folders in stale.values():
         ordered = sorted(folders, key=lambda f: hierarchy.bases().index(f.parent))
         try:
             _kill_all(hierarchy, ordered, 5.0)

@@ -19,6 +19,7 @@ from nbclient.exceptions import CellExecutionComplete
 
 from autograder.sandbox.budget import Budget, wall
 from autograder.sandbox.kernel import IOPUB_GRACE, SandboxKernel
+
 DROPPED = "\n[the grader dropped output of this cell: a message exceeded the size limit]\n"
 TRUNCATED = "\n[the grader dropped further output of this notebook: output limit reached]\n"
 

@@ -8,6 +8,7 @@ exhaust the grader's memory. Liveness is the sandbox process itself, not a heart
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 import time
@@ -122,10 +123,8 @@ class SandboxKernel:
     def recover_iopub(self, client) -> None:
         """No idle status came after the reply: iopub is likely cut off (an oversized message);
         reconnect it, leaving a dead kernel to the caller's next liveness check."""
-        try:
+        with contextlib.suppress(KernelDied):
             self.reconnect_iopub(client)
-        except KernelDied:
-            pass
 
     @staticmethod
     def shell_reply(client, msg_id: str):
@@ -237,7 +236,7 @@ class SandboxKernel:
         """Kill everything and delete the sandbox's files (idempotent)."""
         self.sandbox.close()
 
-    def __enter__(self) -> "SandboxKernel":
+    def __enter__(self) -> SandboxKernel:
         return self
 
     def __exit__(self, *exc) -> None:

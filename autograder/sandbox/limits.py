@@ -41,6 +41,6 @@ class Limits:
     reply_bytes: int = 8 * MIB  # largest proxy reply accepted (arrays and bytes, before base64)
     collect_bytes: int = 8 * MIB  # largest file collected out of the sandbox
 
-    def with_(self, **changes) -> "Limits":
+    def with_(self, **changes) -> Limits:
         """Return a copy with some limits changed."""
         return replace(self, **changes)

@@ -30,7 +30,7 @@ class SandboxUnavailable(UserError):
 def missing_protections() -> tuple[str, ...]:
     """Return a description of every protection this machine cannot give (empty when all work)."""
     if not sys.platform.startswith("linux"):
-        return ("the sandbox needs Linux namespaces (this is %s)" % sys.platform,)
+        return (f"the sandbox needs Linux namespaces (this is {sys.platform})",)
     missing = []
     bwrap = shutil.which("bwrap")
     if bwrap is None:

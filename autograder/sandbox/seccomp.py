@@ -109,7 +109,7 @@ def build_filter():
     """The sandbox's filter as a libseccomp ``SyscallFilter`` (see the module docstring)."""
     # Deferred: pyseccomp loads the system's libseccomp, which a machine may lack; the probe
     # then reports it instead of every import of the sandbox failing.
-    import pyseccomp as seccomp
+    import pyseccomp as seccomp  # noqa: PLC0415 - deferred, see the comment above
 
     rules = seccomp.SyscallFilter(seccomp.ALLOW)
     rules.set_attr(seccomp.Attr.CTL_OPTIMIZE, 2)  # a binary tree: few comparisons for every allowed call

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import atexit
 import base64
+import contextlib
 import functools
 import json
 import multiprocessing.util
@@ -39,9 +40,21 @@ from pathlib import Path
 from autograder.sandbox import seccomp
 from autograder.sandbox.cgroup import SandboxCgroup, sandbox_cgroup
 from autograder.sandbox.kernel import KernelDied, SandboxKernel, connection_info
-from autograder.sandbox.launcher import (HOME, RUN_DIR, Mount, Sandbox, Slot, bwrap_args, etc_files,
-                                         interpreter_prefixes, is_root, kill_group, processes_of, rlimits,
-                                         write_etc)
+from autograder.sandbox.launcher import (
+    HOME,
+    RUN_DIR,
+    Mount,
+    Sandbox,
+    Slot,
+    bwrap_args,
+    etc_files,
+    interpreter_prefixes,
+    is_root,
+    kill_group,
+    processes_of,
+    rlimits,
+    write_etc,
+)
 from autograder.sandbox.limits import Limits
 from autograder.sandbox.procfs import is_running, stat_fields
 
@@ -117,14 +130,15 @@ class Zygote:
         # the zygote's own cgroup; each fork happens while it stands in the student's (see fork)
         self.cgroup = sandbox_cgroup(limits)
         env = {"PATH": "/usr/bin:/bin", "HOME": HOME, "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1",
-               "MPLBACKEND": "module://matplotlib_inline.backend_inline", "MPLCONFIGDIR": "/tmp/mpl", "OMP_NUM_THREADS": str(limits.threads),
+               "MPLBACKEND": "module://matplotlib_inline.backend_inline", "MPLCONFIGDIR": "/tmp/mpl",
+               "OMP_NUM_THREADS": str(limits.threads),
                "MKL_NUM_THREADS": str(limits.threads), "OPENBLAS_NUM_THREADS": str(limits.threads)}
         command = bwrap_args(limits, env, [], self.run_dir, self.workdir / "etc")
         for index, mount in enumerate(self.mounts):
             command += ["--ro-bind", str(mount.host), f"{STAGE}/{index}"]
         config = {"preload": list(preload)}
         command += [sys.executable, "-I", "-c", SERVER_SOURCE, json.dumps(config)]
-        self.log = open(self.workdir / "zygote.log", "wb")
+        self.log = open(self.workdir / "zygote.log", "wb")  # noqa: SIM115 - the zygote's stderr for its lifetime
         start = time.monotonic()
         self.proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log,
                                      cwd="/", env={"PATH": "/usr/bin:/bin"}, start_new_session=True, close_fds=True,
@@ -180,10 +194,8 @@ class Zygote:
         """Kill the zygote (its kernels have their own slots and are closed by their owners)."""
         kill_group(self.proc)
         for stream in (self.proc.stdin, self.proc.stdout):
-            try:
+            with contextlib.suppress(OSError):
                 stream.close()
-            except OSError:
-                pass
         self.log.close()
         if self.cgroup is not None:
             self.cgroup.close()
@@ -258,10 +270,8 @@ class ForkedSandbox(Sandbox):
     def close(self) -> None:
         """Kill the student's namespace and every process of its uid; free the slot."""
         if self.init_pid is not None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(self.init_pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         self.close_cgroup()
         if self.slot is not None:
             self.slot.release()  # reaps every process of the uid
@@ -318,7 +328,7 @@ def _close_at_exit() -> None:
     """Stop this process's zygotes when it ends. Worker processes of multiprocessing (the local
     pool, Dask's nanny) end without atexit, and one forked from a process that imported this
     module (a forkserver's preload) starts with no finalizer: registered once per process."""
-    if _FINALIZER_PID != [os.getpid()]:
+    if os.getpid() not in _FINALIZER_PID:
         _FINALIZER_PID[:] = [os.getpid()]
         multiprocessing.util.Finalize(None, close_all, exitpriority=10)
 

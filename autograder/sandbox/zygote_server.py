@@ -129,7 +129,9 @@ def _drop_privileges(req):
     os.setresuid(uid, uid, uid)
     _prctl(PR_SET_NO_NEW_PRIVS, 1)
     _prctl(PR_SET_DUMPABLE, 0)
-    if os.getuid() != uid or os.geteuid() != uid or open("/proc/self/status").read().count("CapEff:\t0000000000000000") != 1:
+    with open("/proc/self/status") as status:
+        no_capabilities = status.read().count("CapEff:\t0000000000000000") == 1
+    if os.getuid() != uid or os.geteuid() != uid or not no_capabilities:
         raise RuntimeError("privileges were not dropped")
 
 
@@ -143,7 +145,7 @@ def _kernel(req):
     os.environ.update(req["env"])
     os.closerange(3, 65536)
     # imported in the kernel process only: the zygote itself imports nothing but its preload list
-    from ipykernel.kernelapp import IPKernelApp
+    from ipykernel.kernelapp import IPKernelApp  # noqa: PLC0415
 
     sys.argv = ["ipykernel_launcher"]
     app = IPKernelApp.instance()

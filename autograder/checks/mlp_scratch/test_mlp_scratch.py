@@ -13,7 +13,13 @@ import numpy as np
 import pytest
 
 from autograder.grading.expect import (
-    CheckFailed, check, expect, expect_close, expect_float, expect_relative_error, expect_same_update,
+    CheckFailed,
+    check,
+    expect,
+    expect_close,
+    expect_float,
+    expect_relative_error,
+    expect_same_update,
 )
 from autograder.grading.handwritten import Rule, expect_written_by_hand
 
@@ -62,7 +68,8 @@ def test_sigmoid(student, reference, rng, numpy_only):
     expect_close(student.sigmoid(z), reference.sigmoid(z), "sigmoid(z) for |z| up to 1e4", rtol=1e-12, atol=1e-300,
                  kind="ndarray")
     grid = rng.normal(size=(3, 4))
-    expect_close(student.sigmoid(grid), reference.sigmoid(grid), "sigmoid of a (3, 4) array", rtol=1e-12, kind="ndarray")
+    expect_close(student.sigmoid(grid), reference.sigmoid(grid), "sigmoid of a (3, 4) array", rtol=1e-12,
+                 kind="ndarray")
 
 
 @check("test_forward")

@@ -19,7 +19,14 @@ import torch
 from PIL import Image
 
 from autograder.grading.expect import (
-    CheckFailed, check, expect, expect_close, expect_float, expect_same_update, is_tensor, module_state,
+    CheckFailed,
+    check,
+    expect,
+    expect_close,
+    expect_float,
+    expect_same_update,
+    is_tensor,
+    module_state,
 )
 
 SPLITS = {"train": 24, "valid": 10, "test": 10}
@@ -46,7 +53,7 @@ def hidden(student, grading):
         rows = io.StringIO()
         writer = csv.writer(rows, lineterminator="\n")
         writer.writerow(["filename", "label"])
-        for name, image, label in zip(names, images, labels):
+        for name, image, label in zip(names, images, labels, strict=True):
             files[name] = png(image)
             writer.writerow([name, int(label)])
         files[f"{split}.csv"] = rows.getvalue().encode()
@@ -93,7 +100,8 @@ def epoch(loader, what):
 def test_dataset_contract(student, hidden):
     ds = student.QuickDrawDataset(hidden.root, "valid")
     expect("torch.utils.data.dataset.Dataset" in ds.describe()["mro"], "QuickDrawDataset must subclass Dataset")
-    expect(len(ds) == SPLITS["valid"], f"len(QuickDrawDataset(root, 'valid')): expected {SPLITS['valid']}, got {len(ds)}")
+    expect(len(ds) == SPLITS["valid"],
+           f"len(QuickDrawDataset(root, 'valid')): expected {SPLITS['valid']}, got {len(ds)}")
     for i in range(SPLITS["valid"]):
         expect_item(ds[i], f"dataset[{i}]")
     # QuickDrawDataset opens the PNG per item: a file changed after __init__ shows its new pixels.
@@ -112,7 +120,8 @@ def test_dataset_values(student, hidden):
     ds = student.QuickDrawDataset(hidden.root, "train")
     for i in range(SPLITS["train"]):
         image, label = expect_item(ds[i], f"dataset[{i}]")
-        expect(label == int(hidden.train.labels[i]), f"dataset[{i}]: expected label {hidden.train.labels[i]}, got {label}")
+        expect(label == int(hidden.train.labels[i]),
+               f"dataset[{i}]: expected label {hidden.train.labels[i]}, got {label}")
         expect_close(image[0], hidden.train.images[i] / 255.0, f"dataset[{i}]: pixels (pixel / 255)", atol=1e-6)
 
 
@@ -126,7 +135,8 @@ def test_dataset_on_homework(student, grading):
     for i in (0, len(rows) // 2, len(rows) - 1):
         image, label = expect_item(ds[i], f"homework valid item {i}")
         expected = np.asarray(Image.open(folder / rows[i]["filename"]), dtype=np.float64) / 255.0
-        expect(label == int(rows[i]["label"]), f"homework valid item {i}: expected label {rows[i]['label']}, got {label}")
+        expect(label == int(rows[i]["label"]),
+               f"homework valid item {i}: expected label {rows[i]['label']}, got {label}")
         expect_close(image[0], expected, f"homework valid item {i}: pixels", atol=1e-6)
 
 
@@ -145,7 +155,8 @@ def test_loader_batches(student, hidden, rng):
 @check("test_make_loaders")
 def test_loader_order(student, hidden, rng):
     seed = int(rng.integers(1000))
-    valid_images, valid_labels = epoch(student.make_loaders(hidden.root, batch_size=4, seed=seed)["valid"], "valid loader")
+    valid_images, valid_labels = epoch(student.make_loaders(hidden.root, batch_size=4, seed=seed)["valid"],
+                                       "valid loader")
     expect_close(valid_labels, hidden.valid.labels, "valid loader: labels of one epoch, in file order", atol=0)
     expect_close(valid_images[:, 0], hidden.valid.images / 255.0, "valid loader: images of one epoch, in file order",
                  atol=1e-6)
@@ -172,7 +183,8 @@ def test_model_shape(student, rng):
 
 
 HIDDEN_UNITS = 12
-PROBE_SHAPES = {"1.weight": (HIDDEN_UNITS, 784), "1.bias": (HIDDEN_UNITS,), "3.weight": (3, HIDDEN_UNITS), "3.bias": (3,)}
+PROBE_SHAPES = {"1.weight": (HIDDEN_UNITS, 784), "1.bias": (HIDDEN_UNITS,),
+                "3.weight": (3, HIDDEN_UNITS), "3.bias": (3,)}
 
 
 def probe_layers(nn):
@@ -209,7 +221,8 @@ def test_train_model(student, reference, hidden, probe):
            "train_model: expected a dict with train_loss, valid_loss, valid_accuracy")
     expected = reference.train_model(local, loaders_of(hidden.train, 8), loaders_of(hidden.valid, 5), **settings)
     for key, values in history.items():
-        expect(isinstance(values, list) and len(values) == 2, f"train_model(..., epochs=2): history[{key!r}] must hold 2 values")
+        expect(isinstance(values, list) and len(values) == 2,
+               f"train_model(..., epochs=2): history[{key!r}] must hold 2 values")
         for value in values:
             expect_float(value, f"history[{key!r}] entries")
         expect_close(np.asarray(values), np.asarray(expected[key]), f"history[{key!r}] of a network trained with "
@@ -267,11 +280,13 @@ def test_heldout_accuracy(student, grading, credit):
 @check("test_inmemory_dataset")
 def test_inmemory_storage(student, hidden):
     fast = student.InMemoryQuickDrawDataset(hidden.root, "train")
-    expect("torch.utils.data.dataset.Dataset" in fast.describe()["mro"], "InMemoryQuickDrawDataset must subclass Dataset")
+    expect("torch.utils.data.dataset.Dataset" in fast.describe()["mro"],
+           "InMemoryQuickDrawDataset must subclass Dataset")
     images, labels = fast.images, fast.labels
     expect(is_tensor(images) and images.dtype == torch.uint8 and tuple(images.shape) == (SPLITS["train"], 28, 28),
            "InMemoryQuickDrawDataset.images: expected a uint8 tensor (N, 28, 28)")
-    expect(is_tensor(labels) and labels.dtype == torch.int64, "InMemoryQuickDrawDataset.labels: expected an int64 tensor")
+    expect(is_tensor(labels) and labels.dtype == torch.int64,
+           "InMemoryQuickDrawDataset.labels: expected an int64 tensor")
     expect_close(images, hidden.train.images, "InMemoryQuickDrawDataset.images", atol=0)
     expect_close(labels, hidden.train.labels, "InMemoryQuickDrawDataset.labels", atol=0)
 

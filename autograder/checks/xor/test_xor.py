@@ -12,7 +12,14 @@ import pytest
 import torch
 
 from autograder.grading.expect import (
-    CheckFailed, check, expect, expect_close, expect_float, expect_same_update, is_tensor, module_state,
+    CheckFailed,
+    check,
+    expect,
+    expect_close,
+    expect_float,
+    expect_same_update,
+    is_tensor,
+    module_state,
 )
 from autograder.proxy.errors import StudentError
 
@@ -112,7 +119,8 @@ def test_xor_net_layers(student, rng):
             expect("torch.nn.modules.linear.Linear" in layer.describe()["mro"],
                    f"XORNet.{name}: expected an nn.Linear, got {layer.type_name}")
             expect((layer.in_features, layer.out_features) == shape,
-                   f"XORNet.{name}: expected nn.Linear{shape}, got nn.Linear({layer.in_features}, {layer.out_features})")
+                   f"XORNet.{name}: expected nn.Linear{shape}, "
+                   f"got nn.Linear({layer.in_features}, {layer.out_features})")
         count = sum(int(p.numel()) for p in net.parameters())
         expected = 2 * hidden + hidden + hidden * 2 + 2
         expect(count == expected, f"XORNet(hidden={hidden}): expected {expected} parameters, got {count}")
@@ -210,7 +218,8 @@ def test_accuracy(student, reference, rng):
     got = expect_float(student.accuracy(net, X, y), "accuracy(model, X, y)")
     expect(abs(got - expected) < 1e-6, f"accuracy(model, X, y): expected {expected:.4f}, got {got:.4f}")
     flipped = expect_float(student.accuracy(net, X, 1 - y), "accuracy(model, X, 1 - y)")
-    expect(abs(flipped - (1 - expected)) < 1e-6, f"accuracy with flipped labels: expected {1 - expected:.4f}, got {flipped:.4f}")
+    expect(abs(flipped - (1 - expected)) < 1e-6,
+           f"accuracy with flipped labels: expected {1 - expected:.4f}, got {flipped:.4f}")
 
 
 # -- test_trained_models -----------------------------------------------------------------------
