@@ -18,7 +18,7 @@ from pathlib import Path
 
 from autograder import paths
 from autograder.errors import UserError
-from autograder.sandbox.launcher import Mount
+from autograder.sandbox.bwrap import Mount
 from autograder.sandbox.limits import Limits
 
 CHECKS_ROOT = Path(__file__).resolve().parent.parent / "checks"

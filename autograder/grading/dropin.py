@@ -28,9 +28,9 @@ from autograder.grading.structure import grade_id_of, released_cells
 from autograder.grading.trusted_cells import EXECUTION_VARIABLE, TrustedCellRunner, Verdict
 from autograder.proxy.client import StudentProxy
 from autograder.proxy.errors import ProxyError
+from autograder.sandbox.bwrap import Mount
 from autograder.sandbox.execute import execute_notebook
 from autograder.sandbox.kernel import SandboxKernel
-from autograder.sandbox.launcher import Mount
 from autograder.sandbox.limits import Limits
 
 MESSAGE_LIMIT = 500

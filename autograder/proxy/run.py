@@ -10,9 +10,9 @@ import nbformat
 
 from autograder.proxy.client import StudentProxy
 from autograder.proxy.errors import ProxyError
+from autograder.sandbox.bwrap import Mount
 from autograder.sandbox.execute import execute_notebook
 from autograder.sandbox.kernel import KernelDied, SandboxKernel
-from autograder.sandbox.launcher import Mount
 from autograder.sandbox.limits import Limits
 from autograder.sandbox.probe import require_sandbox
 

@@ -7,9 +7,9 @@ Public API: :class:`SandboxKernel` (a live sandboxed kernel), :func:`execute_not
 :func:`autograder.sandbox.zygote.kernel_factory`.
 """
 
+from autograder.sandbox.bwrap import Mount
 from autograder.sandbox.execute import ExecutionReport, execute_notebook
 from autograder.sandbox.kernel import KernelDied, SandboxKernel
-from autograder.sandbox.launcher import Mount
 from autograder.sandbox.limits import Limits
 from autograder.sandbox.probe import SandboxUnavailable, missing_protections, require_sandbox
 

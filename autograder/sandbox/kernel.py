@@ -12,13 +12,15 @@ import contextlib
 import json
 import secrets
 import time
+from collections.abc import Callable
 
 import zmq
 from jupyter_client.blocking import BlockingKernelClient
 from jupyter_client.connect import channel_socket_types
 
 from autograder.sandbox.budget import Budget
-from autograder.sandbox.launcher import PYTHON, Mount, Sandbox
+from autograder.sandbox.bwrap import PYTHON, Mount
+from autograder.sandbox.launcher import Sandbox
 from autograder.sandbox.limits import Limits
 
 RECEIVE_QUEUE = 32  # messages a client socket queues before the kernel's side drops more
@@ -65,27 +67,34 @@ class SandboxKernel:
 
     def __init__(self, limits: Limits, mounts: list[Mount] = (), env: dict[str, str] | None = None,
                  secure: bool = True):
-        self.limits = limits
-        self.sandbox = Sandbox(limits, mounts, secure=secure)
-        self.timings: dict[str, float] = {}
-        key = secrets.token_hex(32)
-        self._inside = connection_info(f"{self.sandbox.run_inside}/k", key)
-        self._host = connection_info(f"{self.sandbox.run_dir}/k", key)
-        conn_file = self.sandbox.run_dir / "kernel.json"
-        conn_file.write_text(json.dumps(self._inside))
-        conn_file.chmod(0o644)
-        argv = [PYTHON, "-m", "ipykernel_launcher", "-f", f"{self.sandbox.run_inside}/kernel.json",
+        sandbox = Sandbox(limits, mounts, secure=secure)
+        argv = [PYTHON, "-m", "ipykernel_launcher", "-f", f"{sandbox.run_inside}/kernel.json",
                 "--HistoryManager.enabled=False", "--IPKernelApp.quiet=True",
                 "--Session.packer=json", "--Session.unpacker=json"]
-        extra = {key: value.replace("{home}", self.sandbox.home) for key, value in (env or {}).items()}
-        start = time.monotonic()
+        self._boot(limits, sandbox, env, lambda extra: sandbox.start(argv, extra))
+
+    def _boot(self, limits: Limits, sandbox: Sandbox, env: dict[str, str] | None,
+              start: Callable[[dict[str, str]], None]) -> None:
+        """Write the kernel's connection file into ``sandbox``'s run folder, launch the kernel with
+        ``start(env)`` (``{home}`` in a value becomes the sandbox's working directory) and wait until
+        it answers; on any failure close everything."""
+        self.limits, self.sandbox = limits, sandbox
+        self.timings: dict[str, float] = {}
+        key = secrets.token_hex(32)
+        self._inside = connection_info(f"{sandbox.run_inside}/k", key)
+        self._host = connection_info(f"{sandbox.run_dir}/k", key)
+        conn_file = sandbox.run_dir / "kernel.json"
+        conn_file.write_text(json.dumps(self._inside))
+        conn_file.chmod(0o644)
+        extra = {name: value.replace("{home}", sandbox.home) for name, value in (env or {}).items()}
+        begin = time.monotonic()
         try:
-            self.sandbox.start(argv, extra)
-            self._wait_ready(start)
+            start(extra)
+            self._wait_ready(begin)
         except BaseException:
             self.close()
             raise
-        self.timings["start"] = time.monotonic() - start
+        self.timings["start"] = time.monotonic() - begin
 
     @property
     def home(self) -> str:

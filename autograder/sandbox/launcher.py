@@ -1,25 +1,14 @@
-"""One sandboxed process tree: bubblewrap namespaces, an unprivileged uid, rlimits, tmpfs scratch.
+"""One sandboxed process tree: started in bubblewrap, an unprivileged uid, rlimits, its own cgroup.
 
-Layout inside the sandbox::
-
-    /usr, /lib*, /bin          read-only system files
-    <python prefix>, <venv>    read-only, at their host paths (the interpreter and site-packages)
-    /etc/{passwd,group,hosts}  generated; /etc/fonts and /etc/ld.so.cache read-only
-    /home/student              tmpfs of ``Limits.scratch_size``: the working directory (cwd, HOME)
-    /home/student/<dest>       read-only binds of what the assignment gives (``Mount``)
-    /tmp, /dev/shm             small tmpfs
-    /run/kernel                host folder holding the kernel's unix sockets (locked after start)
-
-Everything else (the course repo, solutions/, hidden checks, gradebook, instructor data, other
-sandboxes) does not exist in there. When the grader is root, bwrap runs as root and ``setpriv``
-drops to a fresh uid (:mod:`autograder.sandbox.uids`: never one an earlier sandbox had) with no
-capabilities, so no per-uid kernel state passes between students and RLIMIT_NPROC and signals
-stay per student. A slot (an exclusive file lock) counts the concurrent sandboxes. bwrap loads
-the sandbox's seccomp filter (:mod:`autograder.sandbox.seccomp`) before it starts the program.
-Killing bwrap kills the PID namespace, hence every process the student started; leftovers of
-the uid are reaped when the slot is released. The whole tree lives in the sandbox's own cgroup
-(:mod:`autograder.sandbox.cgroup`: memory, pids and CPU limits for all its processes together),
-which bwrap joins before it execs.
+What the sandbox contains is the command line of :mod:`autograder.sandbox.bwrap`. When the grader
+is root, each sandbox runs as a fresh uid (:mod:`autograder.sandbox.uids`: never one an earlier
+sandbox had) with no capabilities, so no per-uid kernel state passes between students and
+RLIMIT_NPROC and signals stay per student. A slot (an exclusive file lock) counts the concurrent
+sandboxes. bwrap loads the sandbox's seccomp filter (:mod:`autograder.sandbox.seccomp`) before it
+starts the program. Killing bwrap kills the PID namespace, hence every process the student
+started; leftovers of the uid are reaped when the slot is released. The whole tree lives in the
+sandbox's own cgroup (:mod:`autograder.sandbox.cgroup`: memory, pids and CPU limits for all its
+processes together), which bwrap joins before it execs.
 
 A ``Sandbox`` must be started and closed by the same thread: bwrap's ``--die-with-parent``
 watches the thread that spawned it.
@@ -27,50 +16,25 @@ watches the thread that spawned it.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import resource
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.sandbox import seccomp
+from autograder.sandbox.bwrap import HOME, PYTHON, RUN_DIR, Mount, bwrap_args, drop_args, write_etc
 from autograder.sandbox.cgroup import SandboxCgroup, sandbox_cgroup
 from autograder.sandbox.limits import Limits
-from autograder.sandbox.uids import PROBE_UID, allocate_uid
+from autograder.sandbox.uids import allocate_uid, is_root
 
-HOME = "/home/student"
-RUN_DIR = "/run/kernel"
 MAX_SLOTS = 128
 SLOT_DIR = Path(os.environ.get("AUTOGRADER_SLOT_DIR", f"/tmp/autograder-slots-{os.geteuid()}"))
-# System folders bound read-only (or recreated as the same symlink) when they exist.
-SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
-# The grader's interpreter (a venv's python, a symlink: its path must stay unresolved).
-PYTHON = os.path.normpath(os.path.abspath(sys.executable))
-SYSTEM_FILES = ("/etc/fonts", "/etc/ld.so.cache", "/etc/localtime", "/etc/mime.types")
-
-
-@dataclass(frozen=True)
-class Mount:
-    """A host file or folder shown read-only at ``dest`` (relative to the working directory)."""
-
-    host: Path
-    dest: str
-
-    def __post_init__(self):
-        parts = Path(self.dest).parts
-        if not parts or Path(self.dest).is_absolute() or ".." in parts:
-            raise ValueError(f"mount destination must be a relative path inside the scratch dir: {self.dest!r}")
-
-
-def is_root() -> bool:
-    """True when the grader runs as root (and must drop privileges for student code)."""
-    return os.geteuid() == 0
 
 
 def rlimits(limits: Limits) -> list[tuple[int, int]]:
@@ -102,124 +66,11 @@ def _preexec(pairs: list[tuple[int, int]], cgroup: SandboxCgroup | None):
     return run
 
 
-def _mkdirs_args(path: str, made: set[str]) -> list[str]:
-    """bwrap arguments creating every missing parent of ``path`` with mode 0755."""
-    args = []
-    parents = list(reversed(Path(path).parents))[1:]  # skip "/"
-    for parent in parents:
-        key = str(parent)
-        if key not in made:
-            made.add(key)
-            args += ["--perms", "0755", "--dir", key]
-    return args
-
-
-def _system_args() -> list[str]:
-    args = []
-    for path in SYSTEM_DIRS:
-        if os.path.islink(path):
-            args += ["--symlink", os.readlink(path), path]
-        elif os.path.isdir(path):
-            args += ["--ro-bind", path, path]
-    args += ["--perms", "0755", "--dir", "/etc"]  # bwrap would make it 0700: nothing in it readable
-    for path in SYSTEM_FILES:
-        if os.path.exists(path):
-            args += ["--ro-bind", path, path]
-    return args
-
-
-def interpreter_prefixes() -> list[str]:
-    """The folders outside /usr holding the grader's interpreter and venv, bound read-only into sandboxes."""
-    prefixes = {os.path.realpath(sys.base_prefix), os.path.realpath(sys.prefix), os.path.normpath(sys.prefix)}
-    return sorted(p for p in prefixes if not (p == "/usr" or p.startswith("/usr/")))
-
-
-def _python_args(made: set[str]) -> list[str]:
-    """Bind the interpreter's prefix and the venv read-only at their own paths; if the grader's own
-    package (hidden checks included) was installed inside one of them, hide it under an empty tmpfs."""
-    args = []
-    prefixes = interpreter_prefixes()
-    for prefix in prefixes:
-        args += _mkdirs_args(prefix, made) + ["--ro-bind", prefix, prefix]
-        made.add(prefix)
-    package = str(Path(__file__).resolve().parent.parent)
-    if any(package.startswith(p.rstrip("/") + "/") for p in [*prefixes, "/usr"]):
-        args += ["--tmpfs", package]
-    return args
-
-
-def bwrap_args(
-    limits: Limits,
-    env: dict[str, str],
-    mounts: list[Mount] = (),
-    run_dir: Path | None = None,
-    etc_dir: Path | None = None,
-    seccomp_fd: int | None = None,
-) -> list[str]:
-    """The bwrap command line (up to, not including, the program) for one sandbox; ``seccomp_fd``
-    (inherited by bwrap) holds the filter bwrap loads before it starts the program."""
-    args = [
-        "bwrap", "--die-with-parent", "--new-session",
-        "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
-        "--hostname", "sandbox",
-    ]
-    if not is_root():
-        args.append("--unshare-user")
-    args += _system_args()
-    args += ["--proc", "/proc", "--dev", "/dev"]
-    args += ["--size", str(limits.tmp_size), "--perms", "1777", "--tmpfs", "/tmp"]
-    args += ["--size", str(limits.tmp_size), "--perms", "1777", "--tmpfs", "/dev/shm"]
-    args += ["--perms", "0755", "--dir", "/home"]
-    args += ["--size", str(limits.scratch_size), "--perms", "1777", "--tmpfs", HOME]
-    # the interpreter goes on top of the fresh /tmp and /home, so a venv under either stays visible
-    made: set[str] = {"/usr", "/tmp", "/home", HOME}
-    args += _python_args(made)
-    for mount in mounts:
-        dest = f"{HOME}/{mount.dest}"
-        args += _mkdirs_args(dest, made) + ["--ro-bind", str(mount.host), dest]
-    if etc_dir is not None:
-        for name in ("passwd", "group", "hosts"):
-            args += ["--ro-bind", str(etc_dir / name), f"/etc/{name}"]
-    if run_dir is not None:
-        args += ["--perms", "0755", "--dir", "/run", "--bind", str(run_dir), RUN_DIR]
-    if seccomp_fd is not None:
-        args += ["--seccomp", str(seccomp_fd)]
-    args += ["--chdir", HOME, "--clearenv"]
-    for key, value in sorted(env.items()):
-        args += ["--setenv", key, value]
-    return args
-
-
-def drop_args(uid: int) -> list[str]:
-    """The setpriv prefix that turns root inside the sandbox into ``uid`` without capabilities."""
-    if not is_root():
-        return []
-    return [
-        "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
-        "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--",
-    ]
-
-
-def probe_command() -> list[str]:
-    """A one-line sandboxed program that prints ``isolated`` when uid and network are isolated."""
-    check = (
-        "import os,socket\n"
-        "assert os.getuid()!=0 and os.geteuid()!=0, 'still root'\n"
-        "assert os.getpid()<10, 'no pid namespace'\n"
-        "assert not os.path.exists('/root/.ssh') and not os.path.exists('/etc/shadow'), 'host files visible'\n"
-        "print('isolated')\n"
-    )
-    env = {"PATH": "/usr/bin:/bin"}
-    return bwrap_args(Limits(), env) + drop_args(PROBE_UID) + [PYTHON, "-I", "-S", "-c", check]
-
-
 def kill_group(proc: subprocess.Popen) -> None:
     """SIGKILL the process group led by ``proc`` unless it already exited, then reap it."""
     if proc.poll() is None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
     proc.wait()
 
 
@@ -251,10 +102,8 @@ def reap_uid(uid: int, timeout: float = 10.0) -> int:
             return len(seen)
         seen.update(pids)
         for pid in pids:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         if time.monotonic() > deadline:
             raise RuntimeError(f"processes of sandbox uid {uid} survive SIGKILL: {pids}")
         time.sleep(0.02)
@@ -271,7 +120,7 @@ class Slot:
     def __init__(self):
         SLOT_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
         for index in range(MAX_SLOTS):
-            handle = open(SLOT_DIR / f"slot-{index}.lock", "a")
+            handle = open(SLOT_DIR / f"slot-{index}.lock", "a")  # noqa: SIM115 - held (locked) while the slot is
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -293,24 +142,6 @@ class Slot:
                 reap_uid(self.uid)
             self._handle.close()
             self._handle = None
-
-
-def etc_files(uid: int | None) -> dict[str, str]:
-    """The sandbox's passwd, group and hosts: ``uid`` is the user ``student`` (None: no student)."""
-    user = f"student:x:{uid}:{uid}:student:{HOME}:/bin/sh\n" if uid is not None else ""
-    group = f"student:x:{uid}:\n" if uid is not None else ""
-    return {"passwd": f"root:x:0:0:root:/root:/usr/sbin/nologin\n{user}"
-                      "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
-            "group": f"root:x:0:\n{group}nogroup:x:65534:\n",
-            "hosts": "127.0.0.1 localhost sandbox\n::1 localhost\n"}
-
-
-def write_etc(etc_dir: Path, uid: int | None) -> None:
-    """Write :func:`etc_files` into the new folder ``etc_dir`` (world-readable, bound read-only)."""
-    etc_dir.mkdir()
-    for name, text in etc_files(uid).items():
-        (etc_dir / name).write_text(text)
-        (etc_dir / name).chmod(0o644)
 
 
 class Sandbox:
@@ -364,41 +195,39 @@ class Sandbox:
     def start(self, argv: list[str], env: dict[str, str]) -> None:
         """Launch ``argv`` in the sandbox with ``env`` added to :meth:`base_env`."""
         full_env = {**self.base_env(), **env}
-        log = open(self.log_path, "wb")
         pairs = rlimits(self.limits)
         filter_fd = None
-        try:
-            self.cgroup = sandbox_cgroup(self.limits)
-            if self.secure:
-                self.slot = Slot()
-                if is_root():
-                    os.chown(self.run_dir, self.slot.uid, self.slot.uid)
-                etc = self.workdir / "etc"
-                write_etc(etc, self.slot.uid)
-                filter_fd = seccomp.program_fd() if self.filter_syscalls else None
-                command = bwrap_args(self.limits, full_env, self.mounts, self.run_dir, etc, filter_fd)
-                command += drop_args(self.slot.uid) + argv
-                popen_env, cwd = {"PATH": "/usr/bin:/bin"}, "/"
-            else:
-                for mount in self.mounts:
-                    target = Path(self.home) / mount.dest
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    target.symlink_to(Path(mount.host).resolve())
-                command, popen_env, cwd = argv, full_env, self.home
-            self.started_at = time.monotonic()
-            self.proc = subprocess.Popen(
-                command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                env=popen_env, cwd=cwd, start_new_session=True, close_fds=True,
-                pass_fds=() if filter_fd is None else (filter_fd,), preexec_fn=_preexec(pairs, self.cgroup),
-            )
-        except BaseException:
-            log.close()
-            self.close()
-            raise
-        finally:
-            if filter_fd is not None:
-                os.close(filter_fd)
-        log.close()
+        with open(self.log_path, "wb") as log:
+            try:
+                self.cgroup = sandbox_cgroup(self.limits)
+                if self.secure:
+                    self.slot = Slot()
+                    if is_root():
+                        os.chown(self.run_dir, self.slot.uid, self.slot.uid)
+                    etc = self.workdir / "etc"
+                    write_etc(etc, self.slot.uid)
+                    filter_fd = seccomp.program_fd() if self.filter_syscalls else None
+                    command = bwrap_args(self.limits, full_env, self.mounts, self.run_dir, etc, filter_fd)
+                    command += drop_args(self.slot.uid) + argv
+                    popen_env, cwd = {"PATH": "/usr/bin:/bin"}, "/"
+                else:
+                    for mount in self.mounts:
+                        target = Path(self.home) / mount.dest
+                        target.parent.mkdir(parents=True, exist_ok=True)
+                        target.symlink_to(Path(mount.host).resolve())
+                    command, popen_env, cwd = argv, full_env, self.home
+                self.started_at = time.monotonic()
+                self.proc = subprocess.Popen(
+                    command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                    env=popen_env, cwd=cwd, start_new_session=True, close_fds=True,
+                    pass_fds=() if filter_fd is None else (filter_fd,), preexec_fn=_preexec(pairs, self.cgroup),
+                )
+            except BaseException:
+                self.close()
+                raise
+            finally:
+                if filter_fd is not None:
+                    os.close(filter_fd)
 
     def lock_run_dir(self) -> None:
         """After the kernel bound its sockets: the sandbox may no longer write the host folder."""

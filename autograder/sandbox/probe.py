@@ -18,7 +18,7 @@ import sys
 
 from autograder.errors import UserError
 from autograder.sandbox import cgroup
-from autograder.sandbox.launcher import probe_command
+from autograder.sandbox.bwrap import probe_command
 from autograder.sandbox.seccomp import bpf_program
 
 

@@ -22,6 +22,11 @@ UID_DIR = Path(os.environ.get("AUTOGRADER_UID_DIR", "/var/lib/autograder/uids"))
 PROBE_UID = FIRST_UID - 1  # only ever runs the sandbox probe's fixed program
 
 
+def is_root() -> bool:
+    """True when the grader runs as root (and must drop privileges for student code)."""
+    return os.geteuid() == 0
+
+
 def _private_dir() -> Path:
     """``UID_DIR``, created 0700; refuse a folder that anyone but root could write."""
     UID_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)

@@ -1,7 +1,7 @@
 """Sandboxed kernels that do not pay Python start-up and ``import torch`` per notebook.
 
 A :class:`Zygote` is one long-lived process in a bubblewrap sandbox (built with the sandbox's
-own :func:`~autograder.sandbox.launcher.bwrap_args`: no network, read-only system, nothing of
+own :func:`~autograder.sandbox.bwrap.bwrap_args`: no network, read-only system, nothing of
 the course) that imports numpy, torch, matplotlib and ipykernel once and then forks one kernel
 per submission (:mod:`autograder.sandbox.zygote_server` says how each child is isolated: own
 mount, network, IPC and PID namespaces, own tmpfs working directory, a fresh unprivileged uid,
@@ -38,25 +38,13 @@ import time
 from pathlib import Path
 
 from autograder.sandbox import seccomp
+from autograder.sandbox.bwrap import HOME, RUN_DIR, Mount, bwrap_args, etc_files, interpreter_prefixes, write_etc
 from autograder.sandbox.cgroup import SandboxCgroup, sandbox_cgroup
-from autograder.sandbox.kernel import KernelDied, SandboxKernel, connection_info
-from autograder.sandbox.launcher import (
-    HOME,
-    RUN_DIR,
-    Mount,
-    Sandbox,
-    Slot,
-    bwrap_args,
-    etc_files,
-    interpreter_prefixes,
-    is_root,
-    kill_group,
-    processes_of,
-    rlimits,
-    write_etc,
-)
+from autograder.sandbox.kernel import KernelDied, SandboxKernel
+from autograder.sandbox.launcher import Sandbox, Slot, kill_group, processes_of, rlimits
 from autograder.sandbox.limits import Limits
 from autograder.sandbox.procfs import is_running, stat_fields
+from autograder.sandbox.uids import is_root
 
 SERVER_SOURCE = (Path(__file__).with_name("zygote_server.py")).read_text()
 STAGE = "/opt/autograder-files"
@@ -283,24 +271,8 @@ class ZygoteKernel(SandboxKernel):
     """A sandboxed kernel forked from a :class:`Zygote` (same interface as SandboxKernel)."""
 
     def __init__(self, zygote: Zygote, limits: Limits, env: dict[str, str] | None = None):
-        self.limits = limits
-        self.timings: dict[str, float] = {}
-        self.sandbox = ForkedSandbox(zygote, limits)
-        key = secrets.token_hex(32)
-        self._inside = connection_info(f"{self.sandbox.run_inside}/k", key)
-        self._host = connection_info(f"{self.sandbox.run_dir}/k", key)
-        conn_file = self.sandbox.run_dir / "kernel.json"
-        conn_file.write_text(json.dumps(self._inside))
-        conn_file.chmod(0o644)
-        extra = {k: v.replace("{home}", HOME) for k, v in (env or {}).items()}
-        start = time.monotonic()
-        try:
-            self.sandbox.start(extra)
-            self._wait_ready(start)
-        except BaseException:
-            self.close()
-            raise
-        self.timings["start"] = time.monotonic() - start
+        sandbox = ForkedSandbox(zygote, limits)
+        self._boot(limits, sandbox, env, sandbox.start)
 
 
 _ZYGOTES: dict[tuple, Zygote] = {}
