@@ -56,7 +56,13 @@ def register(subparsers) -> None:
     )
     actions = quickdraw.add_subparsers(dest="quickdraw_command", metavar="ACTION")
     actions.required = True
+    _add_prepare(actions)
+    _add_download(actions)
+    _add_list(actions)
 
+
+def _add_prepare(actions) -> None:
+    """Add ``prepare``: write the datasets."""
     prepare = actions.add_parser(
         "prepare",
         help="write the homework/competition datasets (PNG + CSV) deterministically",
@@ -92,6 +98,9 @@ def register(subparsers) -> None:
     _add_download_options(prepare)
     prepare.set_defaults(func=run_prepare)
 
+
+def _add_download(actions) -> None:
+    """Add ``download``: fetch whole classes into the cache."""
     fetch = actions.add_parser(
         "download",
         help="download whole classes from Google's Quick, Draw! bucket into the cache",
@@ -103,6 +112,9 @@ def register(subparsers) -> None:
     _add_download_options(fetch)
     fetch.set_defaults(func=run_download)
 
+
+def _add_list(actions) -> None:
+    """Add ``list``: the classes the source offers."""
     show = actions.add_parser(
         "list",
         help="list the classes the resolved source offers",

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from autograder.classroom.course import Course
 from autograder.classroom.export import collect, parse_canvas_ids, write_canvas, write_nbgrader_csv
+from autograder.commands.options import add_gradebook_option
 from autograder.errors import UserError
 
 
@@ -44,5 +45,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--assignment", action="append", metavar="NAME", help="only this assignment (repeatable)")
     parser.add_argument("--canvas-id", action="append", metavar="NAME=ID",
                         help="the Canvas assignment id of NAME, so the import updates that assignment")
-    parser.add_argument("--db", metavar="URL", help="gradebook URL (default: the course's gradebook.db)")
+    add_gradebook_option(parser)
     parser.set_defaults(func=run)

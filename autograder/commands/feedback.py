@@ -7,6 +7,7 @@ from pathlib import Path
 
 from autograder.classroom.course import Course
 from autograder.classroom.feedback import write_feedback
+from autograder.commands.options import add_gradebook_option
 
 
 def run(args: argparse.Namespace) -> int:
@@ -32,5 +33,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("assignment", metavar="ASSIGNMENT", help="assignment name (as in solutions/)")
     parser.add_argument("--student", action="append", metavar="ID", help="only this student (repeatable)")
     parser.add_argument("--out", type=Path, metavar="DIR", help="write under DIR/<student>/ASSIGNMENT/ instead")
-    parser.add_argument("--db", metavar="URL", help="gradebook URL (default: the course's gradebook.db)")
+    add_gradebook_option(parser)
     parser.set_defaults(func=run)

@@ -18,6 +18,7 @@ from pathlib import Path
 from autograder import paths
 from autograder.classroom.course import Course
 from autograder.classroom.grade_class import grade_class
+from autograder.commands.options import add_gradebook_option
 from autograder.errors import UserError
 from autograder.grading.assignments import discover, get_assignment, is_graded
 from autograder.grading.grader import released_notebook
@@ -64,9 +65,7 @@ def add_batch_options(parser: argparse.ArgumentParser) -> None:
                              "repository and bubblewrap; only this process writes the gradebook)")
     parser.add_argument("--force", action="store_true",
                         help="regrade submissions the gradebook already holds (default: skip them)")
-    parser.add_argument("--db", metavar="URL", default=None,
-                        help="gradebook URL (default: the course's gradebook.db; e.g. postgresql+psycopg://... "
-                             "when several machines grade)")
+    add_gradebook_option(parser, "; e.g. postgresql+psycopg://... when several machines grade")
 
 
 def check_gradable(assignment: str, root: Path) -> None:

@@ -108,46 +108,64 @@ def grade_submission(
     context = CheckContext(seed=seed, reference=load_reference(spec.solution_notebook(root)),
                            data_root=data_root)
     timings: dict[str, float] = {}
-    status, error, executed = "graded", None, None
-    try:
-        nb = restore_locked_cells(read_submission(data), released)
-        context.sources = student_code(nb, released)
-    except NotebookError as exc:
-        status, error = "error", f"the submission cannot be graded: {exc}"
-        context.unavailable = ProxyError(error)
-        nb = None
-    kernel = proxy = None
+    nb, error = _restored(data, released, context)
+    kernel = executed = None
     try:
         if nb is not None:
-            mounts = spec.mounts(root, data_root)
-            try:
-                kernel = kernel_factory(limits or spec.limits, mounts, env=spec.env(), secure=secure)
-            except KernelDied as exc:
-                status, error = "error", f"the sandbox did not start: {exc}"
-                context.unavailable = ProxyError(error)
-            else:
-                timings["start"] = kernel.timings["start"]
-                report = execute_notebook(kernel, nb, prelude=prelude(seed, spec))
-                executed = nb
-                timings["execute"] = report.seconds
-                context.student, context.unavailable = _connect(kernel, report)
+            kernel, error = _start_kernel(kernel_factory, limits or spec.limits, spec.mounts(root, data_root),
+                                          spec.env(), secure, context)
+        if kernel is not None:
+            timings["start"] = kernel.timings["start"]
+            report = execute_notebook(kernel, nb, prelude=prelude(seed, spec))
+            executed = nb
+            timings["execute"] = report.seconds
+            context.student, context.unavailable = _connect(kernel, report)
         checks_start = time.monotonic()
         checks = run_checks(spec.checks_dir, context, cell_points)
         timings["checks"] = time.monotonic() - checks_start
     finally:
-        if context.student is not None:
-            context.student.close()
-        if kernel is not None:
-            cpu = kernel.sandbox.cpu_seconds()  # the sandbox's own CPU time (None without a cgroup)
-            if cpu is not None:
-                timings["sandbox_cpu"] = cpu
-            kernel.close()
+        _close(context, kernel, timings)
     timings["total"] = time.monotonic() - start
     result = SubmissionResult(
-        student=student, notebook=notebook, status=status,
+        student=student, notebook=notebook, status="graded" if error is None else "error",
         score=round(sum(c.points for c in checks), 6), max_score=sum(c.max_points for c in checks),
         checks=checks, error=error, timings=timings)
     return Graded(result, executed)
+
+
+def _restored(data: bytes, released, context: CheckContext) -> tuple[nbformat.NotebookNode | None, str | None]:
+    """The submitted notebook with the released cells put back, or None and why it cannot be graded
+    (the checks then report that reason instead of calling into a kernel)."""
+    try:
+        nb = restore_locked_cells(read_submission(data), released)
+        context.sources = student_code(nb, released)
+    except NotebookError as exc:
+        error = f"the submission cannot be graded: {exc}"
+        context.unavailable = ProxyError(error)
+        return None, error
+    return nb, None
+
+
+def _start_kernel(kernel_factory, limits: Limits, mounts, env: dict[str, str], secure: bool,
+                  context: CheckContext) -> tuple[SandboxKernel | None, str | None]:
+    """The sandboxed kernel, or None and why it did not start (the checks then report that)."""
+    try:
+        return kernel_factory(limits, mounts, env=env, secure=secure), None
+    except KernelDied as exc:
+        error = f"the sandbox did not start: {exc}"
+        context.unavailable = ProxyError(error)
+        return None, error
+
+
+def _close(context: CheckContext, kernel: SandboxKernel | None, timings: dict[str, float]) -> None:
+    """Stop the checks' proxy and the kernel; record the sandbox's own CPU time (None without a cgroup)."""
+    if context.student is not None:
+        context.student.close()
+    if kernel is not None:
+        cpu = kernel.sandbox.cpu_seconds()
+        if cpu is not None:
+            timings["sandbox_cpu"] = cpu
+        kernel.close()
 
 
 def _connect(kernel: SandboxKernel, report) -> tuple[StudentProxy | None, ProxyError | None]:

@@ -256,9 +256,17 @@ class StudentProxy:
         if check is not None and check.expired(start):
             raise CallTimeout(f"the check ran out of time ({check.describe()} for all its calls)")
         call = self._kernel.budget(timeout)
+        msg_id = self._client.execute(code, silent=False, store_history=False, allow_stdin=False,
+                                      stop_on_error=False)
+        reply, shell = self._await_done(msg_id, expect_reply, call, check)
+        self.calls += 1
+        self.seconds += time.monotonic() - start
+        return self._outcome(msg_id, expect_reply, reply, shell)
+
+    def _await_done(self, msg_id: str, expect_reply: str | None, call, check) -> tuple[dict | None, dict | None]:
+        """The agent's reply (from iopub) and the shell's execute_reply, collected until the request is
+        done; past the call's or the check's time budget the call is interrupted."""
         client = self._client
-        msg_id = client.execute(code, silent=False, store_history=False, allow_stdin=False,
-                                stop_on_error=False)
         reply = shell = None
         shell_time = None
         while True:
@@ -296,8 +304,10 @@ class StudentProxy:
                     continue
             if not self._kernel.alive():
                 raise SandboxGone("the student's kernel died during the call")
-        self.calls += 1
-        self.seconds += time.monotonic() - start
+        return reply, shell
+
+    def _outcome(self, msg_id: str, expect_reply: str | None, reply: dict | None, shell: dict | None) -> dict:
+        """The agent's reply to a finished call ({} for the agent's installation, which sends none)."""
         if expect_reply is None:
             shell = shell or self._kernel.late_shell_reply(self._client, msg_id) or {}
             status = shell.get("content", {}).get("status")

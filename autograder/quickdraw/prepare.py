@@ -5,15 +5,13 @@ when complete, so an interrupted run never leaves half a dataset. Every file is
 byte-identical for the same seed, secret, spec and source data (see files.py), and
 MANIFEST.json records the parameters and every file's sha256.
 A dataset whose MANIFEST.json matches the requested parameters and whose files match
-their hashes is left alone ("up to date").
+their hashes is left alone ("up to date"; output_state.py decides).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import re
 import secrets
 import shutil
 from dataclasses import dataclass, field
@@ -23,19 +21,24 @@ import numpy as np
 from tqdm import tqdm
 
 from autograder.errors import UserError
-from autograder.quickdraw.files import lines, sha256_file, write_labeled, write_npz, write_text, write_unlabeled
+from autograder.quickdraw.files import lines, write_labeled, write_npz, write_text, write_unlabeled
 from autograder.quickdraw.jitter import jitter_unlike
+from autograder.quickdraw.output_state import (
+    INSTRUCTOR,
+    MANIFEST,
+    dataset_state,
+    expected_instructor_files,
+    instructor_entry,
+    read_json,
+    refuse_foreign_entries,
+    remove_stale_temps,
+)
 from autograder.quickdraw.secret import Secret, resolve_secret, store_secret
 from autograder.quickdraw.selection import allocate, image_digests, seeded_rng, source_fingerprint
 from autograder.quickdraw.sources import Source
 from autograder.quickdraw.spec import DatasetSpec, Spec, load_spec
 
 FORMAT = 2
-MANIFEST = "MANIFEST.json"
-INSTRUCTOR = "instructor"
-# What may sit in the output folder besides the datasets (data/quickdraw/ in the repo).
-KNOWN_ENTRIES = {INSTRUCTOR, "cache", "README.md", "datasets.json", ".gitignore", ".gitkeep"}
-TEMP = re.compile(r"^\.[\w.]+\.tmp-(\d+)-[0-9a-f]+$")
 
 
 @dataclass
@@ -85,17 +88,41 @@ def prepare_datasets(
         source = Source(Path(source).resolve(), "given folder")
     datasets = [spec.get(name) for name in names]
     out_root = Path(out_root)
-    if out_root.exists() and not out_root.is_dir():
-        raise UserError(f"output {out_root} exists and is not a folder")
-    if out_root.is_dir():
-        _remove_stale_temps(out_root)
-        if not force:
-            _refuse_foreign_entries(out_root, spec)
-
+    _check_output_folder(out_root, spec, force)
     key = resolve_secret(out_root / INSTRUCTOR, secret)
     arrays = {name: source.load(name, progress=progress) for name in spec.all_classes()}
     rows = allocate(spec, arrays, seed, key)
-    fingerprint = source_fingerprint(arrays)
+    plans = _plans(datasets, spec, out_root, seed, key, source_fingerprint(arrays), force)
+    out_root.mkdir(parents=True, exist_ok=True)
+    if any(state != "current" for _, _, state in plans):
+        store_secret(key)
+    public = {d for images in arrays.values() for d in image_digests(images)}
+    results = []
+    for dataset, params, state in plans:
+        if state == "current":
+            results.append(_describe(dataset, out_root, "up to date", key))
+            continue
+        _build_in_place(dataset, arrays, rows[dataset.name], Draw(seed, key, public), params, out_root, progress)
+        results.append(_describe(dataset, out_root, "prepared", key))
+    return results
+
+
+def _check_output_folder(out_root: Path, spec: Spec, force: bool) -> None:
+    """Refuse an output that is not a folder; delete what killed runs left; unless ``force``, refuse
+    a folder holding anything this tool did not make."""
+    if out_root.exists() and not out_root.is_dir():
+        raise UserError(f"output {out_root} exists and is not a folder")
+    if out_root.is_dir():
+        remove_stale_temps(out_root)
+        if not force:
+            refuse_foreign_entries(out_root, spec)
+
+
+def _plans(datasets: list[DatasetSpec], spec: Spec, out_root: Path, seed: int, key: Secret, fingerprint,
+           force: bool) -> list[tuple[DatasetSpec, dict, str]]:
+    """Each dataset with its parameters and the state of its existing output (see
+    :func:`~autograder.quickdraw.output_state.dataset_state`); UserError when an output is in the
+    way, unless ``force``."""
     plans = []
     for dataset in datasets:
         params = {
@@ -108,32 +135,24 @@ def prepare_datasets(
         }
         if dataset.hidden_labels or dataset.verification:  # its released test images are secret draws
             params["secret_id"] = key.id
-        state = _state(out_root, dataset, params, key)
+        state = dataset_state(out_root, dataset, params, key)
         if state not in ("current", "build") and not force:
             raise UserError(
                 f"cannot prepare '{dataset.name}' in {out_root}: {state}; pass --force to replace "
                 f"it (--force replaces only {dataset.name}/ and its files in {INSTRUCTOR}/)"
             )
         plans.append((dataset, params, state))
+    return plans
 
-    out_root.mkdir(parents=True, exist_ok=True)
-    if any(state != "current" for _, _, state in plans):
-        store_secret(key)
-    public = {d for images in arrays.values() for d in image_digests(images)}
-    results = []
-    for dataset, params, state in plans:
-        if state == "current":
-            results.append(_describe(dataset, out_root, "up to date", key))
-            continue
-        tmp = out_root / f".{dataset.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
-        try:
-            draw = Draw(seed, key, public)
-            _build(dataset, arrays, rows[dataset.name], draw, params, tmp, progress)
-            _commit(tmp, out_root, dataset)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-        results.append(_describe(dataset, out_root, "prepared", key))
-    return results
+
+def _build_in_place(dataset: DatasetSpec, arrays, rows, draw: Draw, params: dict, out_root: Path, progress) -> None:
+    """Build the dataset in a temporary folder beside its target, then move it into place."""
+    tmp = out_root / f".{dataset.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
+    try:
+        _build(dataset, arrays, rows, draw, params, tmp, progress)
+        _commit(tmp, out_root, dataset)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def prepare_dataset(name: str, out_root, source, seed: int | None = None, **options) -> Result:
@@ -199,7 +218,7 @@ def _build(dataset: DatasetSpec, arrays, rows, draw: Draw, params, tmp: Path, pr
 
     manifest = {**params, "files": dict(sorted(files.items()))}
     write_text(folder / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True) + "\n")
-    write_text(instructor / MANIFEST, json.dumps(_instructor_entry(params, draw.secret, hidden)))
+    write_text(instructor / MANIFEST, json.dumps(instructor_entry(params, draw.secret, hidden)))
 
 
 def _write_opaque(dataset, split, ids, images, labels, folder, instructor, files, hidden, bar) -> None:
@@ -238,140 +257,6 @@ def _public_mask(labels: np.ndarray, fraction: float) -> np.ndarray:
     return public
 
 
-# ---- state of an existing output -------------------------------------------------------
-
-
-def _params_id(params: dict) -> str:
-    return hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()
-
-
-def _instructor_params_id(params: dict, secret: Secret) -> str:
-    return _params_id({**params, "secret_id": secret.id})
-
-
-def _instructor_entry(params: dict, secret: Secret, files: dict[str, str]) -> dict:
-    return {"paramssha256_file": _instructor_params_id(params, secret), "files": dict(sorted(files.items()))}
-
-
-def _expected_instructor_files(dataset: DatasetSpec) -> list[str]:
-    """The dataset's entries in instructor/ (files, and the verification folder)."""
-    files = [f"{dataset.name}_{split}.npz" for split in dataset.instructor_only]
-    if dataset.hidden_labels:
-        files.append(f"{dataset.name}_labels.csv")
-    if dataset.verification:
-        files += [f"{dataset.name}_{dataset.verification}", f"{dataset.name}_{dataset.verification}_labels.csv"]
-    return sorted(files)
-
-
-def _read_json(path: Path):
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-
-
-def _state(out_root: Path, dataset: DatasetSpec, params: dict, secret: Secret) -> str:
-    """"current", "build" (nothing in the way), or why the existing output may not be replaced."""
-    folder = _folder_state(out_root / dataset.name, params)
-    instructor = _instructor_state(out_root / INSTRUCTOR, dataset, params, secret)
-    for state in (folder, instructor):
-        if state not in ("current", "absent"):
-            return state
-    return "current" if folder == instructor == "current" else "build"
-
-
-def _folder_state(folder: Path, params: dict) -> str:
-    """"absent", "current" or the reason the dataset folder is in the way."""
-    if not folder.exists() and not folder.is_symlink():
-        return "absent"
-    if not folder.is_dir() or folder.is_symlink():
-        return f"{folder} exists and is not a folder"
-    manifest = _read_json(folder / MANIFEST)
-    if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
-        if not any(folder.iterdir()):
-            return "absent"
-        return f"{folder} holds other data (no {MANIFEST} from this tool)"
-    old = {key: manifest.get(key) for key in params}
-    if old != params:
-        changed = ", ".join(k for k in params if old[k] != params[k])
-        return f"{folder} was prepared with different parameters (changed: {changed})"
-    present = {
-        p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file() or p.is_symlink()
-    } - {MANIFEST}
-    expected = manifest["files"]
-    if extra := sorted(present - set(expected)):
-        return f"{folder} holds files not in its {MANIFEST} (e.g. {extra[0]})"
-    if missing := sorted(set(expected) - present):
-        return f"{folder} is missing {missing[0]}"
-    for name, digest in expected.items():
-        if sha256_file(folder / name) != digest:
-            return f"{folder}/{name} was changed since it was prepared"
-    return "current"
-
-
-def _instructor_state(instructor: Path, dataset: DatasetSpec, params: dict, secret: Secret) -> str:
-    """"absent", "current" or the reason the dataset's instructor files are in the way."""
-    expected = _expected_instructor_files(dataset)
-    if not expected:
-        return "current"
-    present = [name for name in expected if (instructor / name).exists()]
-    if not present:
-        return "absent"
-    manifest = _read_json(instructor / MANIFEST)
-    entry = manifest.get(dataset.name) if isinstance(manifest, dict) else None
-    if not isinstance(entry, dict):
-        return f"{instructor / present[0]} was not made by this tool"
-    if entry.get("paramssha256_file") != _instructor_params_id(params, secret):
-        return f"{instructor / present[0]} was prepared with different parameters or another secret"
-    files = entry.get("files") or {}
-    for top in present:
-        path = instructor / top
-        listed = {name for name in files if name == top or name.startswith(top + "/")}
-        on_disk = {top} if not path.is_dir() else {
-            f"{top}/{p.relative_to(path).as_posix()}" for p in path.rglob("*") if not p.is_dir()
-        }
-        if listed != on_disk or any(files[name] != sha256_file(instructor / name) for name in listed):
-            return f"{path} was changed since it was prepared"
-    return "current" if len(present) == len(expected) else "absent"
-
-
-def _refuse_foreign_entries(out_root: Path, spec: Spec) -> None:
-    """Stop when the output folder holds things this tool did not make."""
-    allowed = KNOWN_ENTRIES | set(spec.names())
-    foreign = sorted(p.name for p in out_root.iterdir() if p.name not in allowed)
-    if foreign:
-        shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
-        raise UserError(
-            f"output folder {out_root} holds other data ({shown}); choose an empty or new folder "
-            f"with --out, or pass --force to write there anyway (it replaces only the dataset "
-            f"folders {', '.join(spec.names())} and their files in {INSTRUCTOR}/)"
-        )
-
-
-def _remove_stale_temps(out_root: Path) -> None:
-    """Delete temporary folders/files left by prepare runs that were killed."""
-    for folder in (out_root, out_root / INSTRUCTOR):
-        if not folder.is_dir():
-            continue
-        for path in folder.iterdir():
-            match = TEMP.match(path.name)
-            if match and not _alive(int(match.group(1))):
-                if path.is_dir() and not path.is_symlink():
-                    shutil.rmtree(path, ignore_errors=True)
-                else:
-                    path.unlink(missing_ok=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 # ---- moving a finished build into place ------------------------------------------------
 
 
@@ -380,7 +265,7 @@ def _commit(tmp: Path, out_root: Path, dataset: DatasetSpec) -> None:
     instructor = out_root / INSTRUCTOR
     instructor.mkdir(exist_ok=True)
     entry = json.loads((tmp / INSTRUCTOR / MANIFEST).read_text())
-    manifest = _read_json(instructor / MANIFEST)
+    manifest = read_json(instructor / MANIFEST)
     manifest = manifest if isinstance(manifest, dict) else {}
     old = {name.split("/")[0] for name in (manifest.get(dataset.name) or {}).get("files") or {}}
     new = {name.split("/")[0] for name in entry["files"]}
@@ -421,5 +306,5 @@ def _describe(dataset: DatasetSpec, out_root: Path, status: str, secret: Secret)
             kind = "labeled"
         public = n * int(round(dataset.public_fraction * per_class)) if kind == "unlabeled" else 0
         splits.append(SplitInfo(split, per_class * n, kind, public))
-    instructor = [f"{INSTRUCTOR}/{f}" for f in _expected_instructor_files(dataset)]
+    instructor = [f"{INSTRUCTOR}/{f}" for f in expected_instructor_files(dataset)]
     return Result(dataset.name, out_root / dataset.name, status, dataset.classes, splits, instructor, secret)
