@@ -1,8 +1,7 @@
 """The ``autograder`` console command.
 
-Each subcommand lives in its own module of :mod:`autograder.commands` (the leaderboard's in
-:mod:`autograder.leaderboard.cli`), which contributes it through a ``register(subparsers)``
-function; this module only assembles them and turns
+Each subcommand lives in its own module of :mod:`autograder.commands`, which contributes it
+through a ``register(subparsers)`` function; this module only assembles them and turns
 :class:`~autograder.errors.UserError` into a one-line message and a non-zero exit.
 """
 

@@ -192,10 +192,16 @@ def main() -> int:
                   f"peak memory {peak.peak / 2**30:.2f} GiB, load average now {os.getloadavg()[0]:.1f}", flush=True)
     finally:
         shutil.rmtree(base, ignore_errors=True)
+    print_summary(args.n, timings, memory, outcomes, kinds)
+    return 0
+
+
+def print_summary(n: int, timings: dict, memory: dict, outcomes: dict, kinds: dict[str, str]) -> None:
+    """The table of the phases, the ratios against the targets and who reached the top score."""
     print()
     print(f"{'phase':8} {'seconds':>8} {'nb/min':>7} {'peak GiB':>9}")
     for name, seconds in timings.items():
-        print(f"{name:8} {seconds:8.1f} {args.n / seconds * 60:7.1f} {memory[name] / 2**30:9.2f}")
+        print(f"{name:8} {seconds:8.1f} {n / seconds * 60:7.1f} {memory[name] / 2**30:9.2f}")
     for name, title in (("ours", "ours, plain sandboxes"), ("zygote", "ours, zygote kernels")):
         if name in timings and "stock" in timings:
             ratio = timings["stock"] / timings[name]
@@ -212,7 +218,6 @@ def main() -> int:
             top = max(outcomes[name].values(), default=0)
             print(f"{name}: reference-correct notebooks at the top score ({top:g}): "
                   f"{sum(outcomes[name].get(s) == top for s in full)}/{len(full)}")
-    return 0
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ import tempfile
 import time
 import zlib
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import torch
@@ -92,12 +93,9 @@ def mlp_accuracy(train_x, train_y, test_x, test_y, hidden: int, epochs: int = 30
         return float((model(t).argmax(1).numpy() == test_y).mean())
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cap-kib", type=float, default=32.0, help="verification's code cap (default 32)")
-    args = parser.parse_args()
-    cap = int(args.cap_kib * 1024)
-    started = time.time()
+def prepared_data() -> SimpleNamespace:
+    """Prepare the datasets in a scratch folder; read its released test images (with their labels and
+    halves), the verification set and the training set."""
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         prepare_all(root, find_source(), progress=False, secret=os.urandom(32))
@@ -105,20 +103,21 @@ def main() -> None:
         classes = (competition / "classes.txt").read_text().split()
         truth = {r["id"]: (int(r["label"]), r["split"]) for r in rows(instructor / "competition_labels.csv")}
         ids, released = images_of(competition, "test.csv")
-        private = np.array([truth[i][1] == "private" for i in ids])
-        labels = np.array([truth[i][0] for i in ids])
         swap_ids, swap = images_of(instructor / "competition_verification", "test.csv")
         swap_truth = {r["id"]: int(r["label"]) for r in rows(instructor / "competition_verification_labels.csv")}
-        swap_labels = np.array([swap_truth[i] for i in swap_ids])
         train_rows = rows(competition / "train.csv")
-        train = np.stack([np.asarray(Image.open(competition / r["filename"])) for r in train_rows])
-        train_labels = np.array([int(r["label"]) for r in train_rows])
-    source = find_source()
-    public = np.concatenate([source.load(name) for name in classes])
-    public_labels = np.repeat(np.arange(len(classes)), [len(source.load(name)) for name in classes])
-    print(f"{len(public)} public drawings of {classes}; {len(released)} released test images "
-          f"({private.sum()} private), {len(swap)} verification images, {len(train)} training images")
+        return SimpleNamespace(
+            classes=classes, released=released,
+            private=np.array([truth[i][1] == "private" for i in ids]),
+            labels=np.array([truth[i][0] for i in ids]),
+            swap=swap, swap_labels=np.array([swap_truth[i] for i in swap_ids]),
+            train=np.stack([np.asarray(Image.open(competition / r["filename"])) for r in train_rows]),
+            train_labels=np.array([int(r["label"]) for r in train_rows]))
 
+
+def offline_lookup(data: SimpleNamespace, public: np.ndarray, public_labels: np.ndarray) -> None:
+    """Part 1: how well the public pool looks up the released test images' labels."""
+    released, private, labels = data.released, data.private, data.labels
     print("\n1. offline lookup of the released test images")
     exact = {image.tobytes() for image in public}
     ink = {(image > 0).tobytes() for image in public}
@@ -135,6 +134,10 @@ def main() -> None:
     control = (public_labels[keep][nearest(queries, pool[keep])] == labels[private]).mean()
     print(f"   control, the matched drawings left out (a plain 1-NN classifier): {control:.3f}")
 
+
+def carried_into_verification(data: SimpleNamespace, public: np.ndarray, public_labels: np.ndarray, cap: int) -> None:
+    """Part 2: what of the pool fits in a notebook's code under the verification cap, and what it scores."""
+    train, train_labels, swap, swap_labels = data.train, data.train_labels, data.swap, data.swap_labels
     print(f"\n2. carrying it into verification (code cap {cap / 1024:.0f} KiB; only code cells run)")
     packed = zlib.compress(np.packbits(public > 0).tobytes(), 9)
     print(f"   whole pool bit-packed + zlib: {len(base64.b85encode(packed)) / 1024:.0f} KiB as base85 "
@@ -164,6 +167,21 @@ def main() -> None:
     print(f"     honest: the same size trained on the released training set: "
           f"{mlp_accuracy(train, train_labels, swap, swap_labels, hidden):.3f}")
     print(f"   honest baseline, 784-128-5 on the released training set: {honest:.3f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cap-kib", type=float, default=32.0, help="verification's code cap (default 32)")
+    args = parser.parse_args()
+    started = time.time()
+    data = prepared_data()
+    source = find_source()
+    public = np.concatenate([source.load(name) for name in data.classes])
+    public_labels = np.repeat(np.arange(len(data.classes)), [len(source.load(name)) for name in data.classes])
+    print(f"{len(public)} public drawings of {data.classes}; {len(data.released)} released test images "
+          f"({data.private.sum()} private), {len(data.swap)} verification images, {len(data.train)} training images")
+    offline_lookup(data, public, public_labels)
+    carried_into_verification(data, public, public_labels, int(args.cap_kib * 1024))
     print(f"\n{time.time() - started:.0f} s")
 
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
 
-OUTCOMES = ("passed", "failed", "error", "timeout")
-
 
 @dataclass
 class CheckResult:
@@ -21,7 +19,7 @@ class CheckResult:
     cell: str
     points: float
     max_points: float
-    outcome: str
+    outcome: str  # "passed", "failed", "error" or "timeout"
     message: str = ""
 
 

@@ -99,32 +99,35 @@ def api_caller(request: Request) -> Principal | None:
     return site_of(request).leaderboard.authenticate(bearer_token(request))
 
 
+ApiCaller = Annotated[Principal | None, Depends(api_caller)]
+
+
 def _unauthorized(message: str) -> HTTPException:
     return HTTPException(401, message, headers={"WWW-Authenticate": "Bearer"})
 
 
-async def api_user(who: Annotated[Principal | None, Depends(api_caller)]) -> Principal:
+async def api_user(who: ApiCaller) -> Principal:
     """A student or the instructor (401 otherwise)."""
     if who is None:
         raise _unauthorized(UNKNOWN_TOKEN)
     return who
 
 
-async def api_student(who: Annotated[Principal | None, Depends(api_caller)]) -> Principal:
+async def api_student(who: ApiCaller) -> Principal:
     """A student (401 otherwise)."""
     if who is None or who.is_instructor:
         raise _unauthorized(UNKNOWN_TOKEN)
     return who
 
 
-async def uploading_student(who: Annotated[Principal | None, Depends(api_caller)]) -> Principal:
+async def uploading_student(who: ApiCaller) -> Principal:
     """A student uploading predictions (401 otherwise, said as the upload API says it)."""
     if who is None or who.is_instructor:
         raise _unauthorized(UNKNOWN_STUDENT)
     return who
 
 
-async def api_instructor(who: Annotated[Principal | None, Depends(api_caller)]) -> Principal:
+async def api_instructor(who: ApiCaller) -> Principal:
     """The instructor (403 otherwise)."""
     if who is None or not who.is_instructor:
         raise HTTPException(403, "the instructor token is required")
@@ -135,7 +138,6 @@ StudentVisitor = Annotated[Visitor, Depends(student_visitor)]
 PostingStudent = Annotated[Visitor, Depends(posting_student)]
 InstructorVisitor = Annotated[Visitor, Depends(instructor_visitor)]
 AnyVisitor = Annotated[Visitor, Depends(visitor_of)]
-ApiCaller = Annotated[Principal | None, Depends(api_caller)]
 ApiUser = Annotated[Principal, Depends(api_user)]
 ApiStudent = Annotated[Principal, Depends(api_student)]
 UploadingStudent = Annotated[Principal, Depends(uploading_student)]

@@ -54,11 +54,6 @@ def expect_params_dict(value, what, keys):
     return value
 
 
-def unchanged(before, after, what):
-    for key in KEYS:
-        expect(np.array_equal(before[key], after[key]), f"{what} must not modify params (params[{key!r}] changed)")
-
-
 # -- test_forward ---------------------------------------------------------------------------
 
 @check("test_forward")
