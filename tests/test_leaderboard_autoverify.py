@@ -22,9 +22,11 @@ import nbformat
 import numpy as np
 import pytest
 import uvicorn
+from sqlalchemy import select
 from test_leaderboard_support import Clock, Server, csv_bytes, free_port, make_board, sqlite_url, synthetic_key
 
 from autograder.leaderboard.autoverify import AutoVerifier, verify_pending
+from autograder.leaderboard.models import Entrant
 from autograder.leaderboard.scoring import read_answer_key, read_classes
 from autograder.leaderboard.store import Leaderboard
 from autograder.leaderboard import validate
@@ -140,6 +142,14 @@ def test_no_notebook_is_listed_unranked_everywhere(tmp_path, run_cli):
     check = check_with(runner, tmp_path)
     assert [(o.student, o.status) for o in verify_pending(lb, 2, check)] == [("ben", "verified")]
     assert verify_pending(lb, 2, check) == [] and runner.ran == ["trains"]
+    # another file with a notebook leaves ann's best (and her rank) alone; the same file takes its place
+    ann = lb.authenticate(tokens["ann"])
+    assert not lb.submit(ann, answers(KEY, 0.5), notebook=notebook("guesses")).moved
+    assert standings(lb)[1] == (None, "ann", "no notebook")
+    twin = lb.submit(ann, answers(KEY, 0.9), notebook=notebook("trains a"))
+    assert "stand for your entry" in twin.message and standings(lb)[0] == (1, "ann", "pending")
+    with lb.engine.connect() as conn:  # the twin was no try against the best: one try counted, not two
+        assert conn.execute(select(Entrant.since_best).where(Entrant.name == "ann")).scalar_one() == 1
     lb.dispose()
 
 

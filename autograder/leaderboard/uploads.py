@@ -45,8 +45,9 @@ _MOVE_ENTRANT = _COUNT_ENTRANT.values(best_score=bindparam("best"), best_submiss
 _UNRANKABLE_TWIN = select(_UPLOAD.c.id).where(
     _UPLOAD.c.id == bindparam("best"), _UPLOAD.c.predictions == bindparam("predictions"),
     or_(_UPLOAD.c.notebook.is_(None), _UPLOAD.c.verify_status == "not_reproducible"))
+# ... and it takes the best's place; it was no try against the best (zero difference, it could not move)
 _REPLACE_BEST = update(_ENTRANT).where(_ENTRANT.c.id == bindparam("entrant")).values(
-    best_submission_id=bindparam("submission"))
+    best_submission_id=bindparam("submission"), since_best=_ENTRANT.c.since_best - 1)
 # INSERT ... ON CONFLICT DO UPDATE SET count = count + 1 WHERE count < :limit RETURNING count
 _QUOTA = {
     name: dialect_insert(_DAILY).on_conflict_do_update(

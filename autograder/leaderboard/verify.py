@@ -31,6 +31,13 @@ images the margin is 0.036 at p = 0.90, 0.026 at p = 0.95, 0.039 at p = 0.88, 0.
 The confidence is high on purpose: the entries checked are the board's best, whose scores
 are biased upwards by being the maximum of many noisy ones.
 
+Who runs it: :func:`verify_top` (``autograder leaderboard verify``, by hand) walks a board
+down until ``top`` entries are verified; :mod:`.autoverify` (a thread of ``autograder
+leaderboard serve``, ``--auto-verify-top``) checks every pending entry as soon as it enters the
+top of the board, so looked-up labels do not stay on the public board until someone runs
+``verify``. Both decide each entry with :func:`check_submission`; an entry found not
+reproducible, or without a notebook, is listed unranked on the public board (:mod:`.boards`).
+
 Running a notebook is the job of a :data:`NotebookRunner`: given the notebook's bytes, the
 competition folder and the test folder, it runs the notebook with them as
 ``QUICKDRAW_COMPETITION`` and ``QUICKDRAW_COMPETITION_TEST`` and returns the bytes of the
