@@ -153,6 +153,23 @@ def test_no_notebook_is_listed_unranked_everywhere(tmp_path, run_cli):
     lb.dispose()
 
 
+def test_once_closed_the_worker_checks_the_final_submissions(tmp_path):
+    lb, tokens, _ = make_board(sqlite_url(tmp_path), KEY, students=("ann", "ben"), clock=Clock())
+    ann = lb.authenticate(tokens["ann"])
+    lb.submit(ann, answers(KEY, 0.9), notebook=notebook("best public"))
+    final = lb.submit(ann, answers(KEY, 0.6), notebook=notebook("picked"))
+    lb.select_final(ann, final.id)
+    lb.close()
+    runner = ScriptedRunner({"picked": answers(SWAP, 0.6)})
+    lines: list[str] = []
+    verifier = AutoVerifier(Leaderboard(lb.url), 1, check_with(runner, tmp_path), poll_seconds=0.05,
+                            report=lines.append).start()
+    wait_for(lambda: lb.standings(private=True)[0].state == "verified")
+    assert verifier.stop() and runner.ran == ["picked"]  # the private board's entry, not the best public one
+    assert "on the private half" in lines[0] and lb.standings()[0].state == "pending"
+    lb.dispose()
+
+
 class ServedApp:
     """``create_app`` under uvicorn in a thread of this process, on 127.0.0.1."""
 
