@@ -270,15 +270,18 @@ def _add_board(actions) -> None:
     """Add the ``board`` action: print a board."""
     board = actions.add_parser(
         "board", help="print the public or private board",
-        description="Print the board. The private board is shown by the local database (the "
-                    "instructor's) or, with --url, after closing or with the instructor token.",
+        description="Print the board with each entry's verification state (verified, pending, not "
+                    "reproducible, no notebook); on the public board only verified and pending entries "
+                    "are ranked, the others follow unranked (rank null in JSON). The private board is "
+                    "shown by the local database (the instructor's) or, with --url, after closing or with "
+                    "the instructor token.",
     )
     board.add_argument("--private", action="store_true", help="the private board (final submissions)")
     board.add_argument("--token", default=os.environ.get("LEADERBOARD_TOKEN"),
                        help="instructor token for the private board on a server before closing")
     _url_arg(board)
     _db_arg(board)
-    _json_arg(board, '[{"rank", "student", "score", "submitted_at"}]')
+    _json_arg(board, '[{"rank", "student", "score", "submitted_at", "state"}]')
     board.set_defaults(func=cmd_board)
 
 

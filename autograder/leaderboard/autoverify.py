@@ -24,7 +24,7 @@ from autograder.leaderboard.boards import PENDING, RANKED_STATES, BoardRow
 from autograder.leaderboard.store import Leaderboard
 from autograder.leaderboard.verify import Check, Outcome, board_accuracy, check_submission
 
-STOP_GRACE_SECONDS = 5.0  # how long stop() waits for a run in progress before leaving it unrecorded
+STOP_GRACE_SECONDS = 5.0  # how long stop() waits for a run in progress
 
 
 def next_pending(lb: Leaderboard, top: int, private: bool) -> tuple[int, BoardRow] | None:
@@ -44,9 +44,11 @@ def run_check(lb: Leaderboard, submission_id: int, check: Check) -> tuple[str, s
         return "not_reproducible", detail, board, None
 
 
-def verify_pending(lb: Leaderboard, top: int, check: Check, stop: threading.Event | None = None) -> list[Outcome]:
+def verify_pending(lb: Leaderboard, top: int, check: Check, stop: threading.Event | None = None,
+                   on_outcome: Callable[[Outcome], None] | None = None) -> list[Outcome]:
     """Verify, one at a time, the pending entries among the top ``top`` of ``check``'s board until
-    none is left (or ``stop`` is set); return the outcomes, each recorded as it is decided."""
+    none is left (or ``stop`` is set); return the outcomes, each recorded (and given to
+    ``on_outcome``) as it is decided."""
     outcomes: list[Outcome] = []
     while stop is None or not stop.is_set():
         found = next_pending(lb, top, check.private)
@@ -56,6 +58,8 @@ def verify_pending(lb: Leaderboard, top: int, check: Check, stop: threading.Even
         status, detail, submitted, again = run_check(lb, row.submission_id, check)
         lb.record_verification(row.submission_id, status, detail, again)
         outcomes.append(Outcome(rank, row.student, row.submission_id, status, submitted, again, detail))
+        if on_outcome is not None:
+            on_outcome(outcomes[-1])
     return outcomes
 
 
@@ -80,21 +84,24 @@ class AutoVerifier:
 
     def stop(self, grace: float = STOP_GRACE_SECONDS) -> bool:
         """Stop after the run in progress; wait up to ``grace`` seconds for it. Return whether the
-        thread ended: if not, its run is left unrecorded (the entry stays pending and is checked at
-        the next start) and the daemon thread ends with the process, its sandbox with it."""
+        thread ended. If not, the run goes on in the daemon thread and is recorded if it ends first;
+        when the process exits before, the sandbox dies with the thread that started it (bubblewrap's
+        ``--die-with-parent``) and nothing is recorded: the entry stays pending for the next start."""
         self._stop.set()
         self._wake.set()
         self._thread.join(grace)
         return not self._thread.is_alive()
+
+    def _log(self, outcome: Outcome) -> None:
+        self.report(f"auto-verify: #{outcome.rank} {outcome.student} (submission {outcome.submission_id}): "
+                    f"{outcome.status} - {outcome.detail}")
 
     def _loop(self) -> None:
         while not self._stop.is_set():
             self._wake.clear()  # a wake() during this pass starts the next one at once
             try:
                 check = replace(self.check, private=self.lb.is_closed())
-                for outcome in verify_pending(self.lb, self.top, check, self._stop):
-                    self.report(f"auto-verify: #{outcome.rank} {outcome.student} (submission "
-                                f"{outcome.submission_id}): {outcome.status} - {outcome.detail}")
+                verify_pending(self.lb, self.top, check, self._stop, self._log)
             except Exception as exc:  # the database went away for a moment, say: try again at the next poll
                 self.report(f"auto-verify: {type(exc).__name__}: {str(exc)[:200]} (trying again)")
             self._wake.wait(self.poll_seconds)
