@@ -298,6 +298,7 @@ def test_served_board_flags_memorised_labels_by_itself(quickdraw_root, tmp_path)
     print(f"\nauto-verification of the memorised notebook: {took:.1f} s from the upload to the board; "
           f"/api/board meanwhile: {len(latencies)} requests, median {statistics.median(latencies) * 1000:.1f} ms, "
           f"max {max(latencies) * 1000:.1f} ms")
+    assert server.process.returncode == 0  # SIGTERM: uvicorn's shutdown, then the verifier's stop, then exit
     assert states[0] == "pending" and row == {**row, "rank": None, "state": "not reproducible", "score": 1.0}
     assert "not reproducible" in page
     [line] = [line for line in server.output.splitlines() if line.startswith("auto-verify: #1 memoriser")]

@@ -12,6 +12,7 @@ import functools
 import io
 import json
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -108,15 +109,29 @@ def cmd_serve(args) -> int:
     if args.rules is not None:
         os.environ["LEADERBOARD_RULES"] = str(args.rules.resolve())
     print(f"Leaderboard at http://{args.host}:{args.port}/ (Ctrl-C stops it)", flush=True)
+    if verifier is None:
+        _run_uvicorn(args)
+        return 0
+    # uvicorn shuts down gracefully on SIGTERM, then raises it again: leave through the finally below
+    previous = signal.signal(signal.SIGTERM, _leave_on_sigterm)
     try:
-        uvicorn.run("autograder.web.app:app_from_environment", factory=True, host=args.host, port=args.port,
-                    workers=args.workers, log_level="warning", access_log=False)
+        _run_uvicorn(args)
     finally:
-        if verifier is not None:
-            if not verifier.stop():
-                print("auto-verify: stopped during a run; that entry stays pending until the next start", flush=True)
-            lb.dispose()
+        signal.signal(signal.SIGTERM, previous)
+        if not verifier.stop():
+            print("auto-verify: stopped during a run; that entry stays pending until the next start", flush=True)
+        lb.dispose()
     return 0
+
+
+def _run_uvicorn(args) -> None:
+    uvicorn.run("autograder.web.app:app_from_environment", factory=True, host=args.host, port=args.port,
+                workers=args.workers, log_level="warning", access_log=False)
+
+
+def _leave_on_sigterm(signum, frame) -> None:
+    """SIGTERM: exit (status 0) through the callers' ``finally`` blocks instead of dying at once."""
+    raise SystemExit(0)
 
 
 def _auto_verifier(args, lb: Leaderboard) -> AutoVerifier | None:
