@@ -58,6 +58,8 @@ def test_login_upload_and_live_board(tmp_path, browser):
         first_row = board.locator("#board tbody tr").first
         expect(first_row).to_contain_text("alice", timeout=15_000)
         expect(first_row).to_contain_text("1.000")
+        expect(first_row.locator("td.state")).to_have_text("no notebook")  # board.js shows the state too
+        expect(first_row.locator("td").first).to_have_text("\u2013")  # and no rank without a notebook
         expect(board.locator("#board tbody tr")).to_have_count(2)
         assert board.evaluate("window.stillTheSamePage") is True  # updated in place, not reloaded
 

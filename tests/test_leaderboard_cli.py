@@ -60,7 +60,7 @@ def test_full_flow_on_the_prepared_competition(quickdraw_root, tmp_path, capsys,
     code, out, _ = run(capsys, "board", "--json")
     board = json.loads(out)
     assert [row["student"] for row in board] == ["Amazing Grace", "Enigma", "ada"]
-    assert all(set(row) == {"rank", "student", "score", "submitted_at"} for row in board)
+    assert all(set(row) == {"rank", "student", "score", "submitted_at", "state"} for row in board)
     code, out, _ = run(capsys, "board")
     assert "Amazing Grace" in out and "1.000" in out
     code, out, _ = run(capsys, "close", "--json")

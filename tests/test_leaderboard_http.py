@@ -143,7 +143,7 @@ def test_cli_submit_and_board_against_a_server(tmp_path, capsys):
         assert "error: missing or unknown student token" in capsys.readouterr().err
         assert main(["leaderboard", "board", "--url", server.url, "--json"]) == 0
         [row] = json.loads(capsys.readouterr().out)
-        assert set(row) == {"rank", "student", "score", "submitted_at"} and row["student"] == "ada"
+        assert set(row) == {"rank", "student", "score", "submitted_at", "state"} and row["student"] == "ada"
         lb.close(at=datetime(2099, 1, 31, 23, 59))  # the server reads the deadline fresh
         assert main(["leaderboard", "board", "--url", server.url]) == 0
         assert re.search(r"^Deadline: 2099-01-31 23:59 UTC \(\d+ days \d+ h left\)\.$", capsys.readouterr().out, re.M)

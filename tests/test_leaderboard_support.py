@@ -132,13 +132,13 @@ def postgres_server():
 class Server:
     """``autograder leaderboard serve`` in a subprocess on a free port of 127.0.0.1."""
 
-    def __init__(self, db: str, refresh: float = 0.5, workers: int = 1):
+    def __init__(self, db: str, refresh: float = 0.5, workers: int = 1, options: tuple = ("--auto-verify-top", "0")):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "LEADERBOARD_DB": "", "LEADERBOARD_URL": ""}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "autograder", "leaderboard", "serve", "--db", db, "--port", str(self.port),
-             "--refresh", str(refresh), "--workers", str(workers)],
+             "--refresh", str(refresh), "--workers", str(workers), *map(str, options)],
             cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
         )
         deadline = time.monotonic() + 30

@@ -64,7 +64,8 @@ def test_api_submission_and_board(site):
     body = response.json()
     assert body["status"] == "accepted" and body["public_score"] == 1.0 and body["remaining_today"] == 2
     assert client.get("/api/board").json() == [
-        {"rank": 1, "student": "alice", "score": 1.0, "submitted_at": body["submitted_at"]}]
+        {"rank": None, "student": "alice", "score": 1.0, "submitted_at": body["submitted_at"],
+         "state": "no notebook"}]  # without a notebook nothing can verify it: listed, unranked
     raw = client.post("/api/submissions", content=GOOD, headers={**bearer(tokens["bob"]), "Content-Type": "text/csv"})
     assert raw.status_code == 201 and raw.json()["id"] == body["id"] + 1
     history = client.get("/api/submissions", headers=bearer(tokens["alice"])).json()

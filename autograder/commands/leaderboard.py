@@ -37,6 +37,8 @@ from autograder.leaderboard.ladder import DEFAULT_ALPHA, MODES
 from autograder.leaderboard.verify import DEFAULT_CONFIDENCE, DEFAULT_MAX_CODE_BYTES
 from autograder.paths import quickdraw_dir
 
+DEFAULT_AUTO_VERIFY_TOP = 10
+
 DESCRIPTION = """\
 The QuickDraw competition leaderboard: students submit predictions for the unlabeled test
 images; the public board shows Ladder scores (Blum & Hardt 2015; by default a sequential version
@@ -47,7 +49,8 @@ private board (the other half) is revealed when the competition closes. Teams of
 
   init          create the competition from the instructor's labels (prints the instructor token)
   add-students  create accounts from a roster CSV or nbgrader's gradebook (prints tokens)
-  serve         run the web app (submission page, live board, instructor view, JSON API)
+  serve         run the web app (submission page, live board, instructor view, JSON API) and
+                verify the entries that enter the top of the board as they get there
   submit        submit a predictions CSV (to the local database, or a server with --url)
   board         print the public (or private) board
   verify        re-run the top entries' notebooks in the sandbox on the never-released verification
@@ -101,6 +104,17 @@ def _positive(kind):
     return parse
 
 
+def _non_negative_int(text: str) -> int:
+    """An argparse type: a whole number, 0 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more: {text!r}")
+    return value
+
+
 def _probability(text: str) -> float:
     """An argparse type: a probability strictly between 0 and 1 (the sequential Ladder's alpha)."""
     value = _positive(float)(text)
@@ -131,7 +145,7 @@ def register(subparsers) -> None:
     data = quickdraw_dir()
     _add_init(actions, data)
     _add_add_students(actions)
-    _add_serve(actions)
+    _add_serve(actions, data)
     _add_submit(actions)
     _add_board(actions)
     _add_verify(actions, data)
@@ -205,11 +219,16 @@ def _add_add_students(actions) -> None:
     add.set_defaults(func=cmd_add_students)
 
 
-def _add_serve(actions) -> None:
-    """Add the ``serve`` action: the web app."""
+def _add_serve(actions, data: Path) -> None:
+    """Add the ``serve`` action: the web app, and the automatic verification of the top entries."""
     serve = actions.add_parser(
-        "serve", help="run the web app (uvicorn)",
-        description="Serve the submission page, the live board, the instructor view and the JSON API.",
+        "serve", help="run the web app (uvicorn) and verify the top entries as they get there",
+        description="Serve the submission page, the live board, the instructor view and the JSON API. "
+                    "Beside it, one background thread re-runs the notebook of every pending entry that "
+                    "enters the top --auto-verify-top of the board (public while open, private once "
+                    "closed) on the verification set, one at a time, as `verify` does; an entry found not "
+                    "reproducible leaves the public ranking. Without the verification set or the sandbox, "
+                    "serve says so in one line and runs without it (entries stay pending).",
     )
     _db_arg(serve)
     serve.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
@@ -221,6 +240,12 @@ def _add_serve(actions) -> None:
                             "(default: docs/competition-rules.md in the course root)")
     serve.add_argument("--workers", type=_positive(int), default=1,
                        help="server processes (default 1; more use more cores, all on the same database)")
+    serve.add_argument("--auto-verify-top", type=_non_negative_int, default=DEFAULT_AUTO_VERIFY_TOP, metavar="K",
+                       help="keep the top K ranks verified: a pending entry that enters them has its notebook "
+                            "re-run at once, one run at a time on one core (default "
+                            f"{DEFAULT_AUTO_VERIFY_TOP}: the board's first screen, where a student looks; each new "
+                            "best that enters it costs one run of about its training time; 0 turns it off)")
+    _verification_args(serve, data)
     serve.set_defaults(func=cmd_serve)
 
 
@@ -246,16 +271,38 @@ def _add_board(actions) -> None:
     """Add the ``board`` action: print a board."""
     board = actions.add_parser(
         "board", help="print the public or private board",
-        description="Print the board. The private board is shown by the local database (the "
-                    "instructor's) or, with --url, after closing or with the instructor token.",
+        description="Print the board with each entry's verification state (verified, pending, not "
+                    "reproducible, no notebook); on the public board only verified and pending entries "
+                    "are ranked, the others follow unranked (rank null in JSON). The private board is "
+                    "shown by the local database (the instructor's) or, with --url, after closing or with "
+                    "the instructor token.",
     )
     board.add_argument("--private", action="store_true", help="the private board (final submissions)")
     board.add_argument("--token", default=os.environ.get("LEADERBOARD_TOKEN"),
                        help="instructor token for the private board on a server before closing")
     _url_arg(board)
     _db_arg(board)
-    _json_arg(board, '[{"rank", "student", "score", "submitted_at"}]')
+    _json_arg(board, '[{"rank", "student", "score", "submitted_at", "state"}]')
     board.set_defaults(func=cmd_board)
+
+
+def _verification_args(parser: argparse.ArgumentParser, data: Path) -> None:
+    """The options of re-running notebooks on the verification set (``verify`` and ``serve``)."""
+    parser.add_argument("--confidence", type=_confidence, default=DEFAULT_CONFIDENCE,
+                        help=f"one-sided confidence of the noise margin: the share of honest entries accepted "
+                             f"(default {DEFAULT_CONFIDENCE})")
+    parser.add_argument("--competition-dir", type=Path, default=data / "competition",
+                        help="competition data given to the notebooks (default: data/quickdraw/competition)")
+    parser.add_argument("--verification-dir", type=Path, default=data / "instructor" / "competition_verification",
+                        help="the verification set's folder (test.csv + images; default: "
+                             "data/quickdraw/instructor/competition_verification)")
+    parser.add_argument("--verification-labels", type=Path,
+                        help="its id,label file (default: <verification-dir>_labels.csv)")
+    parser.add_argument("--timeout", type=_positive(float), default=1800.0,
+                        help="wall-time limit per notebook in seconds (default 1800)")
+    parser.add_argument("--max-code-kib", type=_positive(float), default=DEFAULT_MAX_CODE_BYTES / 1024,
+                        help=f"notebooks whose code cells hold more are not run: data or weights carried in code "
+                             f"are outside the rules (default {DEFAULT_MAX_CODE_BYTES // 1024})")
 
 
 def _add_verify(actions, data: Path) -> None:
@@ -273,25 +320,11 @@ def _add_verify(actions, data: Path) -> None:
                     "verified.",
     )
     verify.add_argument("--top", type=_positive(int), default=3, help="how many verified entries to find (default 3)")
-    verify.add_argument("--confidence", type=_confidence, default=DEFAULT_CONFIDENCE,
-                        help=f"one-sided confidence of the noise margin: the share of honest entries accepted "
-                             f"(default {DEFAULT_CONFIDENCE})")
     verify.add_argument("--tolerance", type=float,
                         help="smallest margin ever used (default: the competition's, see init --tolerance)")
     verify.add_argument("--board", choices=("public", "private"),
                         help="which board to walk (default: private once closed)")
-    verify.add_argument("--competition-dir", type=Path, default=data / "competition",
-                        help="competition data given to the notebooks (default: data/quickdraw/competition)")
-    verify.add_argument("--verification-dir", type=Path, default=data / "instructor" / "competition_verification",
-                        help="the verification set's folder (test.csv + images; default: "
-                             "data/quickdraw/instructor/competition_verification)")
-    verify.add_argument("--verification-labels", type=Path,
-                        help="its id,label file (default: <verification-dir>_labels.csv)")
-    verify.add_argument("--timeout", type=_positive(float), default=1800.0,
-                        help="wall-time limit per notebook in seconds (default 1800)")
-    verify.add_argument("--max-code-kib", type=_positive(float), default=DEFAULT_MAX_CODE_BYTES / 1024,
-                        help=f"notebooks whose code cells hold more are not run: data or weights carried in code "
-                             f"are outside the rules (default {DEFAULT_MAX_CODE_BYTES // 1024})")
+    _verification_args(verify, data)
     verify.add_argument("--force", action="store_true", help="re-run entries verified earlier")
     _db_arg(verify)
     _json_arg(verify, "one outcome per checked entry")

@@ -8,22 +8,26 @@ With ``--url`` (or ``$LEADERBOARD_URL``), ``submit`` and ``board`` talk to a run
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import os
+import signal
 import sys
+from pathlib import Path
 
 import uvicorn
 
 from autograder.errors import UserError
 from autograder.leaderboard import roster as roster_io
+from autograder.leaderboard.autoverify import AutoVerifier
 from autograder.leaderboard.client import ApiClient
 from autograder.leaderboard.database import database_url, iso, sqlite_file, utcnow
 from autograder.leaderboard.deadline import deadline_line, parse_utc
 from autograder.leaderboard.errors import SubmissionRejected
 from autograder.leaderboard.scoring import read_answer_key, read_classes
 from autograder.leaderboard.store import Leaderboard
-from autograder.leaderboard.verify import read_swap_set, sandbox_runner, verify_top
+from autograder.leaderboard.verify import Check, SwapSet, read_swap_set, sandbox_runner, verify_top
 from autograder.paths import course_root
 
 
@@ -92,19 +96,75 @@ def cmd_add_students(args) -> int:
 
 
 def cmd_serve(args) -> int:
-    """Handle ``leaderboard serve``: uvicorn, one app per worker process."""
+    """Handle ``leaderboard serve``: uvicorn, one app per worker process, and in this process the
+    one thread that verifies the top entries (so that runs never overlap, whatever --workers)."""
     lb = open_leaderboard(args)  # fails cleanly here when there is no competition
-    lb.dispose()
+    if args.rules is not None and not args.rules.is_file():
+        raise UserError(f"no rules file {args.rules}")
+    verifier = _auto_verifier(args, lb)
+    if verifier is None:
+        lb.dispose()
     os.environ["LEADERBOARD_DB"] = lb.url  # each worker process builds its app from these
     os.environ["LEADERBOARD_REFRESH"] = str(args.refresh)
     if args.rules is not None:
-        if not args.rules.is_file():
-            raise UserError(f"no rules file {args.rules}")
         os.environ["LEADERBOARD_RULES"] = str(args.rules.resolve())
     print(f"Leaderboard at http://{args.host}:{args.port}/ (Ctrl-C stops it)", flush=True)
+    if verifier is None:
+        _run_uvicorn(args)
+        return 0
+    # uvicorn shuts down gracefully on SIGTERM, then raises it again: leave through the finally below
+    previous = signal.signal(signal.SIGTERM, _leave_on_sigterm)
+    try:
+        _run_uvicorn(args)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        if not verifier.stop():
+            print("auto-verify: stopped during a run; that entry stays pending until the next start", flush=True)
+        lb.dispose()
+    return 0
+
+
+def _run_uvicorn(args) -> None:
     uvicorn.run("autograder.web.app:app_from_environment", factory=True, host=args.host, port=args.port,
                 workers=args.workers, log_level="warning", access_log=False)
-    return 0
+
+
+def _leave_on_sigterm(signum, frame) -> None:
+    """SIGTERM: exit (status 0) through the callers' ``finally`` blocks instead of dying at once."""
+    raise SystemExit(0)
+
+
+def _auto_verifier(args, lb: Leaderboard) -> AutoVerifier | None:
+    """The started background verifier of ``serve``; None when turned off, or after one line saying
+    why it cannot run here (no verification set or competition data, no sandbox)."""
+    if args.auto_verify_top == 0:
+        return None
+    try:
+        competition_dir, swap = _competition_dir(args), _swap_set(args, lb)
+        runner = sandbox_runner(timeout=args.timeout)
+    except UserError as exc:
+        print(f"auto-verification is off: {exc}", flush=True)
+        return None
+    check = Check(runner, competition_dir, swap, private=False, confidence=args.confidence,
+                  tolerance=lb.settings().tolerance, max_code_bytes=int(args.max_code_kib * 1024))
+    print(f"auto-verification: the top {args.auto_verify_top} entries, on {swap.folder}", flush=True)
+    return AutoVerifier(lb, args.auto_verify_top, check, poll_seconds=args.refresh,
+                        report=functools.partial(print, flush=True)).start()
+
+
+def _competition_dir(args) -> Path:
+    """The competition folder given to re-run notebooks (--competition-dir); a one-line error if absent."""
+    if not (args.competition_dir / "train.csv").is_file():
+        raise UserError(f"no competition data at {args.competition_dir} (run `autograder data quickdraw prepare "
+                        "competition` or pass --competition-dir)")
+    return args.competition_dir.resolve()
+
+
+def _swap_set(args, lb: Leaderboard) -> SwapSet:
+    """The verification set named by --verification-dir and --verification-labels."""
+    folder = args.verification_dir.resolve()
+    labels = args.verification_labels or folder.with_name(folder.name + "_labels.csv")
+    return read_swap_set(folder, labels, lb.answer_key().n_classes)
 
 
 def _require_token(args) -> str:
@@ -166,7 +226,7 @@ def cmd_board(args) -> int:
             client.close()
     else:
         lb = open_leaderboard(args)
-        rows = [row.as_json() for row in lb.board(private=args.private)]
+        rows = [row.as_json() for row in lb.standings(private=args.private)]
         closes_at = lb.settings().closes_at
     if args.json:
         _print_json(rows)
@@ -176,24 +236,23 @@ def cmd_board(args) -> int:
         print("No submissions yet.")
         return 0
     width = max(len(row["student"]) for row in rows)
-    print(f"{'rank':>4}  {'entrant':<{width}}  {'score':>7}  submitted (UTC)")
+    print(f"{'rank':>4}  {'entrant':<{width}}  {'score':>7}  {'verification':<16}  submitted (UTC)")
     for row in rows:
         score = f"{row['score']:.4f}" if args.private else f"{row['score']:.3f}"
-        print(f"{row['rank']:>4}  {row['student']:<{width}}  {score:>7}  {row['submitted_at']}")
+        rank = "-" if row["rank"] is None else row["rank"]
+        print(f"{rank:>4}  {row['student']:<{width}}  {score:>7}  {row.get('state', ''):<16}  {row['submitted_at']}")
+    if any(row["rank"] is None for row in rows):
+        print("Unranked (-): not reproducible or no notebook; only entries whose notebook can be re-run take a rank.")
     return 0
 
 
 def cmd_verify(args) -> int:
     """Handle ``leaderboard verify``."""
-    if not (args.competition_dir / "train.csv").is_file():
-        raise UserError(f"no competition data at {args.competition_dir} (run `autograder data quickdraw prepare "
-                        "competition` or pass --competition-dir)")
+    competition_dir = _competition_dir(args)
     lb = open_leaderboard(args)
-    folder = args.verification_dir.resolve()
-    labels = args.verification_labels or folder.with_name(folder.name + "_labels.csv")
-    swap = read_swap_set(folder, labels, lb.answer_key().n_classes)
+    swap = _swap_set(args, lb)
     private = None if args.board is None else args.board == "private"
-    outcomes = verify_top(lb, args.top, sandbox_runner(timeout=args.timeout), args.competition_dir.resolve(), swap,
+    outcomes = verify_top(lb, args.top, sandbox_runner(timeout=args.timeout), competition_dir, swap,
                           confidence=args.confidence, tolerance=args.tolerance, private=private, force=args.force,
                           max_code_bytes=int(args.max_code_kib * 1024))
     if args.json:

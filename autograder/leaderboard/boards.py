@@ -1,8 +1,17 @@
-"""Read-only views of the competition: the public and private boards, the instructor's per-student table."""
+"""Read-only views of the competition: the public and private boards, the instructor's per-student table.
+
+Every board row carries its entry's verification **state**, as students see it: ``verified``
+(its notebook, re-run on the never-released verification set, scored as on the board),
+``pending`` (a notebook is attached, not checked yet), ``not reproducible`` (the re-run failed
+or fell short: see :mod:`.verify`) or ``no notebook`` (nothing to re-run: the rules say only an
+entry with its notebook can win). On the public board (:meth:`BoardViews.standings`) only the
+first two take a rank; the others are listed unranked below them, so that labels looked up or
+memorised cannot sit on top once checked, and cannot avoid the check by leaving the notebook out.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -10,22 +19,39 @@ from sqlalchemy import func, select
 from autograder.leaderboard.database import Database, iso
 from autograder.leaderboard.models import DailyCount, Entrant, Student, Upload
 
+VERIFIED, PENDING, NOT_REPRODUCIBLE, NO_NOTEBOOK = "verified", "pending", "not reproducible", "no notebook"
+RANKED_STATES = (VERIFIED, PENDING)  # the states that take a rank on the public board
+
+
+def state_of(verify_status: str, has_notebook: bool) -> str:
+    """The verification state students see, from the stored status and whether a notebook is attached."""
+    if not has_notebook:
+        return NO_NOTEBOOK
+    return {"verified": VERIFIED, "not_reproducible": NOT_REPRODUCIBLE}.get(verify_status, PENDING)
+
 
 @dataclass(frozen=True)
 class BoardRow:
     """One line of a board; ``as_json`` gives the documented API/CLI shape."""
 
-    rank: int
+    rank: int | None  # None: listed unranked (public standings only)
     student: str
     score: float
     submitted_at: datetime
     entrant_id: int
     submission_id: int
     verify_status: str
+    has_notebook: bool
+
+    @property
+    def state(self) -> str:
+        """The entry's verification state (see the module's docstring)."""
+        return state_of(self.verify_status, self.has_notebook)
 
     def as_json(self) -> dict:
         """The row as the API and ``board --json`` show it."""
-        return {"rank": self.rank, "student": self.student, "score": self.score, "submitted_at": iso(self.submitted_at)}
+        return {"rank": self.rank, "student": self.student, "score": self.score,
+                "submitted_at": iso(self.submitted_at), "state": self.state}
 
 
 class BoardViews(Database):
@@ -43,14 +69,28 @@ class BoardViews(Database):
         with self.engine.connect() as conn:
             rows = conn.execute(
                 select(Entrant.name, score.label("score"), Upload.created_at, Entrant.id.label("entrant_id"),
-                       Upload.id.label("submission_id"), Upload.verify_status)
+                       Upload.id.label("submission_id"), Upload.verify_status,
+                       Upload.notebook.is_not(None).label("has_notebook"))
                 .join(Upload, Upload.id == chosen)
                 .order_by(score.desc(), Upload.created_at, Upload.id)
             ).all()
         return [
-            BoardRow(rank, row.name, row.score, row.created_at, row.entrant_id, row.submission_id, row.verify_status)
+            BoardRow(rank, row.name, row.score, row.created_at, row.entrant_id, row.submission_id, row.verify_status,
+                     bool(row.has_notebook))
             for rank, row in enumerate(rows, start=1)
         ]
+
+    def standings(self, private: bool = False) -> list[BoardRow]:
+        """The board as students see it. Public: entries that are verified or pending ranked
+        1, 2, ... in board order, then the others unranked (rank None) with their state. Private
+        (the final board): every entry keeps its rank, flagged by its state; the winners are the
+        best verified ones (``autograder leaderboard verify`` walks it down)."""
+        rows = self.board(private=private)
+        if private:
+            return rows
+        ranked = [row for row in rows if row.state in RANKED_STATES]
+        return ([replace(row, rank=rank) for rank, row in enumerate(ranked, start=1)]
+                + [replace(row, rank=None) for row in rows if row.state not in RANKED_STATES])
 
     def student_stats(self) -> list[dict]:
         """Per student: entrant, submissions in total and today, scores (instructor view)."""

@@ -10,6 +10,7 @@ Run: ``python -m autograder.leaderboard.demo``
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -46,10 +47,15 @@ def _model(key, accuracy: float, rng) -> np.ndarray:
     return np.where(rng.random(len(key.ids)) < accuracy, key.labels, wrong)
 
 
+# Attached to every simulated submission (the public board ranks only entries with a notebook);
+# the demo serves with auto-verification off: simulated students have no model to re-run.
+NOTEBOOK = ("simulated.ipynb", json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}).encode())
+
+
 def _post(url: str, token: str, data: bytes, name: str) -> dict:
     client = ApiClient(url, token)
     try:
-        return client.submit_bytes(data, name)[1]
+        return client.submit_bytes(data, name, NOTEBOOK)[1]
     finally:
         client.close()
 
@@ -105,7 +111,8 @@ def main() -> int:
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
-        [sys.executable, "-m", "autograder", "leaderboard", "serve", "--db", str(db), "--port", str(port)],
+        [sys.executable, "-m", "autograder", "leaderboard", "serve", "--db", str(db), "--port", str(port),
+         "--auto-verify-top", "0"],
         env={**os.environ, "PYTHONUNBUFFERED": "1"}, stdout=subprocess.DEVNULL,
     )
     try:
@@ -117,9 +124,10 @@ def main() -> int:
             except UserError:
                 time.sleep(0.1)
         _students_submit(url, key, tokens, ladder)
-        print("\nPublic board (Ladder scores):")
+        print("\nPublic board (Ladder scores; '-': unranked, see the state):")
         for row in client.board():
-            print(f"  {row['rank']:>2}. {row['student']:<10} {row['score']:.3f}  {row['submitted_at']}")
+            rank = "-" if row["rank"] is None else row["rank"]
+            print(f"  {rank:>2}. {row['student']:<10} {row['score']:.3f}  {row['submitted_at']}  {row['state']}")
         client.close()
     finally:
         server.terminate()

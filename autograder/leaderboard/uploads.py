@@ -4,6 +4,12 @@ Each accepted upload is written in one transaction that locks the entrant's row,
 unit of the day's quota with a conditional ``UPDATE`` (so the limit holds under any
 concurrency), applies the Ladder and inserts the row; a file that fails validation never
 reaches the database.
+
+The public board ranks an entry only when its best submission has a notebook that can be
+re-run (:mod:`.boards`), so a submission of *the same predictions* as the best, with a notebook,
+takes the best's place when the best has none or was found not reproducible: the Ladder's score
+stays (the predictions are identical, nothing new is learnt about the hidden labels) and the
+entry becomes pending again, to be verified with the new notebook.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -35,6 +41,13 @@ _COUNT_ENTRANT = (update(_ENTRANT).where(_ENTRANT.c.id == bindparam("entrant"))
                   .values(n_submissions=_ENTRANT.c.n_submissions + 1, since_best=_ENTRANT.c.since_best + 1))
 _MOVE_ENTRANT = _COUNT_ENTRANT.values(best_score=bindparam("best"), best_submission_id=bindparam("submission"),
                                       best_correct=bindparam("correct"), since_best=0)
+# the best's predictions, when they equal the new ones and its notebook cannot be re-run
+_UNRANKABLE_TWIN = select(_UPLOAD.c.id).where(
+    _UPLOAD.c.id == bindparam("best"), _UPLOAD.c.predictions == bindparam("predictions"),
+    or_(_UPLOAD.c.notebook.is_(None), _UPLOAD.c.verify_status == "not_reproducible"))
+# ... and it takes the best's place; it was no try against the best (zero difference, it could not move)
+_REPLACE_BEST = update(_ENTRANT).where(_ENTRANT.c.id == bindparam("entrant")).values(
+    best_submission_id=bindparam("submission"), since_best=_ENTRANT.c.since_best - 1)
 # INSERT ... ON CONFLICT DO UPDATE SET count = count + 1 WHERE count < :limit RETURNING count
 _QUOTA = {
     name: dialect_insert(_DAILY).on_conflict_do_update(
@@ -111,8 +124,24 @@ class UploadStore(AccountStore):
                "notebook_name": (notebook_name or None) and notebook_name[:255], "verify_status": "unverified"}
         with self.write_connection() as conn:  # prepared Core statements on the hot path
             upload_id, step, now, taken = self._record(conn, who, settings, row, key.public_correct(predictions))
+            replaced = not step.moved and notebook is not None and self._replace_unrankable_best(conn, who, row, upload_id)
         message = ladder_message(settings, step.reported, step.moved)
+        if replaced:
+            message += "; the same predictions as your best, now with a notebook: they stand for your entry"
+        elif step.moved and notebook is None:
+            message += ("; no notebook attached: the board lists the entry unranked until you submit the same file "
+                        "again with the notebook that produced it")
         return SubmitResult(upload_id, step.reported, step.moved, now, settings.daily_limit - taken, message)
+
+    @staticmethod
+    def _replace_unrankable_best(conn: Connection, who: Principal, row: dict, upload_id: int) -> bool:
+        """Let upload ``upload_id`` stand for the entry when it repeats the best's predictions and the
+        best has no notebook or was not reproducible; return whether it did."""
+        best = conn.execute(select(_ENTRANT.c.best_submission_id).where(_ENTRANT.c.id == who.entrant_id)).scalar_one()
+        if conn.execute(_UNRANKABLE_TWIN, {"best": best, "predictions": row["predictions"]}).first() is None:
+            return False
+        conn.execute(_REPLACE_BEST, {"entrant": who.entrant_id, "submission": upload_id})
+        return True
 
     def _record(self, conn: Connection, who: Principal, settings: Settings, row: dict,
                 correct: np.ndarray) -> tuple[int, Step, datetime, int]:

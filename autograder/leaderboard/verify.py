@@ -31,6 +31,13 @@ images the margin is 0.036 at p = 0.90, 0.026 at p = 0.95, 0.039 at p = 0.88, 0.
 The confidence is high on purpose: the entries checked are the board's best, whose scores
 are biased upwards by being the maximum of many noisy ones.
 
+Who runs it: :func:`verify_top` (``autograder leaderboard verify``, by hand) walks a board
+down until ``top`` entries are verified; :mod:`.autoverify` (a thread of ``autograder
+leaderboard serve``, ``--auto-verify-top``) checks every pending entry as soon as it enters the
+top of the board, so looked-up labels do not stay on the public board until someone runs
+``verify``. Both decide each entry with :func:`check_submission`; an entry found not
+reproducible, or without a notebook, is listed unranked on the public board (:mod:`.boards`).
+
 Running a notebook is the job of a :data:`NotebookRunner`: given the notebook's bytes, the
 competition folder and the test folder, it runs the notebook with them as
 ``QUICKDRAW_COMPETITION`` and ``QUICKDRAW_COMPETITION_TEST`` and returns the bytes of the
@@ -182,14 +189,20 @@ class Check:
     max_code_bytes: int = DEFAULT_MAX_CODE_BYTES
 
 
+def board_accuracy(lb: Leaderboard, submission_id: int, private: bool) -> tuple[float, int]:
+    """A submission's true accuracy on the board's half (private or public) and that half's size."""
+    key = lb.answer_key()
+    stored, _, _ = lb.submission_for_verify(submission_id)
+    scores = key.score(np.frombuffer(stored, dtype=np.uint8))
+    n_public = int(np.count_nonzero(key.public))
+    return (scores.private, len(key.ids) - n_public) if private else (scores.public, n_public)
+
+
 def check_submission(lb: Leaderboard, submission_id: int, check: Check) -> tuple[str, str, float, float | None]:
     """Re-run one submission on the verification set; return (status, detail, board accuracy, its accuracy)."""
     key = lb.answer_key()
-    stored_bytes, notebook, _ = lb.submission_for_verify(submission_id)
-    scores = key.score(np.frombuffer(stored_bytes, dtype=np.uint8))
-    board = scores.private if check.private else scores.public
-    n_public = int(np.count_nonzero(key.public))
-    n_board = len(key.ids) - n_public if check.private else n_public
+    _, notebook, _ = lb.submission_for_verify(submission_id)
+    board, n_board = board_accuracy(lb, submission_id, check.private)
     if notebook is None:
         return "not_reproducible", "no notebook was attached to this submission", board, None
     try:
@@ -248,9 +261,7 @@ def verify_top(
             if verified >= top:
                 break
             if row.verify_status != "unverified" and not force:  # decided by an earlier run
-                stored, _, _ = lb.submission_for_verify(row.submission_id)
-                scores = lb.answer_key().score(np.frombuffer(stored, dtype=np.uint8))
-                submitted = scores.private if private else scores.public
+                submitted, _ = board_accuracy(lb, row.submission_id, private)
                 status, detail, again = row.verify_status, f"{row.verify_status.replace('_', ' ')} earlier", None
             else:
                 status, detail, submitted, again = check_submission(lb, row.submission_id, check)

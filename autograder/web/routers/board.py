@@ -16,9 +16,9 @@ router = APIRouter()
 @router.get("/", response_class=HTMLResponse)
 def board_page(request: Request, visitor: AnyVisitor, lb: LeaderboardDep):
     """The public board (re-polled by board.js), and the private one once the competition closed."""
-    return render_page(request, "board.html", who=visitor.who, rows=lb.board(),
+    return render_page(request, "board.html", who=visitor.who, rows=lb.standings(),
                        refresh=site_of(request).refresh_seconds,
-                       private_rows=lb.board(private=True) if lb.is_closed() else None)
+                       private_rows=lb.standings(private=True) if lb.is_closed() else None)
 
 
 @router.get("/rules", response_class=HTMLResponse)
@@ -42,9 +42,10 @@ def competition(lb: LeaderboardDep):
 
 @router.get("/api/board")
 def board(request: Request, lb: LeaderboardDep, private: bool = False):
-    """The public board; the private one only for the instructor until the competition closes."""
+    """The public board (unranked entries last, rank null); the private one only for the instructor
+    until the competition closes. Each row says its verification state."""
     if private and not lb.is_closed():
         who = api_caller(request)  # asked only here: the public board needs no token
         if who is None or not who.is_instructor:
             raise HTTPException(403, "the private board is hidden until the competition closes")
-    return [row.as_json() for row in lb.board(private=private)]
+    return [row.as_json() for row in lb.standings(private=private)]

@@ -15,7 +15,7 @@ router = APIRouter()
 @router.get("/instructor", response_class=HTMLResponse, dependencies=[Depends(replies(page_reply("login.html")))])
 def instructor_page(request: Request, visitor: InstructorVisitor, lb: LeaderboardDep):
     """Public and private boards with verification status, and every student's numbers."""
-    return render_page(request, "instructor.html", who=visitor.who, public_rows=lb.board(),
+    return render_page(request, "instructor.html", who=visitor.who, public_rows=lb.standings(),
                        private_rows=lb.board(private=True), students=lb.student_stats())
 
 

@@ -23,9 +23,12 @@
     var fresh = document.createElement("tbody");
     rows.forEach(function (entry) {
       var tr = document.createElement("tr");
-      cell(tr, String(entry.rank));
+      if (entry.rank === null) { tr.className = "unranked"; }
+      cell(tr, entry.rank === null ? "\u2013" : String(entry.rank));
       cell(tr, entry.student);
       cell(tr, Number(entry.score).toFixed(digits));
+      cell(tr, entry.state);
+      tr.lastChild.className = "state";
       cell(tr, when(entry.submitted_at));
       fresh.appendChild(tr);
     });
@@ -33,7 +36,7 @@
       var tr = document.createElement("tr");
       tr.className = "empty";
       var td = document.createElement("td");
-      td.colSpan = 4;
+      td.colSpan = 5;
       td.textContent = "No submissions yet.";
       tr.appendChild(td);
       fresh.appendChild(tr);
