@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "autograder.commands.data",
     "autograder.commands.release",
     "autograder.commands.leaderboard",
+    "autograder.commands.serve",
     "autograder.commands.grade",
     "autograder.commands.feedback",
     "autograder.commands.export",

@@ -210,6 +210,12 @@ def _add_serve(actions) -> None:
         "serve", help="run the web app (uvicorn)",
         description="Serve the submission page, the live board, the instructor view and the JSON API.",
     )
+    add_server_options(serve)
+    serve.set_defaults(func=cmd_serve)
+
+
+def add_server_options(serve: argparse.ArgumentParser) -> None:
+    """The options of a web server (``leaderboard serve`` and the course's ``serve``): database, address, pages."""
     _db_arg(serve)
     serve.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
@@ -220,7 +226,6 @@ def _add_serve(actions) -> None:
                             "(default: docs/competition-rules.md in the course root)")
     serve.add_argument("--workers", type=_positive(int), default=1,
                        help="server processes (default 1; more use more cores, all on the same database)")
-    serve.set_defaults(func=cmd_serve)
 
 
 def _add_submit(actions) -> None:

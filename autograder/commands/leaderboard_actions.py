@@ -14,6 +14,8 @@ import os
 import sys
 
 import uvicorn
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from autograder.errors import UserError
 from autograder.leaderboard import roster as roster_io
@@ -35,8 +37,13 @@ def open_leaderboard(args, create: bool = False) -> Leaderboard:
     if not create and path is not None and not path.is_file():
         raise UserError(f"no leaderboard database at {path}; run `autograder leaderboard init` or pass --db")
     lb = Leaderboard(url)
-    if not create:
-        lb.settings()  # a clean error when the database holds no competition
+    try:
+        if not create:
+            lb.settings()  # a clean error when the database holds no competition
+    except OperationalError as exc:  # a server that cannot be reached, a file that cannot be read
+        lb.dispose()
+        reason = str(exc.orig or exc).strip().splitlines()[0]
+        raise UserError(f"cannot open the leaderboard database {make_url(url).render_as_string()}: {reason}") from None
     return lb
 
 
@@ -93,6 +100,12 @@ def cmd_add_students(args) -> int:
 
 def cmd_serve(args) -> int:
     """Handle ``leaderboard serve``: uvicorn, one app per worker process."""
+    return serve_app(args, "autograder.web.app:app_from_environment", "Leaderboard")
+
+
+def serve_app(args, factory: str, what: str) -> int:
+    """Run the app that ``factory`` (``module:function``) builds from the environment, which is set
+    here from the server options (:func:`~autograder.commands.leaderboard.add_server_options`)."""
     lb = open_leaderboard(args)  # fails cleanly here when there is no competition
     lb.dispose()
     os.environ["LEADERBOARD_DB"] = lb.url  # each worker process builds its app from these
@@ -101,8 +114,8 @@ def cmd_serve(args) -> int:
         if not args.rules.is_file():
             raise UserError(f"no rules file {args.rules}")
         os.environ["LEADERBOARD_RULES"] = str(args.rules.resolve())
-    print(f"Leaderboard at http://{args.host}:{args.port}/ (Ctrl-C stops it)", flush=True)
-    uvicorn.run("autograder.web.app:app_from_environment", factory=True, host=args.host, port=args.port,
+    print(f"{what} at http://{args.host}:{args.port}/ (Ctrl-C stops it)", flush=True)
+    uvicorn.run(factory, factory=True, host=args.host, port=args.port,
                 workers=args.workers, log_level="warning", access_log=False)
     return 0
 
