@@ -72,11 +72,8 @@ class CourseHandouts:
     def released(self) -> list[Handout]:
         """Every released assignment (a folder of the release directory holding a notebook), in course order."""
         release = self.course.root / self.course.coursedir.release_directory
-        names = sorted(p.name for p in release.iterdir()
-                       if p.is_dir() and not p.name.startswith((".", "_")) and any(p.glob("*.ipynb"))) \
-            if release.is_dir() else []
         due = self.due_dates.all()
-        handouts = [self._handout(name, due.get(name)) for name in names]
+        handouts = [self._handout(name, due.get(name)) for name in _released_names(release)]
         return sorted(handouts, key=lambda h: (h.spec.order is None, h.spec.order or 0, h.name))
 
     def find(self, name: str) -> Handout | None:
@@ -108,11 +105,11 @@ class CourseHandouts:
         """``classes.txt`` and, per split, its CSV and the images it lists (default: every prepared split)."""
         if splits is None:
             splits = tuple(sorted(p.stem for p in folder.glob("*.csv") if (folder / p.stem).is_dir()))
-        chosen = [(folder / "classes.txt", "classes.txt")]
+        chosen = [(self._inside(folder, "classes.txt"), "classes.txt")]
         for split in splits:
-            listing = folder / f"{split}.csv"
-            if not listing.is_file():
-                raise UserError(f"the prepared data in {folder} has no split {split!r} ({listing.name} is missing)")
+            if not (folder / f"{split}.csv").is_file():
+                raise UserError(f"the prepared data in {folder} has no split {split!r} ({split}.csv is missing)")
+            listing = self._inside(folder, f"{split}.csv")
             chosen.append((listing, listing.name))
             chosen += [(self._inside(folder, name), name) for name in _listed_files(listing)]
         return chosen
@@ -124,7 +121,7 @@ class CourseHandouts:
         plain = not relative.is_absolute() and ".." not in relative.parts and path.is_file() and not path.is_symlink()
         resolved = path.resolve()
         if not (plain and resolved.is_relative_to(folder)) or resolved.is_relative_to(self.data_root / INSTRUCTOR_ONLY):
-            raise UserError(f"{folder}: a CSV lists {name!r}, which is not a file of this dataset")
+            raise UserError(f"{folder}: {name!r} is not a file of this dataset (a link, or outside it)")
         return resolved
 
     def data_zip(self, handout: Handout) -> bytes:
@@ -137,6 +134,14 @@ class CourseHandouts:
                 entry.compress_type = zipfile.ZIP_STORED if item.source.suffix == ".png" else zipfile.ZIP_DEFLATED
                 archive.writestr(entry, item.source.read_bytes())
         return buffer.getvalue()
+
+
+def _released_names(release: Path) -> list[str]:
+    """The folders of the release directory that hold a notebook (not nbgrader's or a release's scratch)."""
+    if not release.is_dir():
+        return []
+    return sorted(p.name for p in release.iterdir()
+                  if p.is_dir() and not p.name.startswith((".", "_")) and any(p.glob("*.ipynb")))
 
 
 def _released_files(release: Path) -> list[Path]:

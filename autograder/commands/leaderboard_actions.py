@@ -15,7 +15,7 @@ import sys
 
 import uvicorn
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DatabaseError
 
 from autograder.errors import UserError
 from autograder.leaderboard import roster as roster_io
@@ -40,7 +40,7 @@ def open_leaderboard(args, create: bool = False) -> Leaderboard:
     try:
         if not create:
             lb.settings()  # a clean error when the database holds no competition
-    except OperationalError as exc:  # a server that cannot be reached, a file that cannot be read
+    except DatabaseError as exc:  # a server that cannot be reached, a file that is no database
         lb.dispose()
         reason = str(exc.orig or exc).strip().splitlines()[0]
         raise UserError(f"cannot open the leaderboard database {make_url(url).render_as_string()}: {reason}") from None
@@ -103,11 +103,13 @@ def cmd_serve(args) -> int:
     return serve_app(args, "autograder.web.app:app_from_environment", "Leaderboard")
 
 
-def serve_app(args, factory: str, what: str) -> int:
+def serve_app(args, factory: str, what: str, environment: dict[str, str] | None = None) -> int:
     """Run the app that ``factory`` (``module:function``) builds from the environment, which is set
-    here from the server options (:func:`~autograder.commands.leaderboard.add_server_options`)."""
+    here from the server options (:func:`~autograder.commands.leaderboard.add_server_options`) and
+    ``environment``, once the database opened."""
     lb = open_leaderboard(args)  # fails cleanly here when there is no competition
     lb.dispose()
+    os.environ.update(environment or {})
     os.environ["LEADERBOARD_DB"] = lb.url  # each worker process builds its app from these
     os.environ["LEADERBOARD_REFRESH"] = str(args.refresh)
     if args.rules is not None:

@@ -9,7 +9,6 @@ of the prepared data it reads (``--data``).
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
 from autograder import paths
@@ -57,8 +56,6 @@ def run(args: argparse.Namespace) -> int:
     handouts = CourseHandouts(course, data)  # a clean error when the folder is not a course
     released = handouts.check()  # ... or when an assignment's data is not prepared
     handouts.due_dates.dispose()
-    os.environ["AUTOGRADER_COURSE"] = str(course)  # each worker process builds its app from these
-    os.environ["AUTOGRADER_DATA"] = str(data)
-    print(f"Handing out {len(released)} released assignment(s): {', '.join(h.name for h in released) or 'none'}",
-          flush=True)
-    return serve_app(args, "autograder.web.app:course_app_from_environment", "Course server")
+    what = f"Course server handing out {', '.join(h.name for h in released) or 'no assignment yet'}"
+    environment = {"AUTOGRADER_COURSE": str(course), "AUTOGRADER_DATA": str(data)}  # read by each worker's app
+    return serve_app(args, "autograder.web.app:course_app_from_environment", what, environment)
