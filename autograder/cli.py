@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "autograder.commands.release",
     "autograder.commands.leaderboard",
     "autograder.commands.serve",
+    "autograder.commands.fetch",
     "autograder.commands.grade",
     "autograder.commands.feedback",
     "autograder.commands.export",

@@ -21,6 +21,9 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from autograder.classroom.course_client import unzip_beside
+from autograder.errors import UserError
+
 REPO = Path(__file__).resolve().parents[2]
 
 IN_ORDER = ["xor", "mlp_scratch", "quickdraw_loader", "activations", "competition"]
@@ -247,3 +250,42 @@ def test_the_competition_part_is_still_served(course_server):
         submit = client.get("/submit")
         assert submit.status_code == 200 and 'href="/assignments"' in submit.text
         assert html.escape("Submit predictions") in submit.text
+
+
+def test_a_student_fetches_an_assignment_from_the_command_line(course_server, run_cli, tmp_path):
+    server = ["--url", course_server.url, "--token", course_server.tokens["bob"]]
+    listing = run_cli("fetch", *server)
+    assert listing.returncode == 0
+    lines = listing.stdout.splitlines()
+    assert [line.split()[0] for line in lines] == IN_ORDER
+    assert lines[0].split(None, 1)[1] == "due " + course_server.due["xor"].isoformat(timespec="milliseconds") + "Z"
+    folder = tmp_path / "hw"
+    fetched = run_cli("fetch", "mlp_scratch", *server, "--into", folder)
+    assert fetched.returncode == 0, fetched.stderr
+    expected = expected_zip(course_server.course, course_server.data, "mlp_scratch")
+    assert f"mlp_scratch.ipynb and {len(expected)} data file(s) in {folder}" in fetched.stdout
+    written = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+    assert written == set(expected) | {"mlp_scratch.ipynb"}
+    assert (folder / "mlp_scratch.ipynb").read_bytes() == released(course_server.course, "mlp_scratch").read_bytes()
+    (folder / "mlp_scratch.ipynb").write_text("my work")
+    again = run_cli("fetch", "mlp_scratch", *server, "--into", folder)
+    assert again.returncode == 2 and "already exists: your work is kept" in again.stderr
+    assert (folder / "mlp_scratch.ipynb").read_text() == "my work"
+    for args, message in [(["nope", *server], "no released assignment 'nope'; released: xor, mlp_scratch"),
+                          (["xor", "--url", course_server.url, "--token", "wrong"],
+                           "the course server refused /api/assignments: missing or unknown token"),
+                          (["xor", "--token", "t"], "give the course server's address with --url")]:
+        refused = run_cli("fetch", *args, "--into", tmp_path / "other")
+        assert refused.returncode == 2 and message in refused.stderr and refused.stderr.count("\n") == 1, refused.stderr
+
+
+def test_a_hostile_data_zip_lands_nowhere_outside_the_folder(tmp_path):
+    for evil in ("../escaped.txt", "/tmp/escaped.txt", "data\\..\\..\\escaped.txt"):
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            archive.writestr("data/fine.txt", "ok")
+            archive.writestr(evil, "escaped")
+        folder = tmp_path / "inside"
+        with pytest.raises(UserError, match="would land outside"):
+            unzip_beside(buffer.getvalue(), folder)
+        assert not (tmp_path / "escaped.txt").exists() and not (folder / "data" / "fine.txt").exists()
