@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import stat
+import threading
 import zipfile
 from dataclasses import dataclass
 from datetime import datetime
@@ -68,6 +71,8 @@ class CourseHandouts:
         self.course = Course(root, gradebook)
         self.data_root = Path(data_root).resolve()
         self.due_dates = DueDates(self.course)
+        self._zips: dict[str, tuple[tuple, bytes]] = {}  # name -> (what it was built from, the zip)
+        self._lock = threading.Lock()
 
     def released(self) -> list[Handout]:
         """Every released assignment (a folder of the release directory holding a notebook), in course order."""
@@ -105,35 +110,67 @@ class CourseHandouts:
         """``classes.txt`` and, per split, its CSV and the images it lists (default: every prepared split)."""
         if splits is None:
             splits = tuple(sorted(p.stem for p in folder.glob("*.csv") if (folder / p.stem).is_dir()))
-        chosen = [(self._inside(folder, "classes.txt"), "classes.txt")]
+        checked: dict[PurePosixPath, Path] = {}  # folders of the dataset already found to be inside it
+        chosen = [(self._inside(folder, "classes.txt", checked), "classes.txt")]
         for split in splits:
             if not (folder / f"{split}.csv").is_file():
                 raise UserError(f"the prepared data in {folder} has no split {split!r} ({split}.csv is missing)")
-            listing = self._inside(folder, f"{split}.csv")
+            listing = self._inside(folder, f"{split}.csv", checked)
             chosen.append((listing, listing.name))
-            chosen += [(self._inside(folder, name), name) for name in _listed_files(listing)]
+            chosen += [(self._inside(folder, name, checked), name) for name in _listed_files(listing)]
         return chosen
 
-    def _inside(self, folder: Path, name: str) -> Path:
-        """``folder/name`` when it is a plain file inside ``folder`` and outside the instructor's data."""
+    def _inside(self, folder: Path, name: str, checked: dict[PurePosixPath, Path]) -> Path:
+        """``folder/name`` when it is a regular file (not a link) in a folder inside ``folder`` and
+        outside the instructor's data; each folder on the way is resolved once (``checked``)."""
         relative = PurePosixPath(name)
-        path = folder / relative
-        plain = not relative.is_absolute() and ".." not in relative.parts and path.is_file() and not path.is_symlink()
-        resolved = path.resolve()
-        if not (plain and resolved.is_relative_to(folder)) or resolved.is_relative_to(self.data_root / INSTRUCTOR_ONLY):
-            raise UserError(f"{folder}: {name!r} is not a file of this dataset (a link, or outside it)")
-        return resolved
+        refused = UserError(f"{folder}: {name!r} is not a file of this dataset (a link, or outside it)")
+        if relative.is_absolute() or ".." in relative.parts or not relative.parts:
+            raise refused
+        parent = checked.get(relative.parent)
+        if parent is None:
+            parent = (folder / relative.parent).resolve()
+            if not parent.is_relative_to(folder) or parent.is_relative_to(self.data_root / INSTRUCTOR_ONLY):
+                raise refused
+            checked[relative.parent] = parent
+        path = parent / relative.name
+        try:
+            regular = stat.S_ISREG(os.lstat(path).st_mode)
+        except OSError:
+            regular = False
+        if not regular:
+            raise refused
+        return path
 
     def data_zip(self, handout: Handout) -> bytes:
-        """The zip of :meth:`data_files` (PNG images stored as they are, text compressed)."""
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w") as archive:
-            for item in self.data_files(handout):
-                entry = zipfile.ZipInfo(item.name, ZIP_TIME)
-                entry.external_attr = 0o644 << 16
-                entry.compress_type = zipfile.ZIP_STORED if item.source.suffix == ".png" else zipfile.ZIP_DEFLATED
-                archive.writestr(entry, item.source.read_bytes())
-        return buffer.getvalue()
+        """The zip of :meth:`data_files`, built again only when one of them changed (size or time)."""
+        files = self.data_files(handout)
+        stamp = tuple((item.name, *_stamp(item.source)) for item in files)
+        with self._lock:
+            cached = self._zips.get(handout.name)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        body = _zip(files)
+        with self._lock:
+            self._zips[handout.name] = (stamp, body)
+        return body
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    status = path.stat()
+    return status.st_size, status.st_mtime_ns
+
+
+def _zip(files: list[DataFile]) -> bytes:
+    """A zip of ``files`` (PNG images stored as they are, text compressed), the same bytes for the same files."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for item in files:
+            entry = zipfile.ZipInfo(item.name, ZIP_TIME)
+            entry.external_attr = 0o644 << 16
+            entry.compress_type = zipfile.ZIP_STORED if item.source.suffix == ".png" else zipfile.ZIP_DEFLATED
+            archive.writestr(entry, item.source.read_bytes())
+    return buffer.getvalue()
 
 
 def _released_names(release: Path) -> list[str]:

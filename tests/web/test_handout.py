@@ -144,7 +144,11 @@ def test_the_data_zip_is_the_listed_files_only_and_the_same_every_time(tmp_path)
     with zipfile.ZipFile(io.BytesIO(handouts.data_zip(handout))) as archive:
         assert sorted(archive.namelist()) == ["data/homework/classes.txt", "data/homework/train.csv",
                                               "data/homework/train/000000.png", "points.csv"]
-    assert handouts.data_zip(handout) == handouts.data_zip(handout)
+    first = handouts.data_zip(handout)
+    assert handouts.data_zip(handout) == first == CourseHandouts(course, data).data_zip(handout)
+    (data / "homework" / "train" / "000000.png").write_bytes(b"redrawn png")  # the next zip has the new file
+    with zipfile.ZipFile(io.BytesIO(handouts.data_zip(handout))) as archive:
+        assert archive.read("data/homework/train/000000.png") == b"redrawn png"
     with pytest.raises(UserError, match="has no split 'test'"):
         handouts.data_files(handout_reading(course, {"homework": ("test",)}))
     # without [splits]: every prepared split (a CSV with its folder); valid.csv has no folder here
