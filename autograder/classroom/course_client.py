@@ -59,9 +59,9 @@ class CourseClient:
         kept = [str(path) for path in targets.values() if path.exists()]
         if kept and not overwrite:
             raise UserError(f"{', '.join(kept)} already exists: your work is kept (pass --force to replace it)")
-        bodies = {path: self._get(notebook["url"]).content
+        bodies = {path: self._get(_on_this_server(notebook["url"])).content
                   for notebook, path in zip(item["notebooks"], targets.values())}
-        data = unzip_beside(self._get(item["data"]["url"]).content, folder) if item["data"] else []
+        data = unzip_beside(self._get(_on_this_server(item["data"]["url"])).content, folder) if item["data"] else []
         for path, body in bodies.items():
             path.write_bytes(body)
         return Fetched(folder, list(targets), data, item["due"])
@@ -76,6 +76,13 @@ def _detail(response: httpx.Response) -> str:
         return str(response.json().get("detail", f"HTTP {response.status_code}"))
     except (ValueError, AttributeError):
         return f"HTTP {response.status_code}"
+
+
+def _on_this_server(url: str) -> str:
+    """``url`` when it is a path on the same server (the token is never sent anywhere else)."""
+    if not isinstance(url, str) or not url.startswith("/") or url.startswith("//") or "\\" in url:
+        raise UserError(f"the course server sent a download address that is not on it: {url!r}")
+    return url
 
 
 def _plain_name(name: str) -> str:

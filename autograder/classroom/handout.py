@@ -74,6 +74,10 @@ class CourseHandouts:
         self._zips: dict[str, tuple[tuple, bytes]] = {}  # name -> (what it was built from, the zip)
         self._lock = threading.Lock()
 
+    def close(self) -> None:
+        """Close the gradebook's connections."""
+        self.due_dates.dispose()
+
     def released(self) -> list[Handout]:
         """Every released assignment (a folder of the release directory holding a notebook), in course order."""
         release = self.course.root / self.course.coursedir.release_directory

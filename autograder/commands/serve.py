@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
         args.rules = course / RULES
     handouts = CourseHandouts(course, data)  # a clean error when the folder is not a course
     released = handouts.check()  # ... or when an assignment's data is not prepared
-    handouts.due_dates.dispose()
+    handouts.close()
     what = f"Course server handing out {', '.join(h.name for h in released) or 'no assignment yet'}"
     environment = {"AUTOGRADER_COURSE": str(course), "AUTOGRADER_DATA": str(data)}  # read by each worker's app
     return serve_app(args, "autograder.web.app:course_app_from_environment", what, environment)

@@ -7,9 +7,9 @@ assignment without hidden checks (the competition's starter notebook) may be des
 with ``hidden_checks = false``: then it says only what its notebook reads and is never graded by
 checks. One name leads to everything: ``solutions/<name>/<name>.ipynb`` (the reference),
 ``assignments/<name>/`` (what students got) and ``autograder/checks/<name>/`` (never released,
-never in a sandbox). Assignments are found by
-scanning that folder; a checks folder without a valid ``assignment.toml`` is an error, never
-graded some other way. The keys are described in ``autograder/checks/README.md``.
+never in a sandbox). Assignments are found by scanning that folder; a checks folder without a
+valid ``assignment.toml`` is an error, never graded some other way. The keys are described in
+``autograder/checks/README.md``.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from autograder.classroom.course_client import unzip_beside
+from autograder.classroom.course_client import CourseClient, unzip_beside
 from autograder.errors import UserError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -289,3 +289,19 @@ def test_a_hostile_data_zip_lands_nowhere_outside_the_folder(tmp_path):
         with pytest.raises(UserError, match="would land outside"):
             unzip_beside(buffer.getvalue(), folder)
         assert not (tmp_path / "escaped.txt").exists() and not (folder / "data" / "fine.txt").exists()
+
+
+def test_the_client_sends_the_token_to_its_own_server_only(tmp_path, monkeypatch):
+    """A download address the server lists must be a path on it: the token never travels elsewhere."""
+    client = CourseClient("http://127.0.0.1:9", "secret-token")
+    listing = [{"name": "xor", "due": None, "data": None,
+                "notebooks": [{"name": "xor.ipynb", "url": "http://elsewhere.example/steal"}]}]
+    monkeypatch.setattr(client, "assignments", lambda: listing)
+    asked = []
+    monkeypatch.setattr(client, "_get", lambda path: asked.append(path))
+    for url in ("http://elsewhere.example/steal", "//elsewhere.example/steal", "xor.ipynb"):
+        listing[0]["notebooks"][0]["url"] = url
+        with pytest.raises(UserError, match="not on it"):
+            client.fetch("xor", tmp_path / "xor")
+    assert asked == [] and not (tmp_path / "xor" / "xor.ipynb").exists()
+    client.close()
