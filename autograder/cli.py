@@ -18,6 +18,8 @@ COMMAND_MODULES = [
     "autograder.commands.data",
     "autograder.commands.release",
     "autograder.commands.leaderboard",
+    "autograder.commands.serve",
+    "autograder.commands.fetch",
     "autograder.commands.grade",
     "autograder.commands.feedback",
     "autograder.commands.export",

@@ -230,6 +230,13 @@ def _add_serve(actions, data: Path) -> None:
                     "reproducible leaves the public ranking. Without the verification set or the sandbox, "
                     "serve says so in one line and runs without it (entries stay pending).",
     )
+    add_server_options(serve, data)
+    serve.set_defaults(func=cmd_serve)
+
+
+def add_server_options(serve: argparse.ArgumentParser, data: Path) -> None:
+    """The options of a web server (``leaderboard serve`` and the course's ``serve``): database, address,
+    pages, and the automatic verification of the top entries (its data folders under ``data``)."""
     _db_arg(serve)
     serve.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
@@ -246,7 +253,6 @@ def _add_serve(actions, data: Path) -> None:
                             f"{DEFAULT_AUTO_VERIFY_TOP}: the board's first screen, where a student looks; each new "
                             "best that enters it costs one run of about its training time; 0 turns it off)")
     _verification_args(serve, data)
-    serve.set_defaults(func=cmd_serve)
 
 
 def _add_submit(actions) -> None:

@@ -17,6 +17,8 @@ import sys
 from pathlib import Path
 
 import uvicorn
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DatabaseError
 
 from autograder.errors import UserError
 from autograder.leaderboard import roster as roster_io
@@ -39,8 +41,13 @@ def open_leaderboard(args, create: bool = False) -> Leaderboard:
     if not create and path is not None and not path.is_file():
         raise UserError(f"no leaderboard database at {path}; run `autograder leaderboard init` or pass --db")
     lb = Leaderboard(url)
-    if not create:
-        lb.settings()  # a clean error when the database holds no competition
+    try:
+        if not create:
+            lb.settings()  # a clean error when the database holds no competition
+    except DatabaseError as exc:  # a server that cannot be reached, a file that is no database
+        lb.dispose()
+        reason = str(exc.orig or exc).strip().splitlines()[0]
+        raise UserError(f"cannot open the leaderboard database {make_url(url).render_as_string()}: {reason}") from None
     return lb
 
 
@@ -96,26 +103,34 @@ def cmd_add_students(args) -> int:
 
 
 def cmd_serve(args) -> int:
-    """Handle ``leaderboard serve``: uvicorn, one app per worker process, and in this process the
-    one thread that verifies the top entries (so that runs never overlap, whatever --workers)."""
+    """Handle ``leaderboard serve``: uvicorn, one app per worker process."""
+    return serve_app(args, "autograder.web.app:app_from_environment", "Leaderboard")
+
+
+def serve_app(args, factory: str, what: str, environment: dict[str, str] | None = None) -> int:
+    """Run the app that ``factory`` (``module:function``) builds from the environment, which is set
+    here from the server options (:func:`~autograder.commands.leaderboard.add_server_options`) and
+    ``environment``, once the database opened; and in this process the one thread that verifies
+    the top entries (so that runs never overlap, whatever --workers)."""
     lb = open_leaderboard(args)  # fails cleanly here when there is no competition
     if args.rules is not None and not args.rules.is_file():
         raise UserError(f"no rules file {args.rules}")
     verifier = _auto_verifier(args, lb)
     if verifier is None:
         lb.dispose()
+    os.environ.update(environment or {})
     os.environ["LEADERBOARD_DB"] = lb.url  # each worker process builds its app from these
     os.environ["LEADERBOARD_REFRESH"] = str(args.refresh)
     if args.rules is not None:
         os.environ["LEADERBOARD_RULES"] = str(args.rules.resolve())
-    print(f"Leaderboard at http://{args.host}:{args.port}/ (Ctrl-C stops it)", flush=True)
+    print(f"{what} at http://{args.host}:{args.port}/ (Ctrl-C stops it)", flush=True)
     if verifier is None:
-        _run_uvicorn(args)
+        _run_uvicorn(args, factory)
         return 0
     # uvicorn shuts down gracefully on SIGTERM, then raises it again: leave through the finally below
     previous = signal.signal(signal.SIGTERM, _leave_on_sigterm)
     try:
-        _run_uvicorn(args)
+        _run_uvicorn(args, factory)
     finally:
         signal.signal(signal.SIGTERM, previous)
         if not verifier.stop():
@@ -124,8 +139,8 @@ def cmd_serve(args) -> int:
     return 0
 
 
-def _run_uvicorn(args) -> None:
-    uvicorn.run("autograder.web.app:app_from_environment", factory=True, host=args.host, port=args.port,
+def _run_uvicorn(args, factory: str) -> None:
+    uvicorn.run(factory, factory=True, host=args.host, port=args.port,
                 workers=args.workers, log_level="warning", access_log=False)
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.orm import Session
 
 from autograder.errors import UserError
@@ -45,6 +45,10 @@ def database_url(spec: str | Path | None) -> str:
         return URL.create("sqlite", database=str(Path(spec).expanduser().resolve())).render_as_string()
     try:
         url = make_url(spec)
+        url.get_dialect()
+    except NoSuchModuleError:  # (a kind of ArgumentError)
+        raise UserError(f"not a kind of database this course can use: {url.drivername!r} in "
+                        f"{url.render_as_string()!r} (give a SQLite file or a postgresql:// URL)") from None
     except ArgumentError:
         raise UserError(f"not a database URL: {spec!r}") from None
     if url.drivername == "postgresql":  # use psycopg 3, the driver we install

@@ -124,7 +124,8 @@ class UploadStore(AccountStore):
                "notebook_name": (notebook_name or None) and notebook_name[:255], "verify_status": "unverified"}
         with self.write_connection() as conn:  # prepared Core statements on the hot path
             upload_id, step, now, taken = self._record(conn, who, settings, row, key.public_correct(predictions))
-            replaced = not step.moved and notebook is not None and self._replace_unrankable_best(conn, who, row, upload_id)
+            replaced = (not step.moved and notebook is not None
+                        and self._replace_unrankable_best(conn, who, row, upload_id))
         message = ladder_message(settings, step.reported, step.moved)
         if replaced:
             message += "; the same predictions as your best, now with a notebook: they stand for your entry"

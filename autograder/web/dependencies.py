@@ -26,6 +26,7 @@ COOKIE = "lb_token"
 UNKNOWN_TOKEN = "missing or unknown token (send Authorization: Bearer <token>)"
 UNKNOWN_STUDENT = "missing or unknown student token (send Authorization: Bearer <token>)"
 FORM_EXPIRED = "the form expired; reload the page and try again"
+NOT_SIGNED_IN = "log in first, or send Authorization: Bearer <token>"
 
 
 async def leaderboard(request: Request) -> Leaderboard:
@@ -127,6 +128,19 @@ async def uploading_student(who: ApiCaller) -> Principal:
     return who
 
 
+def downloader_of(request: Request) -> Principal | None:
+    """Whoever the bearer token or, without one, the session cookie belongs to (None: nobody)."""
+    return site_of(request).leaderboard.authenticate(bearer_token(request) or request.cookies.get(COOKIE))
+
+
+async def downloading_user(who: Annotated[Principal | None, Depends(downloader_of)]) -> Principal:
+    """A student or the instructor, by bearer token or session cookie (401 otherwise): a download
+    works from the page's link and from ``curl -H "Authorization: Bearer ..."`` alike."""
+    if who is None:
+        raise _unauthorized(NOT_SIGNED_IN)
+    return who
+
+
 async def api_instructor(who: ApiCaller) -> Principal:
     """The instructor (403 otherwise)."""
     if who is None or not who.is_instructor:
@@ -142,3 +156,4 @@ ApiUser = Annotated[Principal, Depends(api_user)]
 ApiStudent = Annotated[Principal, Depends(api_student)]
 UploadingStudent = Annotated[Principal, Depends(uploading_student)]
 ApiInstructor = Annotated[Principal, Depends(api_instructor)]
+DownloadingUser = Annotated[Principal, Depends(downloading_user)]

@@ -47,6 +47,6 @@ def render_page(request: Request, name: str, status: int = 200, **context) -> HT
     now = site.leaderboard.clock()
     html = site.templates.get_template(name).render(
         request=request, who=who, competition=current, closed=current.is_closed(now),
-        deadline=deadline_line(current.closes_at, now), **context
+        deadline=deadline_line(current.closes_at, now), homework=site.handouts is not None, **context
     )
     return HTMLResponse(html, status_code=status)

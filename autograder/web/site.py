@@ -7,14 +7,22 @@ from pathlib import Path
 
 from jinja2 import Environment
 
+from autograder.classroom.handout import CourseHandouts
 from autograder.leaderboard.store import Leaderboard
 
 
 @dataclass(frozen=True)
 class Site:
-    """The leaderboard served, the page templates, the live board's refresh period and the rules file."""
+    """The leaderboard served, the page templates, the live board's refresh period, the rules file and,
+    on the course server, the homework handed out."""
 
     leaderboard: Leaderboard
     templates: Environment
     refresh_seconds: float
     rules: Path | None  # Markdown shown at /rules (None: docs/competition-rules.md of the course)
+    handouts: CourseHandouts | None = None  # the released assignments (None: the competition alone)
+
+    @property
+    def student_home(self) -> str:
+        """Where a student lands after logging in."""
+        return "/assignments" if self.handouts is not None else "/submit"

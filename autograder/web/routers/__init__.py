@@ -2,5 +2,6 @@
 
 :mod:`.session` (log in and out, shared by every area), :mod:`.board` (the public board,
 the rules and the competition's settings), :mod:`.student_pages` and :mod:`.student_api`
-(a student's uploads, history and final pick, as pages and as JSON) and :mod:`.instructor`.
+(a student's uploads, history and final pick, as pages and as JSON), :mod:`.instructor` and, on
+the course server only, :mod:`.homework` (the released assignments, their notebooks and data).
 """

@@ -8,7 +8,7 @@ from starlette.concurrency import run_in_threadpool
 
 from autograder.web.dependencies import COOKIE, LeaderboardDep
 from autograder.web.errors import page_reply, replies
-from autograder.web.rendering import render_page
+from autograder.web.rendering import render_page, site_of
 
 router = APIRouter(dependencies=[Depends(replies(page_reply("login.html")))])
 
@@ -37,7 +37,8 @@ async def login(request: Request, lb: LeaderboardDep):
     who = await run_in_threadpool(lb.authenticate, token)
     if who is None:
         raise HTTPException(401, "unknown token: check the token your instructor sent you")
-    response = RedirectResponse("/instructor" if who.is_instructor else "/submit", status_code=303)
+    home = "/instructor" if who.is_instructor else site_of(request).student_home
+    response = RedirectResponse(home, status_code=303)
     response.set_cookie(COOKIE, token, httponly=True, samesite="lax", secure=request.url.scheme == "https",
                         max_age=30 * 24 * 3600)
     return response

@@ -1,0 +1,62 @@
+"""``autograder serve``: the course server, one site for the homework and the competition.
+
+The same app as ``autograder leaderboard serve`` (the same roster, the same per-student tokens,
+the competition's pages and API), plus the homework part: every assignment released in the
+course folder (``--course``) with its due date from nbgrader's gradebook, its notebook and the zip
+of the prepared data it reads (``--data``).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from autograder import paths
+from autograder.classroom.handout import CourseHandouts
+from autograder.commands.leaderboard import add_server_options
+from autograder.commands.leaderboard_actions import serve_app
+from autograder.paths import quickdraw_dir
+
+RULES = Path("docs") / "competition-rules.md"  # the course folder's competition rules, shown at /rules
+
+DESCRIPTION = """\
+Serve the course: students log in with the token `autograder leaderboard add-students` gave
+them, see every released assignment (assignments/<name>/) with its due date (nbgrader's
+gradebook: `nbgrader db assignment add NAME --duedate=...`), download its notebook and a zip of
+exactly the data it reads, and take part in the competition (the live board, submissions, the
+JSON API) as with `autograder leaderboard serve`.
+
+The competition database is --db (a SQLite file or a SQLAlchemy URL such as
+postgresql://user@host/db), default $LEADERBOARD_DB, else leaderboard.db in the course folder."""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``serve`` subcommand."""
+    parser = subparsers.add_parser(
+        "serve", help="run the course server: released assignments, their data, and the competition",
+        description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_server_options(parser, quickdraw_dir())
+    parser.add_argument("--course", type=Path, metavar="DIR", default=None,
+                        help="the course folder, holding nbgrader_config.py (default: $COURSE_ROOT, else the "
+                             "folder above the current one that holds nbgrader_config.py)")
+    parser.add_argument("--data", type=Path, metavar="DIR", default=None,
+                        help="the prepared QuickDraw root holding homework/ and competition/ "
+                             "(default: data/quickdraw in the course folder)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Handle ``autograder serve``: check what will be handed out, then serve it."""
+    course = (args.course or paths.course_root()).resolve()
+    data = (args.data or course / "data" / "quickdraw").resolve()
+    if args.db is None:
+        args.db = str(course / "leaderboard.db")
+    if args.rules is None and (course / RULES).is_file():
+        args.rules = course / RULES
+    handouts = CourseHandouts(course, data)  # a clean error when the folder is not a course
+    released = handouts.check()  # ... or when an assignment's data is not prepared
+    handouts.close()
+    what = f"Course server handing out {', '.join(h.name for h in released) or 'no assignment yet'}"
+    environment = {"AUTOGRADER_COURSE": str(course), "AUTOGRADER_DATA": str(data)}  # read by each worker's app
+    return serve_app(args, "autograder.web.app:course_app_from_environment", what, environment)

@@ -1,0 +1,115 @@
+"""Fixtures of the course server's tests.
+
+``course_folder``  (module) a course folder in a temp dir: the repository's nbgrader_config.py and
+                   released assignments/, and a gradebook in which xor and mlp_scratch have due dates
+                   (``DUE``) and the others none.
+``competition_db`` (module) a leaderboard database in a temp dir holding the competition made from
+                   the real prepared labels (``quickdraw_root``), with students alice and bob;
+                   ``.url``, ``.tokens`` (by student) and ``.instructor``.
+``course_server``  (module) ``autograder serve`` of both, in a subprocess on a free port of 127.0.0.1;
+                   ``.url``, ``.course``, ``.data``, ``.tokens``, ``.instructor`` and ``.due`` (``DUE``).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+from types import SimpleNamespace
+
+import httpx
+import pytest
+
+from autograder.leaderboard.database import database_url
+from autograder.leaderboard.roster import RosterEntry
+from autograder.leaderboard.scoring import read_answer_key, read_classes
+from autograder.leaderboard.store import Leaderboard
+
+REPO = Path(__file__).resolve().parents[2]
+DUE = {"xor": datetime(2026, 12, 14, 23, 59), "mlp_scratch": datetime(2026, 12, 21, 12, 0)}
+STUDENTS = ("alice", "bob")
+
+
+@pytest.fixture(scope="module")
+def course_folder(tmp_path_factory) -> Path:
+    """A copy of the course's released side with due dates in its own gradebook."""
+    # Deferred: nbgrader is slow to import; only these fixtures write a gradebook.
+    from nbgrader.api import Gradebook
+
+    folder = tmp_path_factory.mktemp("course")
+    shutil.copy(REPO / "nbgrader_config.py", folder)
+    shutil.copytree(REPO / "assignments", folder / "assignments")
+    with Gradebook(f"sqlite:///{folder / 'gradebook.db'}", "mlp-week") as gradebook:
+        for name, due in DUE.items():
+            gradebook.update_or_create_assignment(name, duedate=due)
+        gradebook.update_or_create_assignment("activations")  # in the gradebook without a due date
+    return folder
+
+
+@pytest.fixture(scope="module")
+def competition_db(tmp_path_factory, quickdraw_root) -> SimpleNamespace:
+    """The competition of the prepared data, with two students."""
+    url = database_url(tmp_path_factory.mktemp("leaderboard") / "lb.db")
+    lb = Leaderboard(url)
+    classes = read_classes(str(quickdraw_root / "competition" / "classes.txt"))
+    instructor = lb.initialize(read_answer_key(quickdraw_root / "instructor" / "competition_labels.csv", classes))
+    tokens = dict(lb.add_students([RosterEntry(student) for student in STUDENTS]))
+    lb.dispose()
+    return SimpleNamespace(url=url, tokens=tokens, instructor=instructor)
+
+
+def free_port() -> int:
+    """A port of 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_course_server(db: str, course: Path, data: Path) -> tuple[subprocess.Popen, str]:
+    """``autograder serve`` in its own session; returns the process and its URL once it answers."""
+    port = free_port()
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith(("QUICKDRAW_", "LEADERBOARD_", "AUTOGRADER_")) and key != "COURSE_ROOT"}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    argv = [sys.executable, "-m", "autograder", "serve", "--db", db, "--port", str(port),
+            "--course", str(course), "--data", str(data)]
+    process = subprocess.Popen(argv, cwd=course, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    give_up = time.monotonic() + 60
+    while process.poll() is None and time.monotonic() < give_up:
+        try:
+            httpx.get(url + "/api/competition", timeout=2).raise_for_status()
+            return process, url
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    stop_process(process)
+    raise RuntimeError("autograder serve did not start:\n" + process.stdout.read().decode(errors="replace"))
+
+
+def stop_process(process: subprocess.Popen) -> None:
+    """Terminate the server we started (SIGKILL if it does not stop within 10 s)."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+
+
+@pytest.fixture(scope="module")
+def course_server(course_folder, competition_db, quickdraw_root):
+    """The course server over real HTTP."""
+    process, url = start_course_server(competition_db.url, course_folder, quickdraw_root)
+    try:
+        yield SimpleNamespace(url=url, course=course_folder, data=quickdraw_root, tokens=competition_db.tokens,
+                              instructor=competition_db.instructor, due=DUE)
+    finally:
+        stop_process(process)
+        process.stdout.close()
