@@ -30,9 +30,9 @@ def random_state(rng, hidden):
     return {k: torch.tensor(rng.normal(0, 1, size=s), dtype=torch.float32) for k, s in shapes.items()}
 
 
-def student_net(student, rng, hidden, activation):
-    """The student's XORNet with the given random weights loaded."""
-    state = random_state(rng, hidden)
+def student_net(student, rng, hidden, activation, state=None):
+    """The student's XORNet with ``state`` loaded (default: random weights drawn from ``rng``)."""
+    state = random_state(rng, hidden) if state is None else state
     net = student.XORNet(hidden=hidden, activation=activation)
     net.load_state_dict(state)
     return net, state
@@ -65,6 +65,24 @@ def trusted_accuracy(reference, state, hidden, activation, X, y) -> float:
     with torch.no_grad():
         logits, _ = reference_net(reference, state, hidden, activation)(X)
     return (logits.argmax(dim=1) == y).float().mean().item()
+
+
+FIT_ACCURACY = 0.95  # what a trained ReLU XORNet must reach on its training data
+
+
+def fitting_start(reference, rng, hidden, X, y, settings, tries=20):
+    """(start, reference losses, reference weights): the first random start drawn from ``rng``
+    from which the reference training reaches FIT_ACCURACY on (X, y).
+
+    About one start in forty leaves even the reference in a local minimum (3 corners of 4); a
+    correct notebook must not lose the point to that luck of the seed, so such starts are skipped.
+    """
+    for _ in range(tries):
+        start = random_state(rng, hidden)
+        losses, final = reference_training(reference, start, hidden, "relu", X, y, **settings)
+        if trusted_accuracy(reference, final, hidden, "relu", X, y) >= FIT_ACCURACY:
+            return start, losses, final
+    raise RuntimeError(f"no start of {tries} lets the reference fit the data: the check's settings are wrong")
 
 
 def expect_losses(losses, expected, what):
@@ -176,16 +194,16 @@ TRAINING_TOLERANCE = 1e-2  # relative error of the weights' change (float32 roun
 @check("test_train_xor")
 def test_train_xor_losses(student, reference, rng):
     X, y = reference.make_xor_data(n_per_corner=25, noise=0.1, seed=int(rng.integers(1000)))
-    net, start = student_net(student, rng, 8, "relu")
     settings = {"epochs": 60, "lr": 0.05, "seed": int(rng.integers(1000))}
+    start, expected_losses, expected = fitting_start(reference, rng, 8, X, y, settings)
+    net, _ = student_net(student, rng, 8, "relu", start)
     losses = student.train_xor(net, X, y, **settings)
-    expected_losses, expected = reference_training(reference, start, 8, "relu", X, y, **settings)
     expect_losses(losses, expected_losses, "train_xor(model, X, y, epochs=60, lr=0.05)")
     trained = weights(student, net, 8, "the trained model")
     expect_same_update(start, trained, expected, "train_xor (Adam, cross-entropy, seeded minibatch order)",
                        TRAINING_TOLERANCE)
     acc = trusted_accuracy(reference, trained, 8, "relu", X, y)
-    expect(acc >= 0.95, f"after train_xor the ReLU net must fit the data: accuracy {acc:.3f} < 0.95")
+    expect(acc >= FIT_ACCURACY, f"after train_xor the ReLU net must fit the data: accuracy {acc:.3f} < {FIT_ACCURACY}")
 
 
 @check("test_train_xor")
