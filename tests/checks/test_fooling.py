@@ -1,4 +1,4 @@
-"""Submissions built to fool the hidden checks (tests/fooling.py), graded through the production
+"""Submissions built to fool the hidden checks (fooling_cases.py), graded through the production
 path (``grade_class``, 2 workers; xor and activations with zygote kernels, quickdraw_loader and
 mlp_scratch with plain sandboxes): each gets exactly the points of the checks it really earned,
 and every other check gives 0. Also: the student's kernel cannot see the run's seed."""
@@ -11,13 +11,13 @@ import zlib
 
 import numpy as np
 import pytest
-from fooling import ALL, ROOT, fooling_notebook
 
 from autograder.classroom.grade_class import grade_class
 from autograder.grading.assignments import discover, get_assignment
 from autograder.grading.grader import grade_submission, kernel_seed
 from autograder.grading.submissions import Submission
 from autograder.sandbox.probe import missing_protections
+from tests.checks.fooling_cases import ALL, ROOT, fooling_notebook
 
 SEED = 8675309
 pytestmark = pytest.mark.skipif(bool(missing_protections()), reason="needs the sandbox (bubblewrap)")

@@ -18,27 +18,14 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from test_classroom_support import (ANSWERS_CORRECT, ANSWERS_PARTLY, ASSIGNMENT, REPO, answered, auto_scores,
-                                    db_url, grade, make_course, release, submit)
 
 from autograder.classroom.grade_class import run_local
 from autograder.classroom.gradebook import ResultStore
 from autograder.classroom.simulate import simulated_class, write_class
+from tests.courses.legacy import (ANSWERS_CORRECT, ANSWERS_PARTLY, ASSIGNMENT, REPO, answered, auto_scores,
+                                  copy_course, db_url, grade, submit)
 
 QUICK = {"limits": {"cell_timeout": 4, "notebook_timeout": 40, "startup_timeout": 60}}
-
-
-@pytest.fixture(scope="module")
-def released_course(tmp_path_factory) -> Path:
-    """A released course with no submissions yet (copy it before use)."""
-    root = make_course(tmp_path_factory.mktemp("batch"))
-    release(root)
-    return root
-
-
-def _copy(src: Path, dst: Path) -> Path:
-    shutil.copytree(src, dst)
-    return dst
 
 
 def _released(root: Path) -> Path:
@@ -46,7 +33,7 @@ def _released(root: Path) -> Path:
 
 
 def test_a_bad_submission_only_hurts_itself(released_course, tmp_path):
-    root = _copy(released_course, tmp_path / "course")
+    root = copy_course(released_course, tmp_path / "course")
     nb = _released(root)
     submit(root, "correct", answered(nb, ANSWERS_CORRECT))
     submit(root, "partly", answered(nb, ANSWERS_PARTLY))
@@ -84,7 +71,7 @@ def crash_on_student(payload: dict):
 def test_a_dying_worker_takes_down_only_its_submission(released_course, tmp_path):
     from autograder.classroom.worker import make_payload
 
-    root = _copy(released_course, tmp_path / "course")
+    root = copy_course(released_course, tmp_path / "course")
     data = nbformat.writes(answered(_released(root), ANSWERS_CORRECT)).encode()
     payloads = [make_payload(ASSIGNMENT, name, ASSIGNMENT, data, 1, root) for name in ("a", "crash", "b", "c")]
     outputs = {p["student"]: out.result for p, out in run_local(payloads, 2, task=crash_on_student)}
@@ -95,8 +82,8 @@ def test_a_dying_worker_takes_down_only_its_submission(released_course, tmp_path
 
 GRADER = """
 import sys
-sys.path.insert(0, {tests!r})
-from test_classroom_support import grade
+sys.path.insert(0, {repo!r})
+from tests.courses.legacy import grade
 grade({root!r}, workers=1, seed=11)
 """
 
@@ -115,12 +102,12 @@ def _survivors(marker: str) -> list[int]:
 
 
 def test_kill_9_mid_batch_then_rerun_grades_each_submission_once(released_course, tmp_path):
-    root = _copy(released_course, tmp_path / "course")
+    root = copy_course(released_course, tmp_path / "course")
     nb = _released(root)
     students = {f"s{i}": ANSWERS_CORRECT if i % 2 == 0 else ANSWERS_PARTLY for i in range(6)}
     for student, answers in students.items():
         submit(root, student, answered(nb, answers))
-    script = GRADER.format(tests=str(Path(__file__).parent), root=str(root))
+    script = GRADER.format(repo=str(REPO), root=str(root))
     grader = subprocess.Popen([sys.executable, "-c", script], cwd=root, start_new_session=True,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     store = ResultStore(db_url(root))
@@ -214,10 +201,8 @@ class DaskCluster:
                 process.wait()
 
 
-def test_dask_cluster_grades_exactly_like_the_local_pool(released_course, tmp_path, run_cli):
-    from test_leaderboard_support import postgres_server
-
-    local = _copy(released_course, tmp_path / "local")
+def test_dask_cluster_grades_exactly_like_the_local_pool(released_course, tmp_path, run_cli, postgresql):
+    local = copy_course(released_course, tmp_path / "local")
     nb = _released(local)
     for student, answers in {"a": ANSWERS_CORRECT, "b": ANSWERS_PARTLY, "c": {}, "d": ANSWERS_CORRECT}.items():
         submit(local, student, answered(nb, answers))
@@ -227,43 +212,42 @@ def test_dask_cluster_grades_exactly_like_the_local_pool(released_course, tmp_pa
         shutil.copytree(REPO / folder / "xor", local / folder / "xor")
     xor = simulated_class(local / "solutions" / "xor" / "xor.ipynb", local / "assignments" / "xor" / "xor.ipynb")
     write_class(local, "xor", {"a": xor["partly"], "b": xor["blank"]})
-    remote = _copy(local, tmp_path / "remote")
+    remote = copy_course(local, tmp_path / "remote")
     (remote / "gradebook.db").unlink()  # the distributed run keeps its gradebook in PostgreSQL
     expected = grade(local, workers=2, seed=77)
     expected_xor = _grade_xor(local, seed=77)
     cluster = DaskCluster(Path(tempfile.mkdtemp(prefix="dask-", dir=tmp_path)))
     try:
-        with postgres_server() as new_database:
-            url = new_database()
-            report = grade(remote, seed=77, scheduler=cluster.address, db_url=url)
-            assert len(report.workers) == 2  # both workers graded
-            assert report.results == expected.results
-            assert report.graded == 5
-            remote_xor = _grade_xor(remote, seed=77, scheduler=cluster.address, db_url=url)
-            # partly: no train_xor, so neither trained model earns a point (an untrained linear
-            # model "cannot fit" only because it never trained)
-            assert [r.score for r in remote_xor.results] == [7, 0]
-            strip = lambda results: [dataclasses.replace(r, timings={}) for r in results]  # noqa: E731
-            assert strip(remote_xor.results) == strip(expected_xor.results)
-            from nbgrader.api import Gradebook
+        url = postgresql()
+        report = grade(remote, seed=77, scheduler=cluster.address, db_url=url)
+        assert len(report.workers) == 2  # both workers graded
+        assert report.results == expected.results
+        assert report.graded == 5
+        remote_xor = _grade_xor(remote, seed=77, scheduler=cluster.address, db_url=url)
+        # partly: no train_xor, so neither trained model earns a point (an untrained linear
+        # model "cannot fit" only because it never trained)
+        assert [r.score for r in remote_xor.results] == [7, 0]
+        strip = lambda results: [dataclasses.replace(r, timings={}) for r in results]  # noqa: E731
+        assert strip(remote_xor.results) == strip(expected_xor.results)
+        from nbgrader.api import Gradebook
 
-            with Gradebook(url) as gb:
-                remote_scores = {s.student.id: {g.name: g.auto_score for g in s.notebooks[0].grades}
-                                 for s in gb.assignment_submissions(ASSIGNMENT)}
-            assert remote_scores == auto_scores(local)
-            rerun = grade(remote, seed=77, scheduler=cluster.address, db_url=url)
-            assert rerun.skipped == 5 and rerun.graded == 0
-            # the same cluster through the command an instructor types
-            cli = lambda *args: run_cli("grade", ASSIGNMENT, "--scheduler", cluster.address, "--db", url,  # noqa: E731
-                                        "--seed", 77, *args, env={"COURSE_ROOT": remote})
-            skipped = cli()
-            assert skipped.returncode == 0 and "5 already graded" in skipped.stderr, skipped.stderr
-            regraded = cli("--force", "--json", tmp_path / "cli.json")
-            assert regraded.returncode == 0, regraded.stderr
-            cli_scores = {s["student"]: s["score"] for s in json.loads((tmp_path / "cli.json").read_text())["submissions"]}
-            assert cli_scores == {r.student: r.score for r in expected.results}
-            with Gradebook(url) as gb:
-                assert len(gb.assignment_submissions(ASSIGNMENT)) == 5  # regraded in place, not added twice
+        with Gradebook(url) as gb:
+            remote_scores = {s.student.id: {g.name: g.auto_score for g in s.notebooks[0].grades}
+                             for s in gb.assignment_submissions(ASSIGNMENT)}
+        assert remote_scores == auto_scores(local)
+        rerun = grade(remote, seed=77, scheduler=cluster.address, db_url=url)
+        assert rerun.skipped == 5 and rerun.graded == 0
+        # the same cluster through the command an instructor types
+        cli = lambda *args: run_cli("grade", ASSIGNMENT, "--scheduler", cluster.address, "--db", url,  # noqa: E731
+                                    "--seed", 77, *args, env={"COURSE_ROOT": remote})
+        skipped = cli()
+        assert skipped.returncode == 0 and "5 already graded" in skipped.stderr, skipped.stderr
+        regraded = cli("--force", "--json", tmp_path / "cli.json")
+        assert regraded.returncode == 0, regraded.stderr
+        cli_scores = {s["student"]: s["score"] for s in json.loads((tmp_path / "cli.json").read_text())["submissions"]}
+        assert cli_scores == {r.student: r.score for r in expected.results}
+        with Gradebook(url) as gb:
+            assert len(gb.assignment_submissions(ASSIGNMENT)) == 5  # regraded in place, not added twice
     finally:
         cluster.close()
     assert not (remote / "gradebook.db").exists()  # nothing was written to a local SQLite gradebook

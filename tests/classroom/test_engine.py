@@ -8,14 +8,13 @@ import shutil
 from pathlib import Path
 
 import pytest
-from test_classroom_feedback import instructor_only_lines, leaks, visible_text
-from test_classroom_support import REPO
 
 from autograder.classroom.course import Course
 from autograder.classroom.feedback import write_feedback
 from autograder.classroom.grade_class import grade_class
 from autograder.classroom.simulate import simulated_class, write_class
 from autograder.sandbox.probe import missing_protections
+from tests.classroom.report_text import REPO, instructor_only_lines, leaks, visible_text
 
 ASSIGNMENT = "activations"
 pytestmark = pytest.mark.skipif(bool(missing_protections()), reason="needs the sandbox (bubblewrap)")

@@ -10,19 +10,19 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_classroom_support import ASSIGNMENT, db_url, graded_class
+
+from tests.courses.legacy import ASSIGNMENT, db_url
 
 CANVAS_FIXED = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
 
 
 @pytest.fixture(scope="module")
-def course(tmp_path_factory) -> Path:
+def course(graded_class, tmp_path_factory) -> Path:
     """The graded class plus roster students: one who never submitted, one with a comma in the name."""
     from nbgrader.api import Gradebook
 
-    graded = graded_class(tmp_path_factory)
     root = tmp_path_factory.mktemp("export") / "course"
-    shutil.copytree(graded.root, root)
+    shutil.copytree(graded_class.root, root)
     with Gradebook(db_url(root)) as gb:
         gb.update_or_create_student("absent", first_name="Ada", last_name="Absent", lms_user_id="98765")
         gb.update_or_create_student("partly", first_name="Pat", last_name="O'Neil, Jr.", email="pat@example.org")

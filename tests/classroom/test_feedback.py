@@ -3,56 +3,20 @@ hidden source anywhere, even for a student who tries to print it."""
 
 from __future__ import annotations
 
-import html
-import re
-from pathlib import Path
-
-import nbformat
 import pytest
-from test_classroom_support import ASSIGNMENT, HIDDEN_MARK, REPO, graded_class
 
 from autograder.classroom.course import Course
 from autograder.classroom.feedback import write_feedback
-from autograder.grading.redact import REDACTED, hidden_blocks
+from autograder.grading.redact import REDACTED
+from tests.classroom.report_text import instructor_only_lines, leaks, visible_text
+from tests.courses.legacy import ASSIGNMENT, HIDDEN_MARK
 
 
 @pytest.fixture(scope="module")
-def reports(tmp_path_factory):
-    graded = graded_class(tmp_path_factory)
+def reports(graded_class, tmp_path_factory):
     out = tmp_path_factory.mktemp("feedback")
-    paths = write_feedback(Course(graded.root), ASSIGNMENT, out=out)
-    return graded, {p.parent.parent.name: p for p in paths}
-
-
-def visible_text(path: Path) -> str:
-    """What a reader of the HTML sees (tags removed, entities decoded)."""
-    body = path.read_text(encoding="utf-8").split("</style>", 1)[1]
-    return html.unescape(re.sub(r"<[^>]+>", "", body))
-
-
-def instructor_only_lines(course_root: Path) -> set[str]:
-    """Every line of every hidden check file of the repo, and every line in a hidden-test block
-    of the repo's and the test course's reference notebooks."""
-    lines = set()
-    for path in (REPO / "autograder" / "checks").rglob("*"):
-        if path.is_file() and path.suffix == ".py":
-            lines |= {x.strip() for x in path.read_text().splitlines()}
-    for root in (REPO, course_root):
-        for nb_path in (root / "solutions").glob("*/*.ipynb"):
-            for cell in nbformat.read(nb_path, as_version=4).cells:
-                lines |= {x.strip() for x in hidden_blocks(cell.source)}
-    return {line for line in lines if len(line) >= 4}
-
-
-def public_text(*notebooks: Path) -> str:
-    """Everything students have anyway: the released notebook and their own cells."""
-    return "\n".join(c.source for path in notebooks for c in nbformat.read(path, as_version=4).cells)
-
-
-def leaks(report: Path, secret: set[str], released: Path, submitted: Path) -> list[str]:
-    """Instructor-only lines found in a report that are not part of what the student has."""
-    text, public = visible_text(report), public_text(released, submitted)
-    return [line for line in secret if line in text and line not in public]
+    paths = write_feedback(Course(graded_class.root), ASSIGNMENT, out=out)
+    return graded_class, {p.parent.parent.name: p for p in paths}
 
 
 def test_one_report_per_student_with_checks_points_and_total(reports):

@@ -24,9 +24,6 @@ import nbformat
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from recording_cases import CASES, apply_case, autograded_cells, mutate, mutations, surviving_tests
-from test_classroom_support import (ANSWERS_CORRECT, ANSWERS_PARTLY, ASSIGNMENT, REPO, answered, grade,
-                                    make_course, release, submit)
 
 from autograder.classroom.autograded import record_autograded
 from autograder.classroom.course import Course
@@ -34,24 +31,15 @@ from autograder.classroom.grade_class import grade_class
 from autograder.classroom.gradebook import ResultStore, prepare_gradebook
 from autograder.classroom.simulate import fill, reference_answers
 from autograder.grading.results import SubmissionResult
+from tests.classroom.recording_cases import CASES, apply_case, autograded_cells, mutate, mutations, surviving_tests
+from tests.courses.legacy import (ANSWERS_CORRECT, ANSWERS_PARTLY, ASSIGNMENT, REPO, answered, copy_course, grade,
+                                  make_course, submit)
 
 QUICK = {"limits": {"cell_timeout": 10, "notebook_timeout": 60, "startup_timeout": 60}}
 # A student kernel that prints every float as "nan" or "inf": nbgrader-style partial credit
 # would read the cell's value as that (NaN could not be stored; infinity was clipped to full marks).
 FORMATTER = ("get_ipython().display_formatter.formatters['text/plain'].for_type("
              "float, lambda value, printer, cycle: printer.text({!r}))\n")
-
-
-@pytest.fixture(scope="module")
-def legacy_course(tmp_path_factory) -> Path:
-    root = make_course(tmp_path_factory.mktemp("recording"))
-    release(root)
-    return root
-
-
-def _copy(src: Path, dst: Path) -> Path:
-    shutil.copytree(src, dst)
-    return dst
 
 
 def _released(root: Path, assignment: str = ASSIGNMENT) -> nbformat.NotebookNode:
@@ -110,8 +98,8 @@ def assert_recorded_as(report, root: Path, assignment: str, honest: dict[str, fl
 
 # --- the nbgrader-style assignment, sandboxed, two workers ----------------------------------------
 
-def test_named_structure_cases_are_recorded_with_honest_scores(legacy_course, tmp_path):
-    root = _copy(legacy_course, tmp_path / "course")
+def test_named_structure_cases_are_recorded_with_honest_scores(released_course, tmp_path):
+    root = copy_course(released_course, tmp_path / "course")
     correct = answered(root / "assignments" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", ANSWERS_CORRECT)
     partly = answered(root / "assignments" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", ANSWERS_PARTLY)
     submit(root, "honest", correct)
@@ -143,8 +131,8 @@ def test_named_structure_cases_are_recorded_with_honest_scores(legacy_course, tm
                                                                 HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(steps=st.lists(mutations(["add", "mean", "test_add", "test_mean", "test_partial", "why", "setup"]),
                       min_size=3, max_size=3))
-def test_random_structure_mutations_are_recorded_through_the_batch(legacy_course, tmp_path_factory, steps):
-    root = _copy(legacy_course, tmp_path_factory.mktemp("fuzz") / "course")
+def test_random_structure_mutations_are_recorded_through_the_batch(released_course, tmp_path_factory, steps):
+    root = copy_course(released_course, tmp_path_factory.mktemp("fuzz") / "course")
     partly = answered(root / "assignments" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", ANSWERS_PARTLY)
     submit(root, "partly", partly)
     survivors = {}
@@ -169,11 +157,11 @@ def test_random_structure_mutations_are_recorded_through_the_batch(legacy_course
 # --- the recording step alone, many random structures (no sandbox per example) --------------------
 
 @pytest.fixture(scope="module")
-def graded_once(legacy_course, tmp_path_factory):
+def graded_once(released_course, tmp_path_factory):
     """A course with one partly-correct submission graded for real; its result and executed notebook."""
     from autograder.classroom.worker import grade_task, make_payload
 
-    root = _copy(legacy_course, tmp_path_factory.mktemp("record") / "course")
+    root = copy_course(released_course, tmp_path_factory.mktemp("record") / "course")
     data = nbformat.writes(answered(root / "assignments" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", ANSWERS_PARTLY))
     output = grade_task(make_payload(ASSIGNMENT, "partly", ASSIGNMENT, data.encode(), 3, root, options=QUICK))
     assert output.result.status == "graded" and output.result.score == 3
@@ -229,10 +217,10 @@ def gb_max(course: Course, cell: str) -> float:
         return gb.find_graded_cell(cell, ASSIGNMENT, ASSIGNMENT).max_score
 
 
-def test_non_finite_check_points_count_zero_through_the_batch(legacy_course, tmp_path):
+def test_non_finite_check_points_count_zero_through_the_batch(released_course, tmp_path):
     """A check that reports NaN or infinity (a broken check, say) leaves the submission recorded
     with 0 for that check, the others unchanged."""
-    root = _copy(legacy_course, tmp_path / "course")
+    root = copy_course(released_course, tmp_path / "course")
     correct = answered(root / "assignments" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", ANSWERS_CORRECT)
     for student in ("nan", "inf", "honest"):
         submit(root, student, correct)
@@ -282,7 +270,7 @@ PLAIN_CASES = ["pasted_test_cells", "garbled_metadata", "deleted_test_cell", "ga
 @pytest.mark.parametrize("options,cases", [({}, XOR_CASES), ({"zygote": False}, PLAIN_CASES)],
                          ids=["zygote", "plain"])
 def test_xor_structure_cases_are_recorded_with_honest_scores(xor_course, tmp_path, options, cases):
-    root = _copy(xor_course, tmp_path / "course")
+    root = copy_course(xor_course, tmp_path / "course")
     released = _released(root, "xor")
     correct = fill(released, reference_answers(root / "solutions" / "xor" / "xor.ipynb"))
     expected_zero = {"honest": set()}
@@ -305,7 +293,7 @@ def test_xor_structure_cases_are_recorded_with_honest_scores(xor_course, tmp_pat
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(steps=mutations(["add", "mean", "test_add", "test_mean", "test_partial", "why", "setup"]))
-def test_what_the_grader_receives_is_always_a_well_formed_notebook(legacy_course, steps):
+def test_what_the_grader_receives_is_always_a_well_formed_notebook(released_course, steps):
     """The bytes sent to the sandbox: a valid nbformat 4 notebook that the hidden-checks engine
     reads, with each released grade_id at most once and released metadata only."""
     from nbgrader.nbgraderformat import MetadataValidator
@@ -313,8 +301,8 @@ def test_what_the_grader_receives_is_always_a_well_formed_notebook(legacy_course
     from autograder.grading.structure import normalized_submission, released_cells
     from autograder.grading.notebook import read_submission
 
-    released = _released(legacy_course)
-    partly = answered(legacy_course / "assignments" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", ANSWERS_PARTLY)
+    released = _released(released_course)
+    partly = answered(released_course / "assignments" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", ANSWERS_PARTLY)
     data = json.dumps(mutate(json.loads(nbformat.writes(partly)), steps)).encode()
     sent = normalized_submission(data, released)
     nb = nbformat.reads(sent.decode(), as_version=4)

@@ -13,7 +13,7 @@ from autograder.classroom.release import release_assignment
 from autograder.cli import main
 from autograder.errors import UserError
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 SOLUTION_CODE = "def double(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION\n"
 TEST_CODE = (

@@ -7,12 +7,12 @@ import argparse
 import shutil
 
 import pytest
-from test_classroom_support import ANSWERS_CORRECT, ASSIGNMENT, answered, db_url, make_course, release, submit
 
 from autograder.classroom.gradebook import ResultStore
 from autograder.commands.grade import add_batch_options, check_gradable, grade_from_cli
 from autograder.errors import UserError
 from autograder.grading.submissions import find_submissions
+from tests.courses.legacy import ANSWERS_CORRECT, ASSIGNMENT, REPO, answered, db_url, make_course, release, submit
 
 
 def _args(*argv: str) -> argparse.Namespace:
@@ -58,8 +58,6 @@ def test_gradable_assignments(tmp_path):
 
 
 def test_a_folder_without_nbgrader_config_is_graded_not_recorded(tmp_path, capsys):
-    from test_classroom_support import REPO
-
     root = tmp_path / "course"
     root.mkdir()
     for name in ("solutions", "assignments"):

@@ -8,9 +8,9 @@ import re
 
 import numpy as np
 import pytest
-from test_leaderboard_support import csv_bytes, synthetic_key, write_labels_csv
 
 from autograder.cli import main
+from tests.leaderboard.boards import csv_bytes, synthetic_key, write_labels_csv
 
 ACTIONS = ["init", "add-students", "serve", "submit", "board", "verify", "close", "export"]
 
@@ -83,8 +83,6 @@ def test_full_flow_on_the_prepared_competition(quickdraw_root, tmp_path, capsys,
 def test_add_students_from_the_nbgrader_gradebook(tmp_path, capsys, monkeypatch):
     from nbgrader.api import Base, Gradebook
     from sqlalchemy import create_engine
-
-    from test_leaderboard_support import synthetic_key, write_labels_csv
 
     monkeypatch.setenv("LEADERBOARD_DB", str(tmp_path / "lb.db"))
     labels = write_labels_csv(synthetic_key(n=40), tmp_path / "labels.csv")

@@ -11,7 +11,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-LECTURES = Path(__file__).resolve().parent.parent / "lectures"
+LECTURES = Path(__file__).resolve().parents[2] / "lectures"
 INDEX = LECTURES / "README.md"
 NOTEBOOKS = sorted(p for p in LECTURES.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
 NOTES = sorted(p for p in LECTURES.rglob("*.md") if p != INDEX)

@@ -14,8 +14,8 @@ import nbformat
 import pytest
 
 from autograder.classroom.release import release_assignment
-from test_solutions import (API, GRADED, NAMES, REPO, SOLUTIONS, data_env, defined_signatures,
-                            execute_notebook, nbgrader_meta)
+from tests.course.notebooks import (API, GRADED, NAMES, REPO, SOLUTIONS, defined_signatures, execute_notebook,
+                                    nbgrader_meta)
 
 ASSIGNMENTS = REPO / "assignments"
 STUB = "raise NotImplementedError()"
@@ -97,8 +97,8 @@ def test_released_stubs_keep_the_graded_signatures(name):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_released_notebook_fails_only_in_its_stubs(name, quickdraw_root, tmp_path):
-    run = execute_notebook(released_path(name), tmp_path / name, data_env(quickdraw_root), allow_errors=True)
+def test_released_notebook_fails_only_in_its_stubs(name, data_env, tmp_path):
+    run = execute_notebook(released_path(name), tmp_path / name, data_env, allow_errors=True)
     errors = [(nbgrader_meta(cell).get("grade_id"), out) for cell in run.nb.cells
               for out in cell.get("outputs", []) if out.output_type == "error"]
     assert [(gid, out.ename) for gid, out in errors if out.ename != "NotImplementedError"] == []

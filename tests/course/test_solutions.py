@@ -11,32 +11,18 @@ checks call these names with these signatures, so the notebooks must define exac
 
 from __future__ import annotations
 
-import ast
 import csv
-import json
-import os
 import re
-import shutil
-import time
 from pathlib import Path
 from types import SimpleNamespace
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
 from nbgrader.nbgraderformat import MetadataValidator
 
-from autograder.grading.assignments import discover
+from tests.course.notebooks import API, GRADED, NAMES, SOLUTIONS, defined_signatures, execute_notebook, nbgrader_meta
 
-REPO = Path(__file__).resolve().parent.parent
-SOLUTIONS = REPO / "solutions"
-# every assignment in solutions/; the graded ones are those with hidden checks (discovered from
-# autograder/checks/*/assignment.toml); the competition alone is not: the leaderboard scores it
-NAMES = tuple(sorted(p.name for p in SOLUTIONS.iterdir() if (p / f"{p.name}.ipynb").is_file()))
-GRADED = tuple(spec.name for spec in discover())
-UNGRADED = ("competition",)
-# name -> signature as written in the notebook (methods: "Class.method")
-API = {spec.name: spec.interface for spec in discover()}
+UNGRADED = ("competition",)  # the leaderboard scores it, not hidden checks
 
 # Python run in the kernel after the last cell; it sets `_metrics`, a JSON-serialisable dict.
 PROBES = {
@@ -74,68 +60,12 @@ _metrics = {
     }""",
     "competition": """_metrics = {"baseline_valid_accuracy": baseline_valid_accuracy}""",
 }
-PROBE_MARK = "PROBE-METRICS "
-
-
 def solution_path(name: str) -> Path:
     return SOLUTIONS / name / f"{name}.ipynb"
 
 
-def nbgrader_meta(cell) -> dict:
-    return cell.metadata.get("nbgrader", {})
-
-
-def defined_signatures(cells) -> dict[str, tuple[str, str | None]]:
-    """Functions and class methods defined at the top of code cells: name -> (signature, docstring)."""
-    found = {}
-    for cell in cells:
-        if cell.cell_type != "code":
-            continue
-        for node in ast.parse(cell.source).body:
-            if isinstance(node, ast.FunctionDef):
-                found[node.name] = (ast.unparse(node.args), ast.get_docstring(node))
-            elif isinstance(node, ast.ClassDef):
-                found[node.name] = ("<class>", ast.get_docstring(node))
-                for item in node.body:
-                    if isinstance(item, ast.FunctionDef):
-                        found[f"{node.name}.{item.name}"] = (ast.unparse(item.args), ast.get_docstring(item))
-    return found
-
-
-def execute_notebook(notebook: Path, workdir: Path, env: dict[str, str], *,
-                     allow_errors: bool = False, probe: str | None = None,
-                     with_files: bool = True) -> SimpleNamespace:
-    """Copy the notebook's folder to ``workdir`` and run the notebook there in a fresh kernel.
-
-    ``with_files=False`` copies the notebook alone, without the files beside it. ``probe``: code
-    run after the last cell that sets ``_metrics``, returned as ``.metrics``. Also returns the
-    executed notebook (``.nb``, without the probe cell), ``.workdir`` and ``.seconds``.
-    """
-    shutil.copytree(notebook.parent, workdir, ignore=lambda folder, names: (
-        [] if with_files else [n for n in names if n != notebook.name]))
-    nb = nbformat.read(workdir / notebook.name, as_version=4)
-    if probe is not None:
-        nb.cells.append(nbformat.v4.new_code_cell(
-            f"{probe}\nimport json as _json\nprint({PROBE_MARK!r} + _json.dumps(_metrics))"))
-    client = NotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=allow_errors,
-                            resources={"metadata": {"path": str(workdir)}})
-    start = time.perf_counter()
-    client.execute(env={**os.environ, **env})
-    seconds = time.perf_counter() - start
-    metrics = None
-    if probe is not None:
-        text = "".join(o.get("text", "") for o in nb.cells.pop().outputs if o.output_type == "stream")
-        metrics = json.loads(text.split(PROBE_MARK, 1)[1])
-    return SimpleNamespace(nb=nb, workdir=workdir, seconds=seconds, metrics=metrics)
-
-
-def data_env(quickdraw_root: Path) -> dict[str, str]:
-    return {"QUICKDRAW_HOMEWORK": str(quickdraw_root / "homework"),
-            "QUICKDRAW_COMPETITION": str(quickdraw_root / "competition")}
-
-
 @pytest.fixture(scope="module")
-def solution_run(quickdraw_root, tmp_path_factory):
+def solution_run(data_env, tmp_path_factory):
     """run(name, attempt=0): the executed solution notebook, run once per (name, attempt)."""
     cache: dict[tuple[str, int], SimpleNamespace] = {}
 
@@ -143,7 +73,7 @@ def solution_run(quickdraw_root, tmp_path_factory):
         if (name, attempt) not in cache:
             workdir = tmp_path_factory.mktemp(f"{name}-{attempt}") / name
             # xor starts without its data file, so the notebook writes it with the reference function
-            cache[name, attempt] = execute_notebook(solution_path(name), workdir, data_env(quickdraw_root),
+            cache[name, attempt] = execute_notebook(solution_path(name), workdir, data_env,
                                                     probe=PROBES[name], with_files=name != "xor")
             print(f"\n{name}: ran in {cache[name, attempt].seconds:.1f} s, metrics {cache[name, attempt].metrics}")
         return cache[name, attempt]

@@ -1,4 +1,5 @@
-"""Helpers for the classroom tests: a tiny nbgrader-style course with a simulated class.
+"""The ``legacy`` test course: a tiny nbgrader-style course with a simulated class (classroom and
+command tests build it; the graded class is the ``graded_class`` fixture of tests/classroom/).
 
 The assignment ``legacy`` is written the usual nbgrader way (plain ``assert`` test cells, visible
 and hidden, one partial-credit cell, a manually graded answer, a data file read by a locked
@@ -11,8 +12,13 @@ import shutil
 from pathlib import Path
 
 import nbformat
+from nbgrader.api import Gradebook
 
-REPO = Path(__file__).resolve().parent.parent
+from autograder.classroom.course import Course
+from autograder.classroom.grade_class import grade_class
+from autograder.classroom.release import release_assignment
+
+REPO = Path(__file__).resolve().parents[2]
 ASSIGNMENT = "legacy"
 HIDDEN_MARK = "hidden-marker-7f3a"
 
@@ -87,8 +93,6 @@ def make_course(root: Path) -> Path:
 
 def release(root: Path) -> Path:
     """Release the assignment with nbgrader (into ``root``'s gradebook); return the notebook."""
-    from autograder.classroom.release import release_assignment
-
     return release_assignment(ASSIGNMENT, root=root) / f"{ASSIGNMENT}.ipynb"
 
 
@@ -100,6 +104,12 @@ def answered(released: Path, answers: dict[str, str]) -> nbformat.NotebookNode:
         if grade_id in answers:
             cell.source = answers[grade_id]
     return nb
+
+
+def copy_course(src: Path, dst: Path) -> Path:
+    """A copy of the course at ``src`` (a fixture's course is read-only); returns ``dst``."""
+    shutil.copytree(src, dst)
+    return dst
 
 
 def submit(root: Path, student: str, content, assignment: str = ASSIGNMENT) -> Path:
@@ -141,44 +151,9 @@ def leaker(released: Path) -> nbformat.NotebookNode:
 
 def grade(root: Path, workers: int = 2, **kwargs):
     """Grade every submission of the course at ``root`` with the batch runner; return the report."""
-    from autograder.classroom.grade_class import grade_class
-    from autograder.classroom.course import Course
-
     course = Course(root, kwargs.pop("db_url", None))
     return grade_class(ASSIGNMENT, course.find_submissions(ASSIGNMENT), workers=workers, progress=False,
                        course=course, **kwargs)
-
-
-_GRADED: dict = {}
-
-
-def graded_class(tmp_path_factory):
-    """(Built once per test session.) A released course with four submissions - correct, partly
-    wrong, blank, leaker - graded by our batch runner, and a copy graded by stock
-    ``nbgrader autograde``. Treat both as read-only (copy them to change anything)."""
-    if not _GRADED:
-        import subprocess
-        import sys
-
-        root = make_course(tmp_path_factory.mktemp("class"))
-        subs = simulated_class(root)
-        subs["leaker"] = submit(root, "leaker", leaker(root / "assignments" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"))
-        stock = tmp_path_factory.mktemp("stock") / "course"
-        shutil.copytree(root, stock)
-        bin_dir = str(Path(sys.executable).parent)
-        env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(stock)}
-        # The stock course is released the stock way: `autograder release` keeps no hidden tests in
-        # the gradebook, but stock autograde restores test cells (hidden parts included) from it.
-        for step in (["generate_assignment", "--force"], ["autograde"]):
-            done = subprocess.run([f"{bin_dir}/nbgrader", *step, ASSIGNMENT], cwd=stock, env=env,
-                                  capture_output=True, text=True, timeout=300)
-            assert done.returncode == 0, done.stderr[-2000:]
-        report = grade(root, seed=1234)
-        _GRADED.update(root=root, stock=stock, report=report, submissions=subs,
-                       expected={**EXPECTED, "leaker": EXPECTED_LEAKER})
-    from types import SimpleNamespace
-
-    return SimpleNamespace(**_GRADED)
 
 
 def db_url(root: Path) -> str:
@@ -188,8 +163,6 @@ def db_url(root: Path) -> str:
 
 def auto_scores(root: Path) -> dict[str, dict[str, float | None]]:
     """student -> grade cell -> auto score, read from the course's gradebook."""
-    from nbgrader.api import Gradebook
-
     with Gradebook(db_url(root)) as gb:
         return {sub.student.id: {g.name: g.auto_score for g in sub.notebooks[0].grades}
                 for sub in gb.assignment_submissions(ASSIGNMENT)}

@@ -3,7 +3,7 @@
 ``make_course(root)`` writes a course folder holding ``solutions/tiny/tiny.ipynb`` (with
 nbgrader solution markers), ``assignments/tiny/tiny.ipynb`` (released: stubs), a fake gradebook
 and fake instructor data full of a secret marker. ``tiny_spec(...)`` is its AssignmentSpec,
-read from ``tests/hostile/tiny_checks`` (its checks and assignment.toml).
+read from ``tests/courses/tiny_checks`` (its checks and assignment.toml).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Helpers for the drop-in nbgrader tests: courses set up the way nbgrader's own autograde tests
+"""Drop-in nbgrader courses for the grading tests: courses set up the way nbgrader's own autograde tests
 set them up (``nbgrader/tests/apps/test_nbgrader_autograde.py``), in this repo's layout
 (``solutions/`` is nbgrader's source, ``assignments/`` its release), graded by the production
 path (:func:`autograder.classroom.grade_class.grade_class`, two workers)."""
@@ -13,11 +13,10 @@ from pathlib import Path
 import nbformat
 import nbgrader
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 NBGRADER_FILES = Path(nbgrader.__file__).parent / "tests" / "apps" / "files"
 ASSIGNMENT = "ps1"
 DUEDATE = "2015-02-02 14:58:23.948203 America/Los_Angeles"  # the one nbgrader's tests use
-MODES = {"zygote": {"zygote": True}, "plain": {"zygote": False}}
 
 
 @contextmanager

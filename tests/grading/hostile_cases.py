@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder import paths
-
-from .tiny import code, notebook_bytes, released_cells, tiny_cells
+from tests.courses.tiny import TINY_CHECKS, code, notebook_bytes, released_cells, tiny_cells
 
 
 @dataclass
@@ -238,7 +237,7 @@ def hostile_cases(course: Path, port: int, host_dir: Path) -> list[Case]:
                     str(course / "submitted" / "someone" / "tiny" / "tiny.ipynb"),
                     str(repo / "solutions" / "xor" / "xor.ipynb"),
                     str(repo / "autograder" / "checks" / "xor" / "test_xor.py"),
-                    str(Path(__file__).parent / "tiny_checks" / "check_tiny.py"),
+                    str(TINY_CHECKS / "check_tiny.py"),
                     "/etc/shadow", "/root/.bash_history", "/proc/1/environ"]
     write_targets = [str(course / "PWNED"), str(host_dir / "PWNED"), str(repo / "PWNED"), "/work/PWNED",
                      "/root/PWNED", "/etc/PWNED", "/usr/PWNED", "/run/kernel/PWNED"]

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from hostile.tiny import TINY_CHECKS, make_course, notebook_bytes, tiny_cells, tiny_spec
 
 from autograder.errors import UserError
 from autograder.grading.assignments import CHECKS_ROOT, discover, get_assignment, is_graded, load_assignment
@@ -19,6 +18,7 @@ from autograder.grading.plugin import CheckContext, run_checks
 from autograder.grading.points import share_points
 from autograder.proxy.errors import ProxyError
 from autograder.sandbox.limits import Limits
+from tests.courses.tiny import TINY_CHECKS, make_course, notebook_bytes, tiny_cells, tiny_spec
 
 LONG = Limits(cell_timeout=300.0, notebook_timeout=900.0, cpu_seconds=1800, call_timeout=60.0)
 

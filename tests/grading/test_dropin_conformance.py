@@ -9,16 +9,12 @@ Where our grade differs from nbgrader's, the test says why.
 from __future__ import annotations
 
 import pytest
-from dropin_support import (ASSIGNMENT, MODES, autograded_text, grade, make_course, notebook_scores, released,
-                            submit)
+
+from tests.grading.dropin_courses import (ASSIGNMENT, autograded_text, grade, make_course, notebook_scores, released,
+                                         submit)
 
 ON_TIME = "2015-02-02 14:58:23.948203 America/Los_Angeles"
 HOUR_LATE = "2015-02-02 15:58:23.948203 America/Los_Angeles"
-
-
-@pytest.fixture(scope="module", params=sorted(MODES))
-def mode(request):
-    return MODES[request.param]
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,8 @@ import json
 
 import nbformat
 import pytest
-from dropin_support import MODES, autograded_text, grade, make_course, notebook_scores, released, submit
+
+from tests.grading.dropin_courses import autograded_text, grade, make_course, notebook_scores, released, submit
 
 MARK = "hidden-marker-91c2"
 PRINTED = "printed-by-a-hidden-line-3e8d"
@@ -126,8 +127,8 @@ def answered(nb, answers: dict) -> nbformat.NotebookNode:
     return nb
 
 
-@pytest.fixture(scope="module", params=sorted(MODES))
-def graded(request, tmp_path_factory):
+@pytest.fixture(scope="module")
+def graded(mode, tmp_path_factory):
     root = make_course(tmp_path_factory.mktemp("hostile"), {"hw": source_notebook()})
     release = released(root, "hw")
     submit(root, "honest", "hw", answered(release, CORRECT))
@@ -135,7 +136,7 @@ def graded(request, tmp_path_factory):
         submit(root, student, "hw", answered(release, answers))
     submit(root, "extra_notebook", "hw", release)  # blank; its correct copy is an extra notebook
     submit(root, "extra_notebook", "hw", answered(release, CORRECT), filename="hw copy.ipynb")
-    report = grade(root, {**MODES[request.param], "limits": {"cell_timeout": 6}})
+    report = grade(root, {**mode, "limits": {"cell_timeout": 6}})
     return root, report, {r.student: r for r in report.results}
 
 

@@ -17,8 +17,8 @@ import pytest
 from autograder.grading.grader import grade_submission
 from autograder.sandbox.kernel import SandboxKernel
 from autograder.sandbox.launcher import processes_of
-from hostile.cases import hostile_cases
-from hostile.tiny import SECRET, make_course, tiny_spec
+from tests.courses.tiny import SECRET, TINY_CHECKS, make_course, tiny_spec
+from tests.grading.hostile_cases import hostile_cases
 
 SEED = 20240601
 
@@ -154,7 +154,7 @@ def test_hostile_cases_leave_the_host_untouched(hostile_batch):
 
 def test_messages_never_show_check_source(hostile_batch):
     _, results, _, _ = hostile_batch
-    source = (Path(__file__).parent / "hostile" / "tiny_checks" / "check_tiny.py").read_text()
+    source = (TINY_CHECKS / "check_tiny.py").read_text()
     code_lines = [line.strip() for line in source.splitlines() if len(line.strip()) > 20]
     for result in results.values():
         for check in result.checks:

@@ -30,20 +30,10 @@ from statistics import NormalDist
 
 import numpy as np
 import pytest
-from test_leaderboard_support import (
-    CHANCE,
-    ETA,
-    Clock,
-    csv_bytes,
-    exact_board_leak,
-    guessing_and_boosting,
-    honest_progress,
-    make_board,
-    sqlite_url,
-    synthetic_key,
-)
 
 from autograder.leaderboard.ladder import DEFAULT_ALPHA
+from tests.leaderboard.boards import Clock, csv_bytes, make_board, sqlite_url, synthetic_key
+from tests.leaderboard.entrants import CHANCE, ETA, exact_board_leak, guessing_and_boosting, honest_progress
 
 N_TEST = 2000  # 1000 public, 1000 private: the competition's size
 K = 400

@@ -8,9 +8,10 @@ from datetime import datetime
 
 import pytest
 from playwright.sync_api import expect, sync_playwright
-from test_leaderboard_support import Server, csv_bytes, make_board, sqlite_url, synthetic_key
 
 from autograder.leaderboard.roster import RosterEntry
+from tests.leaderboard.boards import csv_bytes, make_board, sqlite_url, synthetic_key
+from tests.leaderboard.server import Server
 
 KEY = synthetic_key(n=400)
 CHROMIUM = "/usr/bin/chromium"

@@ -14,11 +14,13 @@ from datetime import datetime
 import httpx
 from hypothesis import HealthCheck, given, settings
 from sqlalchemy import func, select
-from test_leaderboard_support import Server, csv_bytes, make_board, malformed_uploads, sqlite_url, synthetic_key
 
 from autograder.cli import main
 from autograder.leaderboard.models import DailyCount, Entrant, Upload
 from autograder.leaderboard.store import Leaderboard
+from tests.leaderboard.boards import csv_bytes, make_board, sqlite_url, synthetic_key
+from tests.leaderboard.server import Server
+from tests.leaderboard.uploads import malformed_uploads
 
 KEY = synthetic_key(n=400)
 GOOD = csv_bytes(KEY, KEY.labels)
@@ -48,9 +50,10 @@ def consistent(lb: Leaderboard) -> dict[str, list[int]]:
     return {entrants[e].name: sorted(row.id for row in mine) for e, mine in by_entrant.items()}
 
 
-def check_concurrent_submissions(db_url: str, n_students: int = 12, limit: int = 5, per_student: int = 8) -> None:
+def test_concurrent_submissions(db_url):
     """Every student fires more submissions than the limit, all at once, over HTTP: exactly
     ``limit`` are accepted per student, each stored once, the rest get 429, nothing else."""
+    n_students, limit, per_student = 12, 5, 8
     students = [f"s{i:02d}" for i in range(n_students)]
     lb, tokens, _ = make_board(db_url, KEY, students=students, daily_limit=limit)
     jobs = [student for student in students for _ in range(per_student)]
@@ -74,10 +77,6 @@ def check_concurrent_submissions(db_url: str, n_students: int = 12, limit: int =
             assert body["id"] is None and "daily limit" in body["message"]
     assert consistent(lb) == {student: sorted(ids) for student, ids in accepted.items()}
     lb.dispose()
-
-
-def test_concurrent_submissions_sqlite(tmp_path):
-    check_concurrent_submissions(sqlite_url(tmp_path))
 
 
 def test_a_crash_mid_burst_loses_no_acknowledged_submission(tmp_path):

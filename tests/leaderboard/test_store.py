@@ -1,8 +1,7 @@
 """The competition rules on the database: Ladder board, daily limit, ties, final selection,
 private board, teams, tokens, atomic writes, roster and reproducibility verification.
 
-Tests taking ``db_url`` also run against a real PostgreSQL server in
-test_leaderboard_postgres.py.
+Tests taking ``db_url`` run on SQLite and on a real PostgreSQL server (tests/leaderboard/conftest.py).
 """
 
 from __future__ import annotations
@@ -13,7 +12,6 @@ import nbformat
 import numpy as np
 import pytest
 from sqlalchemy import func, select, text
-from test_leaderboard_support import Clock, csv_bytes, make_board, sqlite_url, synthetic_key
 
 from autograder.errors import UserError
 from autograder.leaderboard import uploads as uploads_module
@@ -21,16 +19,20 @@ from autograder.leaderboard import validate
 from autograder.leaderboard.errors import NotFound, SubmissionRejected
 from autograder.leaderboard.models import DailyCount, Upload
 from autograder.leaderboard.roster import RosterEntry, read_gradebook, read_roster_csv
+from autograder.leaderboard.store import Leaderboard
 from autograder.leaderboard.verify import RunFailed, SwapSet, noise_margin, verify_top
+from tests.leaderboard.boards import Clock, csv_bytes, make_board, sqlite_url, synthetic_key
 
 KEY = synthetic_key(n=400)
 SWAP_KEY = synthetic_key(n=400, seed=1)  # the verification set: other ids, other labels
 NOTEBOOK = json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}).encode()
 
 
-@pytest.fixture
-def db_url(tmp_path):
-    return sqlite_url(tmp_path)
+def test_the_database_really_is_postgresql(postgresql):
+    lb = Leaderboard(postgresql())
+    with lb.engine.connect() as conn:
+        assert conn.execute(text("select version()")).scalar_one().startswith("PostgreSQL 15")
+    lb.dispose()
 
 
 def with_accuracy(public: float, private: float, seed: int = 0) -> np.ndarray:
@@ -284,8 +286,6 @@ def test_display_names(db_url):
 
 
 def test_uninitialised_and_double_init(db_url):
-    from autograder.leaderboard.store import Leaderboard
-
     with pytest.raises(UserError, match="holds no competition"):
         Leaderboard(db_url).settings()
     make_board(db_url, KEY)

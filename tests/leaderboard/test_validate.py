@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_leaderboard_support import csv_bytes, synthetic_key
 
 from autograder.errors import UserError
 from autograder.leaderboard.ladder import (
@@ -23,6 +22,7 @@ from autograder.leaderboard.ladder import (
 )
 from autograder.leaderboard.scoring import AnswerKey, read_answer_key, read_classes
 from autograder.leaderboard.validate import InvalidSubmission, careful_parse, decode, parse_predictions
+from tests.leaderboard.boards import csv_bytes, synthetic_key
 
 KEY = synthetic_key(n=60)
 LIMIT = 100_000

@@ -23,12 +23,12 @@ import zlib
 import nbformat
 import numpy as np
 from PIL import Image
-from test_leaderboard_support import make_board, sqlite_url
 
 from autograder.cli import main
 from autograder.leaderboard.scoring import read_answer_key, read_classes
 from autograder.leaderboard.verify import DEFAULT_MAX_CODE_BYTES
 from autograder.quickdraw.sources import find_source
+from tests.leaderboard.boards import make_board, sqlite_url
 
 # Shared by every notebook below: read the data the documented way.
 LOAD = """

@@ -10,10 +10,11 @@ from datetime import datetime
 import pytest
 from hypothesis import HealthCheck, given, settings
 from sqlalchemy import func, select
-from test_leaderboard_support import Clock, csv_bytes, make_board, malformed_uploads, sqlite_url, synthetic_key
 
 from autograder.leaderboard.models import DailyCount, Entrant, Student, Upload
 from autograder.web.app import create_app
+from tests.leaderboard.boards import Clock, csv_bytes, make_board, sqlite_url, synthetic_key
+from tests.leaderboard.uploads import malformed_uploads
 
 with warnings.catch_warnings():  # Starlette nags about its httpx dependency on import
     warnings.simplefilter("ignore")

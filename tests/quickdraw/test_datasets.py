@@ -13,8 +13,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import TEST_SECRET
-
 from autograder.quickdraw.prepare import prepare_all
 from autograder.quickdraw.sources import find_source
 from autograder.quickdraw.spec import load_spec
@@ -174,8 +172,8 @@ def test_manifest_records_parameters_and_every_file(quickdraw_root):
     assert "public" not in text.replace("public_fraction", "")  # nothing about who is public
 
 
-def test_second_run_is_byte_identical(quickdraw_root, tmp_path):
-    results = prepare_all(tmp_path, find_source(), progress=False, secret=TEST_SECRET)
+def test_second_run_is_byte_identical(quickdraw_root, tmp_path, instructor_secret):
+    results = prepare_all(tmp_path, find_source(), progress=False, secret=instructor_secret)
     assert [r.status for r in results] == ["prepared", "prepared"]
     first = {p.relative_to(quickdraw_root): p for p in quickdraw_root.rglob("*") if p.is_file()}
     second = {p.relative_to(tmp_path): p for p in tmp_path.rglob("*") if p.is_file()}

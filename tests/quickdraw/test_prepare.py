@@ -13,8 +13,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import TEST_SECRET
-
 from autograder.errors import UserError
 from autograder.quickdraw import files as files_module
 from autograder.quickdraw.prepare import prepare_all, prepare_dataset
@@ -54,12 +52,12 @@ def spec_of(tiny, **changes):
     return parse_spec(raw, Path("test-spec.json"))
 
 
-def test_two_runs_give_identical_bytes_seed_and_secret_matter(tiny_quickdraw, tmp_path):
+def test_two_runs_give_identical_bytes_seed_and_secret_matter(tiny_quickdraw, tmp_path, instructor_secret):
     spec = spec_of(tiny_quickdraw)
     source = tiny_quickdraw["source"]
-    prepare_all(tmp_path / "a", source, spec=spec, progress=False, secret=TEST_SECRET)
-    prepare_all(tmp_path / "b", source, spec=spec, progress=False, secret=TEST_SECRET)
-    prepare_all(tmp_path / "c", source, seed=8, spec=spec, progress=False, secret=TEST_SECRET)
+    prepare_all(tmp_path / "a", source, spec=spec, progress=False, secret=instructor_secret)
+    prepare_all(tmp_path / "b", source, spec=spec, progress=False, secret=instructor_secret)
+    prepare_all(tmp_path / "c", source, seed=8, spec=spec, progress=False, secret=instructor_secret)
     prepare_all(tmp_path / "d", source, spec=spec, progress=False, secret=b"another secret, 32 bytes long.!!")
     a, b, c, d = (tree(tmp_path / x) for x in "abcd")
     assert a == b
@@ -76,10 +74,10 @@ def test_two_runs_give_identical_bytes_seed_and_secret_matter(tiny_quickdraw, tm
         assert a[name] != d[name], name
 
 
-def test_one_dataset_alone_equals_the_same_dataset_from_all(tiny_quickdraw, tmp_path):
+def test_one_dataset_alone_equals_the_same_dataset_from_all(tiny_quickdraw, tmp_path, instructor_secret):
     spec = spec_of(tiny_quickdraw)
-    prepare_all(tmp_path / "all", tiny_quickdraw["source"], spec=spec, progress=False, secret=TEST_SECRET)
-    prepare_dataset("competition", tmp_path / "one", tiny_quickdraw["source"], spec=spec, progress=False, secret=TEST_SECRET)
+    prepare_all(tmp_path / "all", tiny_quickdraw["source"], spec=spec, progress=False, secret=instructor_secret)
+    prepare_dataset("competition", tmp_path / "one", tiny_quickdraw["source"], spec=spec, progress=False, secret=instructor_secret)
     both, alone = tree(tmp_path / "all"), tree(tmp_path / "one")
     for name, data in alone.items():
         if name != "instructor/MANIFEST.json":
@@ -87,7 +85,7 @@ def test_one_dataset_alone_equals_the_same_dataset_from_all(tiny_quickdraw, tmp_
     assert not (tmp_path / "one" / "homework").exists()
 
 
-def test_duplicates_are_dropped_and_datasets_never_overlap(tiny_quickdraw, tmp_path):
+def test_duplicates_are_dropped_and_datasets_never_overlap(tiny_quickdraw, tmp_path, instructor_secret):
     # ant has 39 distinct drawings; take all of them: 20 for the homework, 19 for the competition
     # (not jittered here, so that every image can be traced to its source drawing)
     spec = spec_of(
@@ -95,7 +93,7 @@ def test_duplicates_are_dropped_and_datasets_never_overlap(tiny_quickdraw, tmp_p
         homework={"splits": {"train": 10, "valid": 4, "test": 4, "heldout": 2}},
         competition={"splits": {"train": 9, "valid": 4, "test": 3, "verification": 3}, "jitter": False},
     )
-    prepare_all(tmp_path, tiny_quickdraw["source"], spec=spec, progress=False, secret=TEST_SECRET)
+    prepare_all(tmp_path, tiny_quickdraw["source"], spec=spec, progress=False, secret=instructor_secret)
     arrays = tiny_quickdraw["arrays"]
     homework, competition = dataset_digests(tmp_path, "homework"), dataset_digests(tmp_path, "competition")
     all_images = [d for splits in (homework, competition) for ds in splits.values() for d in ds]
@@ -108,9 +106,9 @@ def test_duplicates_are_dropped_and_datasets_never_overlap(tiny_quickdraw, tmp_p
     assert shared not in all_images
 
 
-def test_splits_are_stratified_and_labels_right(tiny_quickdraw, tmp_path):
+def test_splits_are_stratified_and_labels_right(tiny_quickdraw, tmp_path, instructor_secret):
     spec = spec_of(tiny_quickdraw)
-    prepare_all(tmp_path, tiny_quickdraw["source"], spec=spec, progress=False, secret=TEST_SECRET)
+    prepare_all(tmp_path, tiny_quickdraw["source"], spec=spec, progress=False, secret=instructor_secret)
     owner = {digest(img): name for name, imgs in tiny_quickdraw["arrays"].items() for img in imgs}
     classes = (tmp_path / "homework" / "classes.txt").read_text().split()
     assert classes == ["ant", "bee", "cow"]
@@ -131,11 +129,11 @@ def test_splits_are_stratified_and_labels_right(tiny_quickdraw, tmp_path):
     assert splits == sorted((str(c), s) for c in range(3) for s in ("public",) * 3 + ("private",) * 3)
 
 
-def test_rerun_is_up_to_date_and_rewrites_nothing(tiny_quickdraw, tmp_path):
+def test_rerun_is_up_to_date_and_rewrites_nothing(tiny_quickdraw, tmp_path, instructor_secret):
     spec = spec_of(tiny_quickdraw)
-    prepare_all(tmp_path, tiny_quickdraw["source"], spec=spec, progress=False, secret=TEST_SECRET)
+    prepare_all(tmp_path, tiny_quickdraw["source"], spec=spec, progress=False, secret=instructor_secret)
     stamps = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*")}
-    results = prepare_all(tmp_path, tiny_quickdraw["source"], spec=spec, progress=False, secret=TEST_SECRET)
+    results = prepare_all(tmp_path, tiny_quickdraw["source"], spec=spec, progress=False, secret=instructor_secret)
     assert [r.status for r in results] == ["up to date", "up to date"]
     assert {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*")} == stamps
 
@@ -149,32 +147,32 @@ def test_rerun_is_up_to_date_and_rewrites_nothing(tiny_quickdraw, tmp_path):
         (lambda root: (root / "instructor" / "homework_heldout.npz").write_bytes(b"x"), "was changed"),
     ],
 )
-def test_changed_output_is_refused_then_forced(tiny_quickdraw, tmp_path, damage, message):
+def test_changed_output_is_refused_then_forced(tiny_quickdraw, tmp_path, damage, message, instructor_secret):
     spec = spec_of(tiny_quickdraw)
-    prepare_dataset("homework", tmp_path, tiny_quickdraw["source"], spec=spec, progress=False, secret=TEST_SECRET)
+    prepare_dataset("homework", tmp_path, tiny_quickdraw["source"], spec=spec, progress=False, secret=instructor_secret)
     good = tree(tmp_path)
     damage(tmp_path)
     with pytest.raises(UserError, match=message):
-        prepare_dataset("homework", tmp_path, tiny_quickdraw["source"], spec=spec, progress=False, secret=TEST_SECRET)
-    prepare_dataset("homework", tmp_path, tiny_quickdraw["source"], spec=spec, progress=False, force=True, secret=TEST_SECRET)
+        prepare_dataset("homework", tmp_path, tiny_quickdraw["source"], spec=spec, progress=False, secret=instructor_secret)
+    prepare_dataset("homework", tmp_path, tiny_quickdraw["source"], spec=spec, progress=False, force=True, secret=instructor_secret)
     assert tree(tmp_path) == good
 
 
-def test_force_replaces_only_our_folders(tiny_quickdraw, tmp_path):
+def test_force_replaces_only_our_folders(tiny_quickdraw, tmp_path, instructor_secret):
     spec = spec_of(tiny_quickdraw)
     (tmp_path / "homework").mkdir()
     (tmp_path / "homework" / "theirs.txt").write_text("someone else's")
     (tmp_path / "keep.txt").write_text("unrelated")
     with pytest.raises(UserError, match="holds other data"):
-        prepare_all(tmp_path, tiny_quickdraw["source"], spec=spec, progress=False, secret=TEST_SECRET)
+        prepare_all(tmp_path, tiny_quickdraw["source"], spec=spec, progress=False, secret=instructor_secret)
     assert not (tmp_path / "competition").exists()  # refused before writing anything
-    prepare_all(tmp_path, tiny_quickdraw["source"], spec=spec, progress=False, force=True, secret=TEST_SECRET)
+    prepare_all(tmp_path, tiny_quickdraw["source"], spec=spec, progress=False, force=True, secret=instructor_secret)
     assert not (tmp_path / "homework" / "theirs.txt").exists()
     assert (tmp_path / "keep.txt").read_text() == "unrelated"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["competition", "homework", "instructor", "keep.txt"]
 
 
-def test_interrupted_build_leaves_old_dataset_or_nothing(tiny_quickdraw, tmp_path, monkeypatch):
+def test_interrupted_build_leaves_old_dataset_or_nothing(tiny_quickdraw, tmp_path, monkeypatch, instructor_secret):
     spec = spec_of(tiny_quickdraw)
     real_write_png = files_module.write_png
     calls = []
@@ -187,31 +185,31 @@ def test_interrupted_build_leaves_old_dataset_or_nothing(tiny_quickdraw, tmp_pat
 
     monkeypatch.setattr(files_module, "write_png", failing_write_png)
     with pytest.raises(KeyboardInterrupt):
-        prepare_dataset("homework", tmp_path, tiny_quickdraw["source"], spec=spec, progress=False, secret=TEST_SECRET)
+        prepare_dataset("homework", tmp_path, tiny_quickdraw["source"], spec=spec, progress=False, secret=instructor_secret)
     assert os.listdir(tmp_path) == []  # no half dataset, no temporary folder
 
     monkeypatch.setattr(files_module, "write_png", real_write_png)
-    prepare_dataset("homework", tmp_path, tiny_quickdraw["source"], spec=spec, progress=False, secret=TEST_SECRET)
+    prepare_dataset("homework", tmp_path, tiny_quickdraw["source"], spec=spec, progress=False, secret=instructor_secret)
     old = tree(tmp_path)
     calls.clear()
     monkeypatch.setattr(files_module, "write_png", failing_write_png)
     with pytest.raises(KeyboardInterrupt):
-        prepare_dataset("homework", tmp_path, tiny_quickdraw["source"], seed=9, spec=spec, progress=False, force=True, secret=TEST_SECRET)
+        prepare_dataset("homework", tmp_path, tiny_quickdraw["source"], seed=9, spec=spec, progress=False, force=True, secret=instructor_secret)
     assert tree(tmp_path) == old and sorted(os.listdir(tmp_path)) == ["homework", "instructor"]
 
 
-def test_leftovers_of_a_killed_run_are_cleaned(tiny_quickdraw, tmp_path):
+def test_leftovers_of_a_killed_run_are_cleaned(tiny_quickdraw, tmp_path, instructor_secret):
     spec = spec_of(tiny_quickdraw)
     dead = tmp_path / ".homework.tmp-999999999-abcd1234"
     (dead / "homework").mkdir(parents=True)
-    prepare_dataset("homework", tmp_path, tiny_quickdraw["source"], spec=spec, progress=False, secret=TEST_SECRET)
+    prepare_dataset("homework", tmp_path, tiny_quickdraw["source"], spec=spec, progress=False, secret=instructor_secret)
     assert not dead.exists()
     assert sorted(os.listdir(tmp_path)) == ["homework", "instructor"]
 
 
-def test_manifest_and_npz_carry_no_time_or_place(tiny_quickdraw, tmp_path):
+def test_manifest_and_npz_carry_no_time_or_place(tiny_quickdraw, tmp_path, instructor_secret):
     spec = spec_of(tiny_quickdraw)
-    prepare_all(tmp_path, tiny_quickdraw["source"], spec=spec, progress=False, secret=TEST_SECRET)
+    prepare_all(tmp_path, tiny_quickdraw["source"], spec=spec, progress=False, secret=instructor_secret)
     text = (tmp_path / "homework" / "MANIFEST.json").read_text()
     assert str(tmp_path) not in text and str(tiny_quickdraw["source"]) not in text
     manifest = json.loads(text)

@@ -1,7 +1,7 @@
 """Playing the student: with the repository (its public seed), the public QuickDraw files and the
 released competition folder, but not the instructor's secret, try to recover the hidden labels.
 
-``quickdraw_root`` stands for the instructor's data (prepared with the secret TEST_SECRET). The
+``quickdraw_root`` stands for the instructor's data (prepared with the fixture ``instructor_secret``). The
 student re-prepares everything from the public seed, which gives them the released training data
 byte for byte but hidden sets of their own; labels carried over from those by id, by row or by
 identical pixels score at chance on the private half. Matching the released test images against
@@ -12,7 +12,7 @@ the drawing each released image was made from (its label is right for all but a 
 about 0.9 for an ordinary 1-NN classifier: bench/bench_lookup.py), because the images are public
 drawings, only lightly distorted so as to stay the same doodles. Such labels can fill a board
 entry but not win: verification runs the entry's code, capped at 32 KiB, on never-released
-drawings (tests/test_leaderboard_verify.py).
+drawings (tests/leaderboard/test_verify.py).
 """
 
 from __future__ import annotations

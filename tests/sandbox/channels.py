@@ -14,7 +14,7 @@ import json
 import time
 from pathlib import Path
 
-from .tiny import ADD, COUNTER, SCALE, TINY_CHECKS, code, notebook_bytes, released_cells, tiny_cells
+from tests.courses.tiny import ADD, COUNTER, SCALE, TINY_CHECKS, code, notebook_bytes, released_cells, tiny_cells
 
 # the full solution (full-text channels) and the body of add() (bit channels: locks, notifications, ptys)
 SOLUTION = "\n\n".join("\n".join(line for line in part.splitlines() if "### " not in line)

@@ -29,7 +29,7 @@ from autograder.sandbox.kernel import SandboxKernel
 from autograder.sandbox.limits import MIB, Limits
 from autograder.sandbox.probe import missing_protections
 from autograder.sandbox.zygote import kernel_factory
-from hostile.tiny import SCALE, make_course, notebook_bytes, released_cells, tiny_cells, tiny_spec
+from tests.courses.tiny import SCALE, make_course, notebook_bytes, released_cells, tiny_cells, tiny_spec
 
 GIB = 1024 * MIB
 SANDBOX_MEMORY = 1536 * MIB

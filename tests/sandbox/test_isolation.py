@@ -60,7 +60,7 @@ def test_student_code_sees_nothing_of_the_grader(tmp_path, monkeypatch):
             facts = {{"uid": os.getuid(), "gid": os.getgid(), "groups": os.getgroups(), "pid": os.getpid(),
                      "cwd": os.getcwd(), "env": dict(os.environ), "root": sorted(os.listdir("/")),
                      "work": sorted(os.listdir("{Path.cwd().anchor}work")) if os.path.exists("/work") else [],
-                     "course": os.path.exists("{Path(__file__).resolve().parents[1]}/solutions"),
+                     "course": os.path.exists("{Path(__file__).resolve().parents[2]}/solutions"),
                      "given": open(os.environ["WHERE"] + "/given.txt").read(),
                      "status": {{l.split(":")[0]: l.split(":")[1].strip() for l in open("/proc/self/status")
                                 if l.startswith(("CapEff", "CapPrm", "CapBnd", "NoNewPrivs"))}},

@@ -1,7 +1,7 @@
 """No kernel object carries one student's work to another (issue 9, item 1).
 
 A writer (correct tiny notebook) stores its solution through every channel of
-``hostile.channels`` (keyrings, SysV and POSIX IPC, abstract sockets, files in every writable
+``channels.py`` (keyrings, SysV and POSIX IPC, abstract sockets, files in every writable
 folder, other processes' command lines, locks and notifications on shared read-only files,
 ptys); a blank reader polls them all and defines the graded functions from whatever it finds.
 Graded through ``grade_class`` with zygote kernels and with plain sandboxes, one after the other
@@ -29,9 +29,9 @@ from autograder.sandbox.limits import Limits
 from autograder.sandbox.probe import missing_protections
 from autograder.sandbox.uids import FIRST_UID, UID_COUNT
 from autograder.sandbox.zygote import Zygote, ZygoteKernel
-from hostile.channels import (CHANNELS, last_json, reader_cell, reader_notebook, tiny_task, writer_cell,
-                              writer_notebook)
-from hostile.tiny import make_course
+from tests.courses.tiny import make_course
+from tests.sandbox.channels import (CHANNELS, last_json, reader_cell, reader_notebook, tiny_task, writer_cell,
+                                   writer_notebook)
 
 pytestmark = pytest.mark.skipif(not is_root() or bool(missing_protections()),
                                 reason="needs root and bubblewrap (as the grading machine has)")

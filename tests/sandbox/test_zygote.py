@@ -174,7 +174,7 @@ def test_an_interpreter_under_tmp_survives_the_childs_fresh_tmp(tmp_path):
            "mounts": [], "keep": [str(venv)], "etc": {"passwd": "student:x:61000:61000::/:/bin/sh\n"}}
     probe = f"""
 import json, os, sys
-sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r})
+sys.path.insert(0, {str(Path(__file__).resolve().parents[2])!r})
 from autograder.sandbox.zygote_server import _private_filesystem
 _private_filesystem(json.loads({json.dumps(req)!r}))
 try:
