@@ -17,7 +17,6 @@ import time
 from pathlib import Path
 
 import nbformat
-import pytest
 
 from autograder.classroom.grade_class import run_local
 from autograder.classroom.gradebook import ResultStore

@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 
 import nbformat
-import pytest
 
 from autograder.classroom.course import Course
 from autograder.classroom.gradebook import ResultStore
