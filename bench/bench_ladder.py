@@ -39,9 +39,9 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from test_leaderboard_support import (  # noqa: E402
+from tests.leaderboard.entrants import (  # noqa: E402
     CHANCE,
     ETA,
     N_CLASSES,

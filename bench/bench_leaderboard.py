@@ -24,9 +24,10 @@ import httpx
 import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "tests"))
+sys.path.insert(0, str(REPO))
 
-from test_leaderboard_support import Server, csv_bytes, make_board, synthetic_key  # noqa: E402
+from tests.leaderboard.boards import csv_bytes, make_board, synthetic_key  # noqa: E402
+from tests.leaderboard.server import Server  # noqa: E402
 
 from autograder.leaderboard.database import database_url  # noqa: E402
 from autograder.leaderboard.validate import careful_parse, decode, parse_predictions  # noqa: E402

@@ -1,12 +1,16 @@
-"""Shared fixtures.
+"""Fixtures several test folders share (each folder's own are in its conftest.py).
 
+``instructor_secret``  (session) the fixed instructor secret of every test preparation.
 ``quickdraw_root``  (session) the real QuickDraw datasets, prepared once per test session from
                     the offline source (../shared/quickdraw beside the repo, or $QUICKDRAW_SOURCE)
-                    with the fixed instructor secret ``TEST_SECRET`` into a pytest temp dir.
+                    with ``instructor_secret`` into a pytest temp dir.
                     Holds ``homework/``, ``competition/``, ``instructor/`` in the layout of
                     data/quickdraw/README.md. Treat it as read-only.
 ``tiny_quickdraw``  a fake source (4 small classes, with planted duplicates) and a matching tiny
                     spec, for fast tests of the data pipeline itself.
+``postgresql``      (session) a throw-away PostgreSQL 15 server (Debian's binaries) on 127.0.0.1,
+                    started the first time a test asks for it and stopped after the session: a
+                    function ``new_database() -> SQLAlchemy URL`` of a new, empty database.
 ``run_cli``         run ``autograder ARGS...`` in-process (``autograder.cli.main``) with optional
                     environment variables; returns ``.returncode``, ``.stdout``, ``.stderr``.
 """
@@ -15,25 +19,35 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import subprocess
+import tempfile
 from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
+import psycopg
 import pytest
 
 from autograder.cli import main
 from autograder.quickdraw.prepare import prepare_all
 from autograder.quickdraw.sources import find_source
+from tests.ports import free_port
 
-# The instructor secret of every test preparation: fixed, so that test data is deterministic.
-TEST_SECRET = bytes(range(32))
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
 
 
 @pytest.fixture(scope="session")
-def quickdraw_root(tmp_path_factory) -> Path:
+def instructor_secret() -> bytes:
+    """The instructor secret of every test preparation: fixed, so that test data is deterministic."""
+    return bytes(range(32))
+
+
+@pytest.fixture(scope="session")
+def quickdraw_root(tmp_path_factory, instructor_secret) -> Path:
     """Root folder of the real prepared QuickDraw datasets (seed 2019, default spec)."""
     root = tmp_path_factory.mktemp("quickdraw")
-    prepare_all(root, find_source(), progress=False, secret=TEST_SECRET)
+    prepare_all(root, find_source(), progress=False, secret=instructor_secret)
     return root
 
 
@@ -110,3 +124,32 @@ def run_cli(capsys, monkeypatch):
         return SimpleNamespace(returncode=code, stdout=captured.out, stderr=captured.err)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def postgresql():
+    """Start PostgreSQL on 127.0.0.1 (as user postgres when we are root); yield ``new_database``."""
+    root = Path(tempfile.mkdtemp(prefix="lb-pg-"))  # not under pytest's 0700 temp root: postgres must enter it
+    as_user = {}
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres", "postgres")
+        as_user = {"user": "postgres", "group": "postgres", "extra_groups": []}
+    data, port = root / "data", free_port()
+    run = lambda *argv: subprocess.run(argv, check=True, capture_output=True, cwd=root, **as_user)  # noqa: E731
+    run(str(PG_BIN / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8")
+    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
+    run(str(PG_BIN / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(root / "log"), "-w", "-t", "60", "start")
+    counter = iter(range(1_000_000))
+
+    def new_database() -> str:
+        name = f"lb_test_{next(counter)}"
+        with psycopg.connect(f"host=127.0.0.1 port={port} user=postgres dbname=postgres", autocommit=True) as conn:
+            conn.execute(f"CREATE DATABASE {name}")
+        return f"postgresql+psycopg://postgres@127.0.0.1:{port}/{name}"
+
+    try:
+        yield new_database
+    finally:
+        subprocess.run([str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],
+                       capture_output=True, cwd=root, **as_user)
+        shutil.rmtree(root, ignore_errors=True)

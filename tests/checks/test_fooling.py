@@ -1,0 +1,86 @@
+"""Submissions built to fool the hidden checks (fooling_cases.py), graded through the production
+path (``grade_class``, 2 workers; xor and activations with zygote kernels, quickdraw_loader and
+mlp_scratch with plain sandboxes): each gets exactly the points of the checks it really earned,
+and every other check gives 0. Also: the student's kernel cannot see the run's seed."""
+
+from __future__ import annotations
+
+import json
+import random
+import zlib
+
+import numpy as np
+import pytest
+
+from autograder.classroom.grade_class import grade_class
+from autograder.grading.assignments import discover, get_assignment
+from autograder.grading.grader import grade_submission, kernel_seed
+from autograder.grading.submissions import Submission
+from autograder.sandbox.probe import missing_protections
+from tests.checks.fooling_cases import ALL, ROOT, fooling_notebook
+
+SEED = 8675309
+pytestmark = pytest.mark.skipif(bool(missing_protections()), reason="needs the sandbox (bubblewrap)")
+PLAIN = {"quickdraw_loader", "mlp_scratch"}  # graded with {"zygote": False}; the others with zygote kernels
+
+
+@pytest.fixture(scope="module")
+def fooled(quickdraw_root, tmp_path_factory):
+    """case name -> result dict, every assignment's cases graded in one batch of 2 workers."""
+    folder = tmp_path_factory.mktemp("fooling")
+    results = {}
+    for assignment in (spec.name for spec in discover()):
+        cases = [case for case in ALL if case.assignment == assignment]
+        submissions = [Submission(f"{case.assignment}-{case.name}", assignment, fooling_notebook(case, folder))
+                       for case in cases]
+        options = {"data_root": str(quickdraw_root), "zygote": assignment not in PLAIN}
+        report = grade_class(assignment, submissions, workers=2, seed=SEED, progress=False, options=options,
+                             record=False, root=ROOT)
+        results.update({r.student: r for r in report.results})
+    return results
+
+
+@pytest.mark.parametrize("case", ALL, ids=[f"{c.assignment}-{c.name}" for c in ALL])
+def test_a_fooling_submission_gets_only_what_it_earned(fooled, case):
+    result = fooled[f"{case.assignment}-{case.name}"]
+    assert result.status == "graded", result.error
+    got = {c.name: c.points for c in result.checks}
+    assert set(case.earns) <= set(got), sorted(set(case.earns) - set(got))
+    wrong = {name: (points, case.earns.get(name, 0.0), message) for name, points, message in
+             ((c.name, c.points, c.message) for c in result.checks)
+             if points != pytest.approx(case.earns.get(name, 0.0))}
+    assert not wrong, wrong
+    assert result.score == pytest.approx(case.score)
+    for check in result.checks:
+        assert (check.outcome == "passed") == (check.name in case.earns), check
+        if check.outcome != "passed":
+            assert check.message, check
+
+
+SEED_PROBE = """
+import random, numpy, torch
+print("SEEDS", torch.initial_seed(), int(numpy.random.get_state()[1][0]), random.getrandbits(32))
+"""
+
+
+def kernel_seeds(quickdraw_root, seed: int) -> tuple[int, int, int]:
+    """What a notebook observes of the global generators before its own code runs."""
+    import nbformat
+
+    nb = nbformat.read(get_assignment("xor").release_notebook(ROOT), as_version=4)
+    nb.cells.insert(0, nbformat.v4.new_code_cell(SEED_PROBE))
+    graded = grade_submission("xor", nbformat.writes(nb).encode(), "probe", "probe.ipynb", seed, course_root=ROOT,
+                              data_root=quickdraw_root)
+    text = json.dumps(graded.executed.cells[0].outputs)
+    return tuple(int(v) for v in text.split("SEEDS ")[1].split("\\n")[0].split())
+
+
+def test_the_kernel_cannot_see_the_run_seed_and_a_regrade_reproduces(quickdraw_root):
+    torch_seed, numpy_key, python_bits = kernel_seeds(quickdraw_root, SEED)
+    names = ["test_train_xor_losses", "test_relu_model_fits_xor", "test_forward_matches_reference"]
+    check_states = {int(np.random.SeedSequence([SEED, zlib.crc32(n.encode())]).generate_state(1)[0]) for n in names}
+    assert torch_seed == kernel_seed(SEED) and torch_seed not in {SEED, SEED % 2**32} | check_states
+    assert numpy_key != int(np.random.RandomState(SEED % 2**32).get_state()[1][0])
+    assert python_bits != random.Random(SEED).getrandbits(32)
+    assert kernel_seeds(quickdraw_root, SEED) == (torch_seed, numpy_key, python_bits)  # the regrade
+    assert kernel_seeds(quickdraw_root, SEED + 1)[0] != torch_seed
