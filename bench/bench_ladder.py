@@ -41,6 +41,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from autograder.leaderboard.ladder import DEFAULT_ALPHA, FIXED, FREE, SEQUENTIAL  # noqa: E402
 from tests.leaderboard.entrants import (  # noqa: E402
     CHANCE,
     ETA,
@@ -50,8 +51,6 @@ from tests.leaderboard.entrants import (  # noqa: E402
     guessing_and_boosting,
     honest_progress,
 )
-
-from autograder.leaderboard.ladder import DEFAULT_ALPHA, FIXED, FREE, SEQUENTIAL  # noqa: E402
 
 WIDE = 0.04  # a fixed step wide enough for the guessing target, to show what it costs
 BOARDS = {"sequential": (SEQUENTIAL, ETA, f"sequential (alpha {DEFAULT_ALPHA}, the default)"),

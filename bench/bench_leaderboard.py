@@ -26,11 +26,10 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.leaderboard.boards import csv_bytes, make_board, synthetic_key  # noqa: E402
-from tests.leaderboard.server import Server  # noqa: E402
-
 from autograder.leaderboard.database import database_url  # noqa: E402
 from autograder.leaderboard.validate import careful_parse, decode, parse_predictions  # noqa: E402
+from tests.leaderboard.boards import csv_bytes, make_board, synthetic_key  # noqa: E402
+from tests.leaderboard.server import Server  # noqa: E402
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -220,6 +220,7 @@ FAKE_HISTORY = """    torch.manual_seed(seed)
     return {"train_loss": [1.0 / (1 + e) for e in range(epochs)], "valid_loss": [1.0 / (1 + e) for e in range(epochs)],
             "valid_accuracy": [0.95] * epochs}
 """
+TO_TENSOR = "    x = torch.from_numpy(np.array(images, dtype=np.uint8)).float().div_(255).unsqueeze(1)\n"
 NEAREST = """    train = InMemoryQuickDrawDataset(HOMEWORK, "train")
     flat = train.images.reshape(len(train.images), -1).float()
     query = torch.from_numpy(np.array(images, dtype=np.uint8)).reshape(len(images), -1).float()
@@ -234,8 +235,7 @@ QUICKDRAW = [
     # predict ignores the model it is given and answers with another classifier (nearest training
     # drawing): evaluate/predict on the grader's network and the held-out check earn nothing
     Fool("quickdraw_loader", "predict_ignores_model", qd_earns("test_evaluate_and_predict", "test_heldout_accuracy"),
-         edits={"quickdraw_model": [("    x = torch.from_numpy(np.array(images, dtype=np.uint8)).float().div_(255).unsqueeze(1)\n",
-                                     NEAREST + "    x = torch.from_numpy(np.array(images, dtype=np.uint8)).float().div_(255).unsqueeze(1)\n")]}),
+         edits={"quickdraw_model": [(TO_TENSOR, NEAREST + TO_TENSOR)]}),
     # evaluate reports a good accuracy whatever the model does
     Fool("quickdraw_loader", "fake_evaluate", qd_earns("test_evaluate_and_predict"),
          edits={"quickdraw_model": [("    model.eval()\n    correct, count = 0, 0\n",

@@ -9,6 +9,7 @@ import json
 import random
 import zlib
 
+import nbformat
 import numpy as np
 import pytest
 
@@ -65,7 +66,6 @@ print("SEEDS", torch.initial_seed(), int(numpy.random.get_state()[1][0]), random
 
 def kernel_seeds(quickdraw_root, seed: int) -> tuple[int, int, int]:
     """What a notebook observes of the global generators before its own code runs."""
-    import nbformat
 
     nb = nbformat.read(get_assignment("xor").release_notebook(ROOT), as_version=4)
     nb.cells.insert(0, nbformat.v4.new_code_cell(SEED_PROBE))

@@ -7,10 +7,12 @@ from __future__ import annotations
 import nbformat
 import pytest
 
+from autograder import paths
+from autograder.grading.assignments import get_assignment
 from autograder.grading.expect import CheckFailed, Credit
 from autograder.grading.grader import kernel_seed, prelude, student_code
-from autograder.grading.assignments import get_assignment
 from autograder.grading.handwritten import EVERYTHING, Rule, expect_written_by_hand, tainted
+from autograder.grading.notebook import restore_locked_cells
 from autograder.proxy.errors import SandboxGone, StudentError
 
 BY_HAND = Rule("written by hand", attributes=frozenset({"sigmoid", "tanh", "relu", "Sigmoid", "Tanh", "autograd"}))
@@ -107,15 +109,13 @@ def test_credit_counts_unjudged_and_garbage_cases_as_failed():
     with credit.case("c"):
         raise StudentError("TypeError", "bad")
     with credit.case("d"):
-        [].shape  # a garbage object makes the check's own code fail: that case fails
+        [].shape  # noqa: B018 - a garbage object makes the check's own code fail: that case fails
     assert credit.fraction == pytest.approx(1 / 5)  # "e" was never judged
     assert "4 of 5 cases failed" in credit.message and "e: not evaluated" in " ".join(credit.failures)
-    with pytest.raises(RuntimeError):
-        with credit.case("a"):  # judged twice
-            pass
-    with pytest.raises(SandboxGone):
-        with credit.case("e"):
-            raise SandboxGone("gone")
+    with pytest.raises(RuntimeError), credit.case("a"):  # judged twice
+        pass
+    with pytest.raises(SandboxGone), credit.case("e"):
+        raise SandboxGone("gone")
     assert credit.fraction == pytest.approx(1 / 5)
     measured = Credit()
     measured.set(float("nan"))
@@ -131,8 +131,6 @@ def test_the_kernel_seed_is_a_labelled_one_way_function_of_the_run_seed():
 
 
 def test_student_code_is_every_code_cell_but_the_released_read_only_ones():
-    from autograder import paths
-    from autograder.grading.notebook import restore_locked_cells
 
     spec = get_assignment("activations")
     released = nbformat.read(spec.release_notebook(paths.course_root()), as_version=4)

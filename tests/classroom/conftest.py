@@ -17,8 +17,17 @@ from types import SimpleNamespace
 
 import pytest
 
-from tests.courses.legacy import (ASSIGNMENT, EXPECTED, EXPECTED_LEAKER, grade, leaker, make_course, release,
-                                  simulated_class, submit)
+from tests.courses.legacy import (
+    ASSIGNMENT,
+    EXPECTED,
+    EXPECTED_LEAKER,
+    grade,
+    leaker,
+    make_course,
+    release,
+    simulated_class,
+    submit,
+)
 
 
 @pytest.fixture(scope="session")

@@ -83,7 +83,7 @@ def solutions_made_grade_cells(nb):
 
 def odd_points(nb):
     """Points as text, negative, huge, not a number."""
-    for cell, points in zip((c for c in nb["cells"] if info(c).get("grade")), ["100", -5, 1e308, math.nan, None]):
+    for cell, points in zip((c for c in nb["cells"] if info(c).get("grade")), ["100", -5, 1e308, math.nan, None], strict=True):
         info(cell)["points"] = points
     return nb, set()
 

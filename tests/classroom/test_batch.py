@@ -5,6 +5,7 @@ an nbgrader-style assignment and one graded by the hidden checks."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -17,12 +18,25 @@ import time
 from pathlib import Path
 
 import nbformat
+from nbgrader.api import Gradebook
 
-from autograder.classroom.grade_class import run_local
+from autograder.classroom.course import Course
+from autograder.classroom.grade_class import grade_class, run_local
 from autograder.classroom.gradebook import ResultStore
 from autograder.classroom.simulate import simulated_class, write_class
-from tests.courses.legacy import (ANSWERS_CORRECT, ANSWERS_PARTLY, ASSIGNMENT, REPO, answered, auto_scores,
-                                  copy_course, db_url, grade, submit)
+from autograder.classroom.worker import grade_task, make_payload
+from tests.courses.legacy import (
+    ANSWERS_CORRECT,
+    ANSWERS_PARTLY,
+    ASSIGNMENT,
+    REPO,
+    answered,
+    auto_scores,
+    copy_course,
+    db_url,
+    grade,
+    submit,
+)
 
 QUICK = {"limits": {"cell_timeout": 4, "notebook_timeout": 40, "startup_timeout": 60}}
 
@@ -60,7 +74,6 @@ def test_a_bad_submission_only_hurts_itself(released_course, tmp_path):
 
 def crash_on_student(payload: dict):
     """A task that kills its worker process for the student 'crash' (and grades the others)."""
-    from autograder.classroom.worker import grade_task
 
     if payload["student"] == "crash":
         os._exit(9)
@@ -68,7 +81,6 @@ def crash_on_student(payload: dict):
 
 
 def test_a_dying_worker_takes_down_only_its_submission(released_course, tmp_path):
-    from autograder.classroom.worker import make_payload
 
     root = copy_course(released_course, tmp_path / "course")
     data = nbformat.writes(answered(_released(root), ANSWERS_CORRECT)).encode()
@@ -145,7 +157,6 @@ def test_kill_9_mid_batch_then_rerun_grades_each_submission_once(released_course
     for student, answers in students.items():
         expected = 7 if answers is ANSWERS_CORRECT else 3
         assert sum(v for k, v in scores[student].items() if k.startswith("test_")) == expected
-    from nbgrader.api import Gradebook
 
     with Gradebook(db_url(root)) as gb:
         assert len(gb.assignment_submissions(ASSIGNMENT)) == len(students)
@@ -159,8 +170,6 @@ def test_kill_9_mid_batch_then_rerun_grades_each_submission_once(released_course
 
 
 def _grade_xor(root: Path, **kwargs):
-    from autograder.classroom.grade_class import grade_class
-    from autograder.classroom.course import Course
 
     course = Course(root, kwargs.pop("db_url", None))
     return grade_class("xor", course.find_submissions("xor"), progress=False, course=course, **kwargs)
@@ -188,10 +197,8 @@ class DaskCluster:
 
     def close(self):
         for process in reversed(self.processes):
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
         for process in self.processes:
             try:
                 process.wait(timeout=20)
@@ -228,7 +235,6 @@ def test_dask_cluster_grades_exactly_like_the_local_pool(released_course, tmp_pa
         assert [r.score for r in remote_xor.results] == [7, 0]
         strip = lambda results: [dataclasses.replace(r, timings={}) for r in results]  # noqa: E731
         assert strip(remote_xor.results) == strip(expected_xor.results)
-        from nbgrader.api import Gradebook
 
         with Gradebook(url) as gb:
             remote_scores = {s.student.id: {g.name: g.auto_score for g in s.notebooks[0].grades}

@@ -5,9 +5,11 @@ its verdicts recorded unchanged in nbgrader's gradebook, and feedback free of hi
 from __future__ import annotations
 
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
+from nbgrader.api import Gradebook
 
 from autograder.classroom.course import Course
 from autograder.classroom.feedback import write_feedback
@@ -37,7 +39,6 @@ def graded(tmp_path_factory):
 
 
 def test_verdicts_of_the_trusted_checks_land_unchanged_in_the_gradebook(graded):
-    from nbgrader.api import Gradebook
 
     course, results, _ = graded
     assert all(r.status == "graded" for r in results.values())
@@ -76,7 +77,6 @@ def test_feedback_on_real_checks_has_their_outcomes_and_no_hidden_source(graded)
 
 
 def test_worker_zygotes_leave_nothing_behind(graded):
-    import tempfile
 
     leftovers = []
     for folder in Path(tempfile.gettempdir()).glob("autograder-zygote-*"):

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from nbgrader.api import Gradebook, MissingEntry
 
 from tests.courses.legacy import ASSIGNMENT, db_url
 
@@ -19,7 +20,6 @@ CANVAS_FIXED = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
 @pytest.fixture(scope="module")
 def course(graded_class, tmp_path_factory) -> Path:
     """The graded class plus roster students: one who never submitted, one with a comma in the name."""
-    from nbgrader.api import Gradebook
 
     root = tmp_path_factory.mktemp("export") / "course"
     shutil.copytree(graded_class.root, root)
@@ -36,13 +36,12 @@ def read_canvas(path: Path) -> tuple[list[str], dict[str, str], dict[str, dict[s
     """Parse a Canvas gradebook CSV: (header, points-possible row, SIS login -> row)."""
     with open(path, newline="", encoding="utf-8") as handle:
         rows = list(csv.reader(handle))
-    header, points = rows[0], dict(zip(rows[0], rows[1]))
-    students = {row[3]: dict(zip(header, row)) for row in rows[2:]}
+    header, points = rows[0], dict(zip(rows[0], rows[1], strict=True))
+    students = {row[3]: dict(zip(header, row, strict=True)) for row in rows[2:]}
     return header, points, students
 
 
 def gradebook_scores(root: Path) -> tuple[dict[str, float | None], float]:
-    from nbgrader.api import Gradebook, MissingEntry
 
     scores = {}
     with Gradebook(db_url(root)) as gb:
@@ -90,7 +89,6 @@ def test_csv_agrees_with_nbgrader_export(course, run_cli, tmp_path):
     # nbgrader writes names unquoted: give it a roster it can write (no comma in names)
     plain = tmp_path / "plain"
     shutil.copytree(course, plain)
-    from nbgrader.api import Gradebook
 
     with Gradebook(db_url(plain)) as gb:
         gb.update_or_create_student("partly", last_name="ONeil")

@@ -3,6 +3,8 @@ hidden source anywhere, even for a student who tries to print it."""
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from autograder.classroom.course import Course
@@ -49,7 +51,6 @@ def test_no_hidden_source_in_any_report(reports):
 
 
 def test_feedback_cli_writes_into_nbgrader_feedback_folder(reports, run_cli, tmp_path):
-    import shutil
 
     graded, _ = reports
     course = tmp_path / "course"

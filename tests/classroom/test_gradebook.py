@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 
 import nbformat
+from nbgrader.api import Gradebook
+from nbgrader.apps.api import NbGraderAPI
 
 from autograder.classroom.course import Course
 from autograder.classroom.gradebook import ResultStore
@@ -39,7 +41,6 @@ def test_same_scores_as_stock_nbgrader_autograde(graded_class):
 
 
 def test_written_answers_wait_for_a_human_beside_the_automatic_grades(graded_class):
-    from nbgrader.api import Gradebook
 
     with Gradebook(db_url(graded_class.root)) as gb:
         correct = gb.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, "correct")
@@ -74,7 +75,6 @@ def test_nbgrader_tools_read_our_results(graded_class, tmp_path):
         html = (course / "feedback" / student / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
         assert HIDDEN_MARK not in html and "Score" in html
     # formgrader's backend (NbGraderAPI) lists the submissions with our scores
-    from nbgrader.apps.api import NbGraderAPI
 
     api = NbGraderAPI(coursedir=Course(course).coursedir)
     listed = {s["student"]: s for s in api.get_submissions(ASSIGNMENT)}
@@ -101,7 +101,6 @@ def test_tampered_test_cells_and_points_cannot_buy_points(graded_class, tmp_path
     scores = auto_scores(course)["tamper"]
     assert scores["test_add"] == 0
     assert scores["test_mean"] == 3  # stderr from a correct answer costs nothing (stock nbgrader: 0)
-    from nbgrader.api import Gradebook
 
     with Gradebook(db_url(course)) as gb:
         assert gb.find_submission(ASSIGNMENT, "tamper").max_score == 9
@@ -111,7 +110,6 @@ def test_tampered_test_cells_and_points_cannot_buy_points(graded_class, tmp_path
 
 
 def test_manual_grades_survive_a_forced_regrade(graded_class, tmp_path):
-    from nbgrader.api import Gradebook
 
     course = tmp_path / "course"
     shutil.copytree(graded_class.root, course)

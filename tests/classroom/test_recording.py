@@ -24,16 +24,30 @@ import nbformat
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from nbgrader.api import Gradebook
+from nbgrader.nbgraderformat import MetadataValidator
 
 from autograder.classroom.autograded import record_autograded
 from autograder.classroom.course import Course
 from autograder.classroom.grade_class import grade_class
 from autograder.classroom.gradebook import ResultStore, prepare_gradebook
 from autograder.classroom.simulate import fill, reference_answers
+from autograder.classroom.worker import grade_task, make_payload
+from autograder.grading.notebook import read_submission
 from autograder.grading.results import SubmissionResult
+from autograder.grading.structure import normalized_submission, released_cells
 from tests.classroom.recording_cases import CASES, apply_case, autograded_cells, mutate, mutations, surviving_tests
-from tests.courses.legacy import (ANSWERS_CORRECT, ANSWERS_PARTLY, ASSIGNMENT, REPO, answered, copy_course, grade,
-                                  make_course, submit)
+from tests.courses.legacy import (
+    ANSWERS_CORRECT,
+    ANSWERS_PARTLY,
+    ASSIGNMENT,
+    REPO,
+    answered,
+    copy_course,
+    grade,
+    make_course,
+    submit,
+)
 
 QUICK = {"limits": {"cell_timeout": 10, "notebook_timeout": 60, "startup_timeout": 60}}
 # A student kernel that prints every float as "nan" or "inf": nbgrader-style partial credit
@@ -48,7 +62,6 @@ def _released(root: Path, assignment: str = ASSIGNMENT) -> nbformat.NotebookNode
 
 def recorded(root: Path, assignment: str) -> dict[str, dict]:
     """student -> {"cells": grade cell -> auto score, "score", "max_score"}, from the gradebook."""
-    from nbgrader.api import Gradebook
 
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
         return {sub.student.id: {"cells": {g.name: g.auto_score for g in sub.notebooks[0].grades},
@@ -159,7 +172,6 @@ def test_random_structure_mutations_are_recorded_through_the_batch(released_cour
 @pytest.fixture(scope="module")
 def graded_once(released_course, tmp_path_factory):
     """A course with one partly-correct submission graded for real; its result and executed notebook."""
-    from autograder.classroom.worker import grade_task, make_payload
 
     root = copy_course(released_course, tmp_path_factory.mktemp("record") / "course")
     data = nbformat.writes(answered(root / "assignments" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", ANSWERS_PARTLY))
@@ -178,15 +190,13 @@ SCORES = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.none(), st
 @given(steps=mutations(["add", "mean", "test_add", "test_mean", "test_partial", "why", "setup"]),
        points=st.lists(SCORES, min_size=3, max_size=3), timestamp=st.one_of(st.none(), st.text(max_size=12)))
 def test_any_structure_and_any_score_are_recorded(graded_once, steps, points, timestamp):
-    from nbgrader.api import Gradebook
-    from nbgrader.nbgraderformat import MetadataValidator
 
     root, output = graded_once
     executed = mutate(json.loads(output.executed), steps)
     result = copy.deepcopy(output.result)
     honest = check_cells(result)
     given_points = {}
-    for check, value in zip(result.checks, points):
+    for check, value in zip(result.checks, points, strict=True):
         check.points = given_points[check.cell] = value
     course = Course(root)
     path, saved = record_autograded(course, ASSIGNMENT, "fuzzed", ASSIGNMENT, result, json.dumps(executed),
@@ -211,7 +221,6 @@ def test_any_structure_and_any_score_are_recorded(graded_once, steps, points, ti
 
 
 def gb_max(course: Course, cell: str) -> float:
-    from nbgrader.api import Gradebook
 
     with Gradebook(course.db_url) as gb:
         return gb.find_graded_cell(cell, ASSIGNMENT, ASSIGNMENT).max_score
@@ -237,7 +246,6 @@ def test_non_finite_check_points_count_zero_through_the_batch(released_course, t
 def non_finite_checks(payload: dict):
     """The real grading task, then the ``test_add`` check's points made NaN or infinite for the
     students named so."""
-    from autograder.classroom.worker import grade_task
 
     output = grade_task(payload)
     value = {"nan": math.nan, "inf": math.inf}.get(payload["student"])
@@ -296,10 +304,6 @@ def test_xor_structure_cases_are_recorded_with_honest_scores(xor_course, tmp_pat
 def test_what_the_grader_receives_is_always_a_well_formed_notebook(released_course, steps):
     """The bytes sent to the sandbox: a valid nbformat 4 notebook that the hidden-checks engine
     reads, with each released grade_id at most once and released metadata only."""
-    from nbgrader.nbgraderformat import MetadataValidator
-
-    from autograder.grading.structure import normalized_submission, released_cells
-    from autograder.grading.notebook import read_submission
 
     released = _released(released_course)
     partly = answered(released_course / "assignments" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", ANSWERS_PARTLY)

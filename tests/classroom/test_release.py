@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -104,8 +106,6 @@ def test_release_cli_all(course: Path, monkeypatch, capsys) -> None:
 def _console_release(course: Path, *names: str):
     """Run the installed ``autograder`` console script the way the README shows it, with a PATH
     that holds no virtual environment (so nbgrader cannot find ``alembic`` there)."""
-    import subprocess
-    import sys
 
     bin_dir = Path(sys.executable).parent
     path = "/usr/bin:/bin"

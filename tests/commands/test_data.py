@@ -104,7 +104,8 @@ def test_too_few_drawings(tiny, tmp_path, prepare):
     spec["datasets"]["homework"]["splits"]["train"] = 30
     tiny["spec"] = tmp_path / "big.json"
     tiny["spec"].write_text(json.dumps(spec))
-    assert_one_line_error(prepare(tiny), "class 'ant' has only 39 distinct drawings", "1 duplicate dropped", "58 = 38 (homework) + 20 (competition)")
+    assert_one_line_error(prepare(tiny), "class 'ant' has only 39 distinct drawings", "1 duplicate dropped",
+                          "58 = 38 (homework) + 20 (competition)")
 
 
 def test_no_source_and_no_network_says_how_to_provide_one(tiny, tmp_path, run):

@@ -8,8 +8,11 @@ import re
 
 import numpy as np
 import pytest
+from nbgrader.api import Base, Gradebook
+from sqlalchemy import create_engine
 
 from autograder.cli import main
+from autograder.leaderboard import demo
 from tests.leaderboard.boards import csv_bytes, synthetic_key, write_labels_csv
 
 ACTIONS = ["init", "add-students", "serve", "submit", "board", "verify", "close", "export"]
@@ -81,8 +84,6 @@ def test_full_flow_on_the_prepared_competition(quickdraw_root, tmp_path, capsys,
 
 
 def test_add_students_from_the_nbgrader_gradebook(tmp_path, capsys, monkeypatch):
-    from nbgrader.api import Base, Gradebook
-    from sqlalchemy import create_engine
 
     monkeypatch.setenv("LEADERBOARD_DB", str(tmp_path / "lb.db"))
     labels = write_labels_csv(synthetic_key(n=40), tmp_path / "labels.csv")
@@ -126,7 +127,6 @@ def test_errors_are_one_clean_line(tmp_path, capsys, monkeypatch):
 
 
 def test_demo_stage_runs_and_stops(quickdraw_root, tmp_path, capsys, monkeypatch):
-    from autograder.leaderboard import demo
 
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "quickdraw").symlink_to(quickdraw_root)

@@ -14,8 +14,16 @@ import nbformat
 import pytest
 
 from autograder.classroom.release import release_assignment
-from tests.course.notebooks import (API, GRADED, NAMES, REPO, SOLUTIONS, defined_signatures, execute_notebook,
-                                    nbgrader_meta)
+from tests.course.notebooks import (
+    API,
+    GRADED,
+    NAMES,
+    REPO,
+    SOLUTIONS,
+    defined_signatures,
+    execute_notebook,
+    nbgrader_meta,
+)
 
 ASSIGNMENTS = REPO / "assignments"
 STUB = "raise NotImplementedError()"
@@ -76,7 +84,9 @@ def test_released_notebook_gives_nothing_away(name):
     assert not leaked, f"reference lines in the student version: {sorted(leaked)[:5]}"
     text = "\n".join(cell.source for cell in released.cells)
     assert not [m for m in MARKERS if m in text]
-    grade_ids = lambda nb: [nbgrader_meta(c).get("grade_id") for c in nb.cells]
+    def grade_ids(nb):
+        return [nbgrader_meta(c).get("grade_id") for c in nb.cells]
+
     assert grade_ids(released) == grade_ids(source)
     for cell in released.cells:
         meta = nbgrader_meta(cell)

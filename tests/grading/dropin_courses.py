@@ -12,6 +12,12 @@ from pathlib import Path
 
 import nbformat
 import nbgrader
+from nbgrader.api import Gradebook
+from nbgrader.utils import parse_utc
+
+from autograder.classroom.course import Course
+from autograder.classroom.grade_class import grade_class
+from autograder.classroom.release import release_assignment
 
 REPO = Path(__file__).resolve().parents[2]
 NBGRADER_FILES = Path(nbgrader.__file__).parent / "tests" / "apps" / "files"
@@ -29,14 +35,10 @@ def _cwd(path: Path):
         os.chdir(old)
 
 
-def make_course(root: Path, notebooks: dict[str, "str | nbformat.NotebookNode"], config: str = "",
+def make_course(root: Path, notebooks: dict[str, str | nbformat.NotebookNode], config: str = "",
                 autotests: bool = False, files: tuple[str, ...] = ()) -> Path:
     """A course whose ``ps1`` has ``notebooks`` (name -> a file of nbgrader's tests or a notebook),
     released by ``autograder release``, with nbgrader's due date."""
-    from nbgrader.api import Gradebook
-    from nbgrader.utils import parse_utc
-
-    from autograder.classroom.release import release_assignment
 
     root.mkdir(parents=True, exist_ok=True)
     text = (REPO / "nbgrader_config.py").read_text() + "\n" + config + "\n"
@@ -78,8 +80,6 @@ def submit(root: Path, student: str, notebook: str, content, timestamp: str | No
 
 def grade(root: Path, options: dict, **kwargs):
     """Grade every submitted notebook of ``ps1`` (extra ones included: the batch must skip them)."""
-    from autograder.classroom.grade_class import grade_class
-    from autograder.classroom.course import Course
 
     course = Course(root)
     return grade_class(ASSIGNMENT, course.submitted_notebooks(ASSIGNMENT), workers=2, progress=False,
@@ -88,7 +88,6 @@ def grade(root: Path, options: dict, **kwargs):
 
 def notebook_scores(root: Path) -> dict[tuple[str, str], float]:
     """(student, notebook) -> score in the gradebook."""
-    from nbgrader.api import Gradebook
 
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
         return {(sub.student.id, nb.name): nb.score for sub in gb.assignment_submissions(ASSIGNMENT)

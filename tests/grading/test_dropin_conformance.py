@@ -9,9 +9,17 @@ Where our grade differs from nbgrader's, the test says why.
 from __future__ import annotations
 
 import pytest
+from nbgrader.api import Gradebook
 
-from tests.grading.dropin_courses import (ASSIGNMENT, autograded_text, grade, make_course, notebook_scores, released,
-                                         submit)
+from tests.grading.dropin_courses import (
+    ASSIGNMENT,
+    autograded_text,
+    grade,
+    make_course,
+    notebook_scores,
+    released,
+    submit,
+)
 
 ON_TIME = "2015-02-02 14:58:23.948203 America/Los_Angeles"
 HOUR_LATE = "2015-02-02 15:58:23.948203 America/Los_Angeles"
@@ -32,7 +40,6 @@ def plain_course(tmp_path_factory, mode):
 def test_unchanged_changed_and_both_showtraceback_cheats(plain_course):
     root, report = plain_course
     assert notebook_scores(root) == {("foo", "p1"): 1, ("bar", "p1"): 2, ("spam", "p1"): 1, ("eggs", "p1"): 1}
-    from nbgrader.api import Gradebook
 
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
         assert gb.find_submission_notebook("p1", ASSIGNMENT, "foo").max_score == 7

@@ -34,7 +34,7 @@ def write_labels_csv(key: AnswerKey, path: Path) -> Path:
     """Write the key as the instructor's ``id,label,split`` file."""
     lines = ["id,label,split"] + [
         f"{key_id},{label},{'public' if public else 'private'}"
-        for key_id, label, public in zip(key.ids, key.labels, key.public)
+        for key_id, label, public in zip(key.ids, key.labels, key.public, strict=True)
     ]
     path.write_text("\n".join(lines) + "\n")
     return path

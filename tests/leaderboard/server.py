@@ -56,7 +56,7 @@ class Server:
         if self.process.stdout:
             self.process.stdout.close()
 
-    def __enter__(self) -> "Server":
+    def __enter__(self) -> Server:
         return self
 
     def __exit__(self, *exc) -> None:

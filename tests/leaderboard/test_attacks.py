@@ -202,7 +202,7 @@ def test_default_ladder_still_shows_an_honest_gain():
     false = np.array([count is not None for count, _ in control])
     # the board after the retrains minus that of the same competition's no-gain twin (same first
     # model): the full +0.02 on average, where the twin's board is what noise alone shows
-    gain, gain_error = mean_and_error([(0.82 + up) - (0.80 + idle) for (_, up), (_, idle) in zip(honest, control)])
+    gain, gain_error = mean_and_error([(0.82 + up) - (0.80 + idle) for (_, up), (_, idle) in zip(honest, control, strict=True)])
     print(f"moved {moved.mean():.3f}, at the first {first.mean():.3f}, board gain over the twin {gain:+.4f}, "
           f"no-gain moved {false.mean():.3f}")
     assert moved.mean() >= 0.9 and first.mean() >= 0.6

@@ -11,7 +11,9 @@ import json
 import nbformat
 import numpy as np
 import pytest
-from sqlalchemy import func, select, text
+from nbgrader.api import Base as GradebookBase
+from nbgrader.api import Gradebook
+from sqlalchemy import create_engine, func, select, text
 
 from autograder.errors import UserError
 from autograder.leaderboard import uploads as uploads_module
@@ -302,10 +304,6 @@ def test_roster_csv_and_nbgrader_gradebook(tmp_path):
     (tmp_path / "bad.csv").write_text("name\nx\n")
     with pytest.raises(UserError, match="`id` column"):
         read_roster_csv(tmp_path / "bad.csv")
-
-    from nbgrader.api import Base as GradebookBase
-    from nbgrader.api import Gradebook
-    from sqlalchemy import create_engine
 
     url = f"sqlite:///{tmp_path / 'gradebook.db'}"
     engine = create_engine(url)  # nbgrader's own schema; skips its slow `alembic heads` stamp

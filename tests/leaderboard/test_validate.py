@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+from statistics import NormalDist
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -141,7 +144,7 @@ def test_long_values_are_shortened_and_escaped():
 def test_fast_path_agrees_with_reference_parser(rows, newline, shuffle_full):
     """Whatever the input, parse_predictions (fast path first) equals the careful parser."""
     if shuffle_full:  # mostly-valid files: every id once, some labels possibly broken
-        rows = [(key_id, label) for key_id, (_, label) in zip(KEY.ids, rows + [("", "1")] * len(KEY.ids))]
+        rows = [(key_id, label) for key_id, (_, label) in zip(KEY.ids, rows + [("", "1")] * len(KEY.ids), strict=False)]
     text = newline.join(["id,label"] + [f"{key_id},{label}" for key_id, label in rows]) + newline
     try:
         expected = careful_parse(decode(text.encode(), LIMIT), KEY.test_ids, KEY.n_classes).tolist()
@@ -246,12 +249,11 @@ def test_best_hits_are_stored_as_packed_bits_and_the_mode_is_checked():
 
 
 def test_sequential_critical_values_spend_alpha_over_an_unlimited_history():
-    from statistics import NormalDist
 
     levels = [1 - NormalDist().cdf(critical_value(j)) for j in range(1, 200_001)]
     # the levels sum to alpha: the tail beyond 200,000 tries is below 2 / (zeta(3/2) sqrt(200,000))
     assert sum(levels) < DEFAULT_ALPHA and sum(levels) > DEFAULT_ALPHA - 0.5 * 2 / (2.6 * 200_000**0.5)
-    assert all(a > b for a, b in zip(levels, levels[1:]))  # each later try needs more evidence
+    assert all(a > b for a, b in pairwise(levels))  # each later try needs more evidence
     z = [critical_value(j) for j in (1, 2, 5, 20, 600)]
     assert z == pytest.approx([0.87, 1.49, 2.12, 2.86, 4.20], abs=0.01)
     assert critical_value(3, alpha=0.05) > critical_value(3, alpha=0.5)

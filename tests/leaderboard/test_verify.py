@@ -207,14 +207,14 @@ def run_here(code: str, folder, quickdraw_root, monkeypatch) -> bytes:
 def test_verify_swaps_in_the_verification_set(quickdraw_root, tmp_path, capsys, monkeypatch):
     ids, images, labels = released_test(quickdraw_root)
     instructor = quickdraw_root / "instructor"
-    perfect = ("id,label\n" + "".join(f"{i},{label}\n" for i, label in zip(ids, labels))).encode()
+    perfect = ("id,label\n" + "".join(f"{i},{label}\n" for i, label in zip(ids, labels, strict=True))).encode()
     classes = read_classes(str(quickdraw_root / "competition" / "classes.txt"))
     librarian, indexer = public_lookups(list(classes))
     assert len(librarian.encode()) > 20 * DEFAULT_MAX_CODE_BYTES and len(indexer.encode()) < DEFAULT_MAX_CODE_BYTES
-    table = "".join(f"{hashlib.sha256(image.tobytes()).hexdigest()},{label}\n" for image, label in zip(images, labels))
+    table = "".join(f"{hashlib.sha256(image.tobytes()).hexdigest()},{label}\n" for image, label in zip(images, labels, strict=True))
     blob = base64.b64encode(table.encode()).decode()
     entries = {
-        "memoriser": notebook(fill(MEMORISED, KNOWN=dict(zip(ids, labels)))),
+        "memoriser": notebook(fill(MEMORISED, KNOWN=dict(zip(ids, labels, strict=True)))),
         "smuggler": notebook(fill(SMUGGLER, BLOB=blob), {"labels.csv": {"text/csv": blob}}),
         "overfitter": notebook(fill(OVERFIT, PIXELS=base64.b64encode(images.tobytes()).decode(), LABELS=labels)),
         "outsider": notebook(OUTSIDE_PACKAGE),

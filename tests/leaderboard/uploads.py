@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from hypothesis import strategies as st
+
 from autograder.leaderboard.scoring import AnswerKey
 from tests.leaderboard.boards import csv_bytes
 
@@ -11,7 +13,6 @@ from tests.leaderboard.boards import csv_bytes
 def malformed_uploads(key: AnswerKey, valid_token: str, max_bytes: int, notebook_limit: int):
     """A hypothesis strategy of ``(kind, request kwargs, expected status, words in the message)``
     for POST /api/submissions; every one of them must be refused and store nothing."""
-    from hypothesis import strategies as st
 
     lines = csv_bytes(key, key.labels).decode().splitlines()
     n = len(lines) - 1

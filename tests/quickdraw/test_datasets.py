@@ -7,6 +7,7 @@ import hashlib
 import json
 import re
 from collections import Counter
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -62,7 +63,7 @@ def decoded(quickdraw_root) -> dict:
         images, labels = z["images"], z["labels"]
     assert images.dtype == np.uint8 and images.shape == (300, 28, 28)
     assert labels.dtype == np.int64 and labels.shape == (300,)
-    out[("homework", "heldout")] = [(digest(i), int(l), None, i) for i, l in zip(images, labels)]
+    out[("homework", "heldout")] = [(digest(i), int(label), None, i) for i, label in zip(images, labels, strict=True)]
     verification = quickdraw_root / "instructor" / "competition_verification"
     _, rows = read_csv(verification / "test.csv")
     _, label_rows = read_csv(quickdraw_root / "instructor" / "competition_verification_labels.csv")
@@ -155,7 +156,7 @@ def test_competition_test_set_is_unlabeled_and_opaque(quickdraw_root, decoded):
     # the order of test.csv says nothing about the class
     by_id = {row["id"]: int(row["label"]) for row in labels}
     sequence = [by_id[i] for i in ids]
-    changes = sum(a != b for a, b in zip(sequence, sequence[1:]))
+    changes = sum(a != b for a, b in pairwise(sequence))
     assert changes > 1200  # about 1600 expected for a random order, 4 for grouped classes
 
 

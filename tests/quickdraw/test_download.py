@@ -16,6 +16,7 @@ import pytest
 from autograder.errors import UserError
 from autograder.quickdraw.download import download_class
 
+
 def npy_bytes(array: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     np.save(buffer, array)

@@ -122,7 +122,7 @@ def test_splits_are_stratified_and_labels_right(tiny_quickdraw, tmp_path, instru
             assert owner[digest(image)] == classes[int(row["label"])]
     with np.load(tmp_path / "instructor" / "homework_heldout.npz") as z:
         assert sorted(z["labels"].tolist()) == [0, 0, 1, 1, 2, 2]
-        assert [owner[digest(i)] for i in z["images"]] == [classes[l] for l in z["labels"]]
+        assert [owner[digest(i)] for i in z["images"]] == [classes[label] for label in z["labels"]]
     with open(tmp_path / "instructor" / "competition_labels.csv", newline="") as f:
         labels = list(csv.DictReader(f))
     splits = sorted((r["label"], r["split"]) for r in labels)
@@ -194,7 +194,8 @@ def test_interrupted_build_leaves_old_dataset_or_nothing(tiny_quickdraw, tmp_pat
     calls.clear()
     monkeypatch.setattr(files_module, "write_png", failing_write_png)
     with pytest.raises(KeyboardInterrupt):
-        prepare_dataset("homework", tmp_path, tiny_quickdraw["source"], seed=9, spec=spec, progress=False, force=True, secret=instructor_secret)
+        prepare_dataset("homework", tmp_path, tiny_quickdraw["source"], seed=9, spec=spec, progress=False, force=True,
+                        secret=instructor_secret)
     assert tree(tmp_path) == old and sorted(os.listdir(tmp_path)) == ["homework", "instructor"]
 
 

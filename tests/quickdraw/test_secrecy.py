@@ -73,7 +73,7 @@ def test_re_preparing_from_the_public_seed_recovers_nothing(quickdraw_root, trut
 
     released_order = [row["id"] for row in rows(released / "test.csv")]
     mine_order = [row["id"] for row in rows(mine / "competition" / "test.csv")]
-    by_row = [(r, m) for r, m in zip(released_order, mine_order) if truth[r][1] == "private"]
+    by_row = [(r, m) for r, m in zip(released_order, mine_order, strict=True) if truth[r][1] == "private"]
     assert len(by_row) == 1000
     assert no_better_than_chance(sum(guessed[m] == truth[r][0] for r, m in by_row), len(by_row))
 

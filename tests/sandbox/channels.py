@@ -14,6 +14,9 @@ import json
 import time
 from pathlib import Path
 
+import pyseccomp
+
+from autograder.classroom.worker import grade_task
 from tests.courses.tiny import ADD, COUNTER, SCALE, TINY_CHECKS, code, notebook_bytes, released_cells, tiny_cells
 
 # the full solution (full-text channels) and the body of add() (bit channels: locks, notifications, ptys)
@@ -353,7 +356,6 @@ def read_all(wait):
 
 def syscall_numbers() -> dict[str, int]:
     """This machine's numbers of the syscalls the channels call directly (resolved by libseccomp)."""
-    import pyseccomp
 
     arch = pyseccomp.system_arch()
     return {name: pyseccomp.resolve_syscall(arch, name) for name in ("add_key", "keyctl")}
@@ -398,7 +400,6 @@ def last_json(executed: dict | None) -> dict:
 def tiny_task(payload: dict):
     """The batch task for the tiny assignment: grade with its checks folder, and record the
     executed notebook with the worker and the wall-clock window in ``options["record_dir"]``."""
-    from autograder.classroom.worker import grade_task
 
     start = time.time()
     output = grade_task({**payload, "options": {**payload["options"], "checks": str(TINY_CHECKS)}})

@@ -11,11 +11,15 @@ fake cgroup folders.
 
 from __future__ import annotations
 
+import ast
+import errno
 import json
 import os
+import subprocess
 import time
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from autograder.classroom.grade_class import grade_class
@@ -25,9 +29,10 @@ from autograder.grading.results import SubmissionResult
 from autograder.grading.submissions import Submission
 from autograder.sandbox import cgroup as cgroup_module
 from autograder.sandbox.cgroup import CgroupUnavailable, Hierarchy, detect, sandbox_cgroup, sweep_stale
+from autograder.sandbox.execute import execute_notebook
 from autograder.sandbox.kernel import SandboxKernel
 from autograder.sandbox.limits import MIB, Limits
-from autograder.sandbox.probe import missing_protections
+from autograder.sandbox.probe import SandboxUnavailable, missing_protections, require_sandbox
 from autograder.sandbox.zygote import kernel_factory
 from tests.courses.tiny import SCALE, make_course, notebook_bytes, released_cells, tiny_cells, tiny_spec
 
@@ -289,12 +294,6 @@ print(repr(seen) + "|" + open("/tmp/child.txt").read())
 @needs_cgroups
 @pytest.mark.parametrize("zygote", [True, False], ids=["zygote", "plain"])
 def test_a_student_cannot_leave_or_loosen_its_cgroup(zygote):
-    import ast
-    import errno
-
-    import nbformat
-
-    from autograder.sandbox.execute import execute_notebook
 
     limits = Limits(sandbox_memory=SANDBOX_MEMORY)
     kernel = (kernel_factory if zygote else SandboxKernel)(limits, [])
@@ -378,7 +377,6 @@ def test_without_cgroups_sandboxes_fall_back_to_wall_time_with_one_warning(no_cg
 
 
 def test_required_cgroups_that_are_missing_refuse_grading_in_one_line(no_cgroups, monkeypatch):
-    from autograder.sandbox.probe import SandboxUnavailable, require_sandbox
 
     monkeypatch.setattr(cgroup_module, "MODE", "require")
     missing_protections.cache_clear()
@@ -391,9 +389,6 @@ def test_required_cgroups_that_are_missing_refuse_grading_in_one_line(no_cgroups
 
 @pytest.mark.skipif(bool(missing_protections()), reason="needs the sandbox (bubblewrap)")
 def test_a_sandbox_without_cgroups_still_runs_on_wall_time(no_cgroups):
-    import nbformat
-
-    from autograder.sandbox.execute import execute_notebook
 
     with SandboxKernel(Limits(cell_timeout=2.0)) as kernel:
         assert kernel.sandbox.cgroup is None and kernel.budget(1.0).describe() == "1 s"
@@ -407,7 +402,6 @@ def test_a_sandbox_without_cgroups_still_runs_on_wall_time(no_cgroups):
 
 @needs_cgroups
 def test_stale_cgroups_of_dead_graders_are_swept_and_nothing_else(tmp_path):
-    import subprocess
 
     hierarchy = cgroup_module._hierarchy()
     live = sandbox_cgroup(Limits())

@@ -19,11 +19,12 @@ import pytest
 from autograder.errors import UserError
 from autograder.proxy.run import run_notebook
 from autograder.sandbox import probe
+from autograder.sandbox.bwrap import Mount, bwrap_args, interpreter_prefixes
 from autograder.sandbox.execute import execute_notebook
 from autograder.sandbox.kernel import SandboxKernel
-from autograder.sandbox.launcher import Mount, bwrap_args, interpreter_prefixes, is_root, processes_of
+from autograder.sandbox.launcher import processes_of
 from autograder.sandbox.limits import MIB, Limits
-from autograder.sandbox.uids import FIRST_UID, UID_COUNT
+from autograder.sandbox.uids import FIRST_UID, UID_COUNT, is_root
 
 SMALL = Limits(cell_timeout=10, notebook_timeout=60, call_timeout=5, memory=1024 * MIB, nproc=32, nofile=128,
                scratch_size=32 * MIB, file_size=4 * MIB)

@@ -18,10 +18,12 @@ import json
 import os
 
 import nbformat
+import pyseccomp
 import pytest
 
 from autograder.classroom.grade_class import grade_class
 from autograder.grading.submissions import Submission
+from autograder.sandbox import uids
 from autograder.sandbox.execute import execute_notebook
 from autograder.sandbox.kernel import SandboxKernel
 from autograder.sandbox.launcher import Sandbox, is_root
@@ -30,8 +32,15 @@ from autograder.sandbox.probe import missing_protections
 from autograder.sandbox.uids import FIRST_UID, UID_COUNT
 from autograder.sandbox.zygote import Zygote, ZygoteKernel
 from tests.courses.tiny import make_course
-from tests.sandbox.channels import (CHANNELS, last_json, reader_cell, reader_notebook, tiny_task, writer_cell,
-                                   writer_notebook)
+from tests.sandbox.channels import (
+    CHANNELS,
+    last_json,
+    reader_cell,
+    reader_notebook,
+    tiny_task,
+    writer_cell,
+    writer_notebook,
+)
 
 pytestmark = pytest.mark.skipif(not is_root() or bool(missing_protections()),
                                 reason="needs root and bubblewrap (as the grading machine has)")
@@ -196,7 +205,6 @@ print(json.dumps({"accuracy": float((model(x).argmax(1) == y).float().mean())}))
 
 
 def probe_cell() -> str:
-    import pyseccomp
 
     arch = pyseccomp.system_arch()
     numbers = {name: pyseccomp.resolve_syscall(arch, name) for name, _, _ in CALLS.values()}
@@ -251,7 +259,6 @@ def test_every_sandbox_gets_a_uid_no_earlier_one_had():
 
 def _allocate_in_children(count: int, children: int) -> list[int]:
     """Uids allocated by ``children`` forked processes at once, ``count`` each."""
-    from autograder.sandbox import uids
 
     pipes = []
     for _ in range(children):
@@ -272,7 +279,6 @@ def _allocate_in_children(count: int, children: int) -> list[int]:
 
 
 def test_uids_are_handed_out_once_across_processes_and_wrap_only_at_the_end(tmp_path, monkeypatch):
-    from autograder.sandbox import uids
 
     folder = tmp_path / "uids"
     monkeypatch.setattr(uids, "UID_DIR", folder)

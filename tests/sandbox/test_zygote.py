@@ -14,10 +14,12 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from autograder.sandbox.bwrap import Mount, interpreter_prefixes
 from autograder.sandbox.execute import execute_notebook
-from autograder.sandbox.launcher import Mount, interpreter_prefixes, is_root, processes_of
+from autograder.sandbox.launcher import processes_of
 from autograder.sandbox.limits import Limits
 from autograder.sandbox.probe import missing_protections
+from autograder.sandbox.uids import is_root
 from autograder.sandbox.zygote import Zygote, ZygoteKernel, kernel_factory
 
 pytestmark = pytest.mark.skipif(not is_root() or bool(missing_protections()),

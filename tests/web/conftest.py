@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -24,11 +23,13 @@ from types import SimpleNamespace
 
 import httpx
 import pytest
+from nbgrader.api import Gradebook
 
 from autograder.leaderboard.database import database_url
 from autograder.leaderboard.roster import RosterEntry
 from autograder.leaderboard.scoring import read_answer_key, read_classes
 from autograder.leaderboard.store import Leaderboard
+from tests.ports import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 DUE = {"xor": datetime(2026, 12, 14, 23, 59), "mlp_scratch": datetime(2026, 12, 21, 12, 0)}
@@ -39,7 +40,6 @@ STUDENTS = ("alice", "bob")
 def course_folder(tmp_path_factory) -> Path:
     """A copy of the course's released side with due dates in its own gradebook."""
     # Deferred: nbgrader is slow to import; only these fixtures write a gradebook.
-    from nbgrader.api import Gradebook
 
     folder = tmp_path_factory.mktemp("course")
     shutil.copy(REPO / "nbgrader_config.py", folder)
@@ -61,13 +61,6 @@ def competition_db(tmp_path_factory, quickdraw_root) -> SimpleNamespace:
     tokens = dict(lb.add_students([RosterEntry(student) for student in STUDENTS]))
     lb.dispose()
     return SimpleNamespace(url=url, tokens=tokens, instructor=instructor)
-
-
-def free_port() -> int:
-    """A port of 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def start_course_server(db: str, course: Path, data: Path) -> tuple[subprocess.Popen, str]:

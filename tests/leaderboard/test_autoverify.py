@@ -20,18 +20,19 @@ import time
 import httpx
 import nbformat
 import numpy as np
-import pytest
 import uvicorn
 from sqlalchemy import select
-from test_leaderboard_support import Clock, Server, csv_bytes, free_port, make_board, sqlite_url, synthetic_key
 
+from autograder.leaderboard import validate
 from autograder.leaderboard.autoverify import AutoVerifier, verify_pending
 from autograder.leaderboard.models import Entrant
 from autograder.leaderboard.scoring import read_answer_key, read_classes
 from autograder.leaderboard.store import Leaderboard
-from autograder.leaderboard import validate
 from autograder.leaderboard.verify import Check, SwapSet
 from autograder.web.app import create_app
+from tests.leaderboard.boards import Clock, csv_bytes, make_board, sqlite_url, synthetic_key
+from tests.leaderboard.server import Server
+from tests.ports import free_port
 
 KEY = synthetic_key(n=400)
 SWAP = synthetic_key(n=400, seed=1)  # the verification set: other ids, other labels
@@ -276,7 +277,7 @@ def test_served_board_flags_memorised_labels_by_itself(quickdraw_root, tmp_path)
         assert [row["id"] for row in csv.DictReader(f)] == list(key.ids)  # the released ids, in the key's order
     url = sqlite_url(tmp_path)
     lb, tokens, _ = make_board(url, key, students=("memoriser",))
-    code = MEMORISED.replace("__KNOWN__", repr({i: int(label) for i, label in zip(key.ids, key.labels)}))
+    code = MEMORISED.replace("__KNOWN__", repr({i: int(label) for i, label in zip(key.ids, key.labels, strict=True)}))
     options = ("--auto-verify-top", "3", "--timeout", "300", "--competition-dir", quickdraw_root / "competition",
                "--verification-dir", quickdraw_root / "instructor" / "competition_verification")
     with Server(url, refresh=0.5, options=options) as server, httpx.Client(base_url=server.url, timeout=10) as client:
