@@ -71,3 +71,14 @@ def make_board(url: str, key: AnswerKey, students=("alice", "bob", "carol"), clo
 
 def sqlite_url(tmp_path: Path, name: str = "lb.db") -> str:
     return database_url(tmp_path / name)
+
+
+def with_accuracy(key: AnswerKey, public: float, private: float, seed: int = 0) -> np.ndarray:
+    """Predictions for ``key`` with exactly the given accuracy on each half."""
+    rng = np.random.default_rng(seed)
+    predictions = key.labels.copy()
+    for half, accuracy in ((key.public, public), (~key.public, private)):
+        rows = np.flatnonzero(half)
+        wrong = rng.choice(rows, size=round(len(rows) * (1 - accuracy)), replace=False)
+        predictions[wrong] = (predictions[wrong] + 1) % key.n_classes
+    return predictions

@@ -1,5 +1,5 @@
 """The competition rules on the database: Ladder board, daily limit, ties, final selection,
-private board, teams, tokens, atomic writes, roster and reproducibility verification.
+private board, teams, tokens, atomic writes, roster, attached notebooks (verification: test_verify_top.py).
 
 Tests taking ``db_url`` run on SQLite and on a real PostgreSQL server (tests/leaderboard/conftest.py).
 """
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 
-import nbformat
 import numpy as np
 import pytest
 from nbgrader.api import Base as GradebookBase
@@ -17,16 +16,13 @@ from sqlalchemy import create_engine, func, select, text
 
 from autograder.errors import UserError
 from autograder.leaderboard import uploads as uploads_module
-from autograder.leaderboard import validate
 from autograder.leaderboard.errors import NotFound, SubmissionRejected
 from autograder.leaderboard.models import DailyCount, Upload
 from autograder.leaderboard.roster import RosterEntry, read_gradebook, read_roster_csv
 from autograder.leaderboard.store import Leaderboard
-from autograder.leaderboard.verify import RunFailed, SwapSet, noise_margin, verify_top
-from tests.leaderboard.boards import Clock, csv_bytes, make_board, sqlite_url, synthetic_key
+from tests.leaderboard.boards import Clock, csv_bytes, make_board, sqlite_url, synthetic_key, with_accuracy
 
 KEY = synthetic_key(n=400)
-SWAP_KEY = synthetic_key(n=400, seed=1)  # the verification set: other ids, other labels
 NOTEBOOK = json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}).encode()
 
 
@@ -35,17 +31,6 @@ def test_the_database_really_is_postgresql(postgresql):
     with lb.engine.connect() as conn:
         assert conn.execute(text("select version()")).scalar_one().startswith("PostgreSQL 15")
     lb.dispose()
-
-
-def with_accuracy(public: float, private: float, seed: int = 0) -> np.ndarray:
-    """Predictions with exactly the given accuracy on each half."""
-    rng = np.random.default_rng(seed)
-    predictions = KEY.labels.copy()
-    for half, accuracy in ((KEY.public, public), (~KEY.public, private)):
-        rows = np.flatnonzero(half)
-        wrong = rng.choice(rows, size=round(len(rows) * (1 - accuracy)), replace=False)
-        predictions[wrong] = (predictions[wrong] + 1) % KEY.n_classes
-    return predictions
 
 
 def counts(lb) -> tuple[int, int]:
@@ -57,14 +42,14 @@ def counts(lb) -> tuple[int, int]:
 def test_submission_scores_and_ladder_board(db_url):
     lb, tokens, _ = make_board(db_url, KEY, clock=Clock(), daily_limit=50, ladder="fixed", eta=0.01)
     alice = lb.authenticate(tokens["alice"])
-    first = lb.submit(alice, csv_bytes(KEY, with_accuracy(0.60, 0.58)))
+    first = lb.submit(alice, csv_bytes(KEY, with_accuracy(KEY, 0.60, 0.58)))
     assert first.moved and first.public_score == 0.6
     row = lb.board()[0]
     assert (row.rank, row.student, row.score, row.submission_id) == (1, "alice", 0.6, first.id)
     # +0.5 %: within eta, the board repeats the old best and the stored raw score stays hidden
-    second = lb.submit(alice, csv_bytes(KEY, with_accuracy(0.605, 0.7)))
+    second = lb.submit(alice, csv_bytes(KEY, with_accuracy(KEY, 0.605, 0.7)))
     assert not second.moved and second.public_score == 0.6 and "did not beat your best" in second.message
-    third = lb.submit(alice, csv_bytes(KEY, with_accuracy(0.66, 0.5)))
+    third = lb.submit(alice, csv_bytes(KEY, with_accuracy(KEY, 0.66, 0.5)))
     assert third.moved and third.public_score == 0.66
     assert [row["public_score"] for row in lb.history(alice)] == [0.66, 0.6, 0.6]
     assert "private" not in json.dumps(lb.history(alice))  # students never see private scores
@@ -96,13 +81,13 @@ def test_daily_limit_is_per_utc_day_and_rejections_do_not_count(db_url):
 
 def test_ties_go_to_the_earliest_submission(db_url):
     lb, tokens, _ = make_board(db_url, KEY, clock=Clock(), students=("alice", "bob", "carol"))
-    same = csv_bytes(KEY, with_accuracy(0.7, 0.7))
+    same = csv_bytes(KEY, with_accuracy(KEY, 0.7, 0.7))
     for name in ("carol", "alice", "bob"):
         lb.submit(lb.authenticate(tokens[name]), same)
     assert [row.student for row in lb.board()] == ["carol", "alice", "bob"]
     assert [row.student for row in lb.board(private=True)] == ["carol", "alice", "bob"]
     assert [row.rank for row in lb.board()] == [1, 2, 3]
-    lb.submit(lb.authenticate(tokens["bob"]), csv_bytes(KEY, with_accuracy(0.8, 0.6)))
+    lb.submit(lb.authenticate(tokens["bob"]), csv_bytes(KEY, with_accuracy(KEY, 0.8, 0.6)))
     assert [row.student for row in lb.board()] == ["bob", "carol", "alice"]
     assert [row.student for row in lb.board(private=True)] == ["carol", "alice", "bob"]
 
@@ -110,8 +95,8 @@ def test_ties_go_to_the_earliest_submission(db_url):
 def test_final_selection_defaults_to_best_public_and_students_may_pick(db_url):
     lb, tokens, _ = make_board(db_url, KEY, clock=Clock())
     alice = lb.authenticate(tokens["alice"])
-    overfit = lb.submit(alice, csv_bytes(KEY, with_accuracy(0.9, 0.55)))
-    robust = lb.submit(alice, csv_bytes(KEY, with_accuracy(0.8, 0.8)))
+    overfit = lb.submit(alice, csv_bytes(KEY, with_accuracy(KEY, 0.9, 0.55)))
+    robust = lb.submit(alice, csv_bytes(KEY, with_accuracy(KEY, 0.8, 0.8)))
     assert lb.board(private=True)[0].submission_id == overfit.id  # default: best public
     lb.select_final(alice, robust.id)
     assert lb.board(private=True)[0].score == pytest.approx(0.8)
@@ -145,8 +130,8 @@ def test_teams_share_one_entry_limit_and_selection(db_url):
     lb, tokens, _ = make_board(db_url, KEY, students=roster, clock=Clock(), daily_limit=2)
     dana, eli = lb.authenticate(tokens["dana"]), lb.authenticate(tokens["eli"])
     assert dana.entrant_id == eli.entrant_id and dana.name == "Ravens"
-    lb.submit(dana, csv_bytes(KEY, with_accuracy(0.6, 0.6)))
-    lb.submit(eli, csv_bytes(KEY, with_accuracy(0.7, 0.7)))
+    lb.submit(dana, csv_bytes(KEY, with_accuracy(KEY, 0.6, 0.6)))
+    lb.submit(eli, csv_bytes(KEY, with_accuracy(KEY, 0.7, 0.7)))
     with pytest.raises(SubmissionRejected, match="daily limit"):
         lb.submit(dana, csv_bytes(KEY, KEY.labels))
     assert [(row.student, row.score) for row in lb.board()] == [("Ravens", 0.7)]
@@ -162,7 +147,7 @@ def test_parameter_free_ladder_on_the_database(db_url):
     assert lb.settings().ladder == "free"
     alice = lb.authenticate(tokens["alice"])
     public = np.flatnonzero(KEY.public)  # 200 public images
-    base = with_accuracy(0.6, 0.6)
+    base = with_accuracy(KEY, 0.6, 0.6)
     right, wrong = public[base[public] == KEY.labels[public]], public[base[public] != KEY.labels[public]]
     first = lb.submit(alice, csv_bytes(KEY, base))
     assert first.moved and first.public_score == 0.6
@@ -194,7 +179,7 @@ def test_sequential_ladder_on_the_database(db_url):
     lb, tokens, _ = make_board(db_url, KEY, clock=Clock(), daily_limit=50)
     assert lb.settings().ladder == "sequential" and lb.settings().alpha == 0.5
     public = np.flatnonzero(KEY.public)  # 200 public images
-    base = with_accuracy(0.6, 0.6)
+    base = with_accuracy(KEY, 0.6, 0.6)
     wrong = public[base[public] != KEY.labels[public]]
     better = base.copy()  # +0.03 by fixing 6 wrong answers: paired error 0.012, z_1 = 0.87 < 2.5 < z_20 = 2.86
     better[wrong[:6]] = KEY.labels[wrong[:6]]
@@ -226,7 +211,7 @@ def test_team_size_is_enforced_when_the_roster_is_loaded(db_url, tmp_path):
     members = [lb.authenticate(tokens[f"s{i}"]) for i in range(5)]
     assert len({who.entrant_id for who in members}) == 1
     for who in members[:3]:  # five members, one quota of 3 and one entry
-        lb.submit(who, csv_bytes(KEY, with_accuracy(0.6, 0.6)))
+        lb.submit(who, csv_bytes(KEY, with_accuracy(KEY, 0.6, 0.6)))
     with pytest.raises(SubmissionRejected, match="daily limit"):
         lb.submit(members[4], csv_bytes(KEY, KEY.labels))
     assert [row.student for row in lb.board()] == ["Owls"] and lb.remaining_today(members[3]) == 0
@@ -315,119 +300,6 @@ def test_roster_csv_and_nbgrader_gradebook(tmp_path):
     entries = read_gradebook(str(tmp_path / "gradebook.db"))
     assert sorted(entries, key=lambda e: e.student_id) == [
         RosterEntry("jdoe", None, "jane@example.org"), RosterEntry("rroe")]
-
-
-# ---- reproducibility verification (the notebook runner is injected) ----------------------
-class FakeRunner:
-    """Plays the sandbox: returns the bytes a notebook 'writes', per the code it is given."""
-
-    def __init__(self, outputs: dict[str, bytes | Exception]):
-        self.outputs = outputs
-        self.calls: list[dict] = []
-
-    def __call__(self, notebook: bytes, competition_dir, test_dir):
-        given = nbformat.reads(notebook.decode(), as_version=4)
-        self.calls.append(given)
-        outcome = self.outputs["".join(cell.source for cell in given.cells)]
-        if isinstance(outcome, Exception):
-            raise outcome
-        return outcome
-
-
-def notebook(code: str) -> bytes:
-    """A notebook whose code is ``code``, with a markdown cell, an attachment and an output beside it."""
-    cells = [nbformat.v4.new_markdown_cell("my entry", attachments={"a.csv": {"text/csv": "aWQsbGFiZWwK"}}),
-             nbformat.v4.new_code_cell(code, outputs=[nbformat.v4.new_output("stream", text="trained\n")])]
-    return nbformat.writes(nbformat.v4.new_notebook(cells=cells)).encode()
-
-
-def swap_predictions(accuracy: float, seed: int) -> bytes:
-    """A predictions.csv for the verification set with exactly ``accuracy``."""
-    rng = np.random.default_rng(seed)
-    predictions = SWAP_KEY.labels.copy()
-    wrong = rng.choice(len(predictions), size=round(len(predictions) * (1 - accuracy)), replace=False)
-    predictions[wrong] = (predictions[wrong] + 1) % SWAP_KEY.n_classes
-    return csv_bytes(SWAP_KEY, predictions)
-
-
-def swap_set(tmp_path) -> SwapSet:
-    return SwapSet(tmp_path, validate.TestIds(SWAP_KEY.ids), SWAP_KEY.labels)
-
-
-def test_verify_walks_down_until_top_k_reproduce(db_url, tmp_path):
-    students = ("ann", "ben", "cid", "dee", "eve", "fay")
-    lb, tokens, _ = make_board(db_url, KEY, students=students, clock=Clock())
-    predictions = {name: with_accuracy(0.9 - 0.05 * i, 0.9 - 0.05 * i, seed=i) for i, name in enumerate(students)}
-    # private 0.80 on n=200 vs 0.74 on the verification set's n=400: the 99.9% margin is 0.114
-    assert noise_margin(0.80, 200, 0.74, 400, 0.999) == pytest.approx(0.1143, abs=1e-4)
-    outputs = {
-        "ann": RunFailed("cell 3 raised FileNotFoundError"),
-        "ben": swap_predictions(0.6, seed=9),  # private 0.85: far better than on new drawings
-        "cid": swap_predictions(0.74, seed=2),  # private 0.80: within the noise margin
-        "eve": swap_predictions(0.72, seed=4),  # private 0.70: better on new drawings is fine
-        "fay": csv_bytes(KEY, predictions["fay"]),  # predictions for the released ids
-    }
-    for name in students:
-        attached = notebook(name) if name != "dee" else None
-        lb.submit(lb.authenticate(tokens[name]), csv_bytes(KEY, predictions[name]), notebook=attached,
-                  notebook_name=f"{name}.ipynb" if attached else None)
-    runner = FakeRunner(outputs)
-    outcomes = verify_top(lb, 2, runner, tmp_path, swap_set(tmp_path), tolerance=0.01, private=True,
-                          progress=False)
-    assert [(o.student, o.status) for o in outcomes] == [
-        ("ann", "not_reproducible"), ("ben", "not_reproducible"), ("cid", "verified"),
-        ("dee", "not_reproducible"), ("eve", "verified")]
-    assert "cell 3 raised" in outcomes[0].detail and "no notebook" in outcomes[3].detail
-    assert outcomes[1].rerun_accuracy == pytest.approx(0.6) and outcomes[2].rerun_accuracy == pytest.approx(0.74)
-    assert outcomes[2].submitted_accuracy == pytest.approx(0.80) and "margin 0.1143" in outcomes[2].detail
-    assert {row.student: row.verify_status for row in lb.board(private=True)} == {
-        "ann": "not_reproducible", "ben": "not_reproducible", "cid": "verified", "dee": "not_reproducible",
-        "eve": "verified", "fay": "unverified"}
-    # a second run keeps earlier decisions without re-running; --force re-runs
-    again = verify_top(lb, 1, runner, tmp_path, swap_set(tmp_path), private=True, progress=False)
-    assert [(o.student, o.detail) for o in again] == [
-        ("ann", "not reproducible earlier"), ("ben", "not reproducible earlier"), ("cid", "verified earlier")]
-    assert len(runner.calls) == 4
-    outcomes = verify_top(lb, 6, runner, tmp_path, swap_set(tmp_path), private=True, force=True, progress=False)
-    assert len(runner.calls) == 9
-    assert outcomes[-1].student == "fay" and "invalid predictions.csv" in outcomes[-1].detail
-
-
-def test_verify_runs_only_code_within_the_cap(db_url, tmp_path):
-    lb, tokens, _ = make_board(db_url, KEY, students=("ann", "ben", "cid"), clock=Clock())
-    blob = "WEIGHTS = " + repr("x" * 40_000)  # 39 KiB of "weights" in one literal
-    small = "x = 1  # trains a model"
-    for name, code in (("ann", blob), ("ben", small), ("cid", "%matplotlib inline\n" + small)):
-        lb.submit(lb.authenticate(tokens[name]), csv_bytes(KEY, KEY.labels), notebook=notebook(code))
-    runner = FakeRunner({small: swap_predictions(1.0, seed=0), "%matplotlib inline\n" + small: swap_predictions(1.0, seed=0)})
-    outcomes = verify_top(lb, 2, runner, tmp_path, swap_set(tmp_path), private=False, progress=False)
-    assert [(o.student, o.status) for o in outcomes] == [("ann", "not_reproducible"), ("ben", "verified"),
-                                                           ("cid", "verified")]
-    assert "not run: its code 39.1 KiB, largest literal 39.1 KiB, over the 32 KiB" in outcomes[0].detail
-    assert outcomes[0].rerun_accuracy is None
-    # only the code cells reach the runner: no markdown, attachment, output or metadata
-    assert len(runner.calls) == 2 and all(
-        [cell.cell_type for cell in call.cells] == ["code"] and call.cells[0].outputs == []
-        and "attachments" not in nbformat.writes(call) for call in runner.calls)
-    assert "code 0.0 KiB, largest literal 0.0 KiB" in outcomes[1].detail
-    # a higher cap runs it
-    runner.outputs[blob] = swap_predictions(1.0, seed=0)
-    [again] = verify_top(lb, 1, runner, tmp_path, swap_set(tmp_path), private=False, force=True, progress=False,
-                         max_code_bytes=64 * 1024)
-    assert again.status == "verified" and len(runner.calls) == 3
-
-
-def test_verify_margin_is_never_below_the_tolerance(db_url, tmp_path):
-    lb, tokens, _ = make_board(db_url, KEY, clock=Clock())
-    lb.submit(lb.authenticate(tokens["alice"]), csv_bytes(KEY, KEY.labels), notebook=notebook("a"))
-    runner = FakeRunner({"a": swap_predictions(0.995, seed=0)})
-    # a perfect board score has no sampling noise left (p = 1): only the tolerance remains
-    [strict] = verify_top(lb, 1, runner, tmp_path, swap_set(tmp_path), tolerance=0.0, force=True, progress=False)
-    [lenient] = verify_top(lb, 1, runner, tmp_path, swap_set(tmp_path), tolerance=0.01, force=True, progress=False)
-    assert strict.status == "verified" and lenient.status == "verified"  # pooled p < 1 still leaves noise
-    runner.outputs["a"] = swap_predictions(0.9, seed=0)
-    [far] = verify_top(lb, 1, runner, tmp_path, swap_set(tmp_path), tolerance=0.05, force=True, progress=False)
-    assert far.status == "not_reproducible" and far.submitted_accuracy == 1.0
 
 
 def test_attached_notebook_is_checked(db_url):

@@ -22,6 +22,7 @@ import zlib
 
 import nbformat
 import numpy as np
+import pytest
 from PIL import Image
 
 from autograder.cli import main
@@ -194,26 +195,27 @@ def released_test(quickdraw_root):
     return [row["id"] for row in rows], images, [truth[row["id"]] for row in rows]
 
 
-def run_here(code: str, folder, quickdraw_root, monkeypatch) -> bytes:
+def run_here(code: str, folder, quickdraw_root) -> bytes:
     """Run a notebook's code in this process on the released data (how its author made the submission)."""
     folder.mkdir()
-    monkeypatch.chdir(folder)
-    monkeypatch.setenv("QUICKDRAW_COMPETITION", str(quickdraw_root / "competition"))
-    monkeypatch.delenv("QUICKDRAW_COMPETITION_TEST", raising=False)
-    exec(compile(code, "notebook", "exec"), {})
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(folder)
+        patch.setenv("QUICKDRAW_COMPETITION", str(quickdraw_root / "competition"))
+        patch.delenv("QUICKDRAW_COMPETITION_TEST", raising=False)
+        exec(compile(code, "notebook", "exec"), {})
     return (folder / "predictions.csv").read_bytes()
 
 
-def test_verify_swaps_in_the_verification_set(quickdraw_root, tmp_path, capsys, monkeypatch):
+def entries_of(quickdraw_root, classes) -> dict[str, bytes]:
+    """Every kind of entry, by name: six ways to cheat, two lookups of the public pool, one honest model."""
     ids, images, labels = released_test(quickdraw_root)
     instructor = quickdraw_root / "instructor"
-    perfect = ("id,label\n" + "".join(f"{i},{label}\n" for i, label in zip(ids, labels, strict=True))).encode()
-    classes = read_classes(str(quickdraw_root / "competition" / "classes.txt"))
     librarian, indexer = public_lookups(list(classes))
     assert len(librarian.encode()) > 20 * DEFAULT_MAX_CODE_BYTES and len(indexer.encode()) < DEFAULT_MAX_CODE_BYTES
-    table = "".join(f"{hashlib.sha256(image.tobytes()).hexdigest()},{label}\n" for image, label in zip(images, labels, strict=True))
+    table = "".join(f"{hashlib.sha256(image.tobytes()).hexdigest()},{label}\n"
+                    for image, label in zip(images, labels, strict=True))
     blob = base64.b64encode(table.encode()).decode()
-    entries = {
+    return {
         "memoriser": notebook(fill(MEMORISED, KNOWN=dict(zip(ids, labels, strict=True)))),
         "smuggler": notebook(fill(SMUGGLER, BLOB=blob), {"labels.csv": {"text/csv": blob}}),
         "overfitter": notebook(fill(OVERFIT, PIXELS=base64.b64encode(images.tobytes()).decode(), LABELS=labels)),
@@ -224,29 +226,49 @@ def test_verify_swaps_in_the_verification_set(quickdraw_root, tmp_path, capsys, 
         "librarian": notebook(librarian),
         "honest": notebook(HONEST),
     }
-    # what each cheater submitted is what its notebook writes on the released test set: all correct
-    for name in ("memoriser", "smuggler", "overfitter"):
-        code = nbformat.reads(entries[name].decode(), as_version=4).cells[1].source
-        assert run_here(code, tmp_path / name, quickdraw_root, monkeypatch) == perfect, name
-    honest_csv = run_here(HONEST, tmp_path / "honest", quickdraw_root, monkeypatch)
-    librarian_csv = run_here(librarian, tmp_path / "librarian", quickdraw_root, monkeypatch)  # its own lookup
 
+
+@pytest.fixture(scope="module")
+def entered(quickdraw_root, tmp_path_factory):
+    """A board on the real competition with every entry of ``entries_of``, each having submitted what
+    its notebook writes on the released test set (for the cheaters: every label right)."""
+    folder = tmp_path_factory.mktemp("entered")
+    ids, _, labels = released_test(quickdraw_root)
+    perfect = ("id,label\n" + "".join(f"{i},{label}\n" for i, label in zip(ids, labels, strict=True))).encode()
+    classes = read_classes(str(quickdraw_root / "competition" / "classes.txt"))
+    entries = entries_of(quickdraw_root, classes)
+    # the cheaters' notebooks write every label right; honest and librarian submit what theirs write;
+    # the others claim the perfect file
+    submitted = dict.fromkeys(entries, perfect)
+    for name in ("memoriser", "smuggler", "overfitter", "honest", "librarian"):
+        code = nbformat.reads(entries[name].decode(), as_version=4).cells[1].source
+        submitted[name] = run_here(code, folder / name, quickdraw_root)
+    assert all(submitted[name] == perfect for name in ("memoriser", "smuggler", "overfitter"))
     key = read_answer_key(quickdraw_root / "instructor" / "competition_labels.csv", classes)
-    url = sqlite_url(tmp_path)
+    url = sqlite_url(folder)
     lb, tokens, _ = make_board(url, key, students=tuple(entries))
     for name, attached in entries.items():
-        submitted = {"honest": honest_csv, "librarian": librarian_csv}.get(name, perfect)
-        lb.submit(lb.authenticate(tokens[name]), submitted, notebook=attached)
-    lb.close()
+        lb.submit(lb.authenticate(tokens[name]), submitted[name], notebook=attached)
     assert [row.student for row in lb.board(private=True)] == list(entries)
+    lb.dispose()
+    return url
 
-    monkeypatch.chdir(tmp_path)
-    code = main(["leaderboard", "verify", "--top", "1", "--db", url, "--timeout", "300", "--json",
-                 "--competition-dir", str(quickdraw_root / "competition"),
+
+def verify_cli(url, quickdraw_root, capsys, *options) -> tuple[int, dict]:
+    """``leaderboard verify --top 1 --force`` on the competition and the verification set: (status, outcomes)."""
+    code = main(["leaderboard", "verify", "--top", "1", "--db", url, "--timeout", "300", "--json", "--force",
+                 *options, "--competition-dir", str(quickdraw_root / "competition"),
                  "--verification-dir", str(quickdraw_root / "instructor" / "competition_verification")])
     outcomes = {o["student"]: o for o in json.loads(capsys.readouterr().out)}
     with capsys.disabled():
-        print("\n" + "\n".join(f"{name}: {o['status']} - {o['detail']}" for name, o in outcomes.items()))
+        print(f"\n{' '.join(options) or 'capped'}:\n" +
+              "\n".join(f"{name}: {o['status']} - {o['detail']}" for name, o in outcomes.items()))
+    return code, outcomes
+
+
+def test_verify_swaps_in_the_verification_set(entered, quickdraw_root, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, outcomes = verify_cli(entered, quickdraw_root, capsys)
     assert code == 0 and {name: o["status"] for name, o in outcomes.items()} == {
         "memoriser": "not_reproducible", "smuggler": "not_reproducible", "overfitter": "not_reproducible",
         "outsider": "not_reproducible", "peeker": "not_reproducible", "librarian": "not_reproducible",
@@ -263,20 +285,16 @@ def test_verify_swaps_in_the_verification_set(quickdraw_root, tmp_path, capsys, 
     assert honest["submitted_accuracy"] > 0.7 and abs(honest["rerun_accuracy"] - honest["submitted_accuracy"]) < 0.04
     assert "verification-set accuracy" in honest["detail"] and "99.9% confidence" in honest["detail"]
 
-    # Without the cap: labels smuggled by image hash or a 1-NN on the released images find nothing
-    # on new drawings, but the whole public pool finds the verification set too and is verified.
-    # The cap is what stops it.
-    code = main(["leaderboard", "verify", "--top", "1", "--db", url, "--timeout", "300", "--json", "--force",
-                 "--max-code-kib", "4096", "--competition-dir", str(quickdraw_root / "competition"),
-                 "--verification-dir", str(quickdraw_root / "instructor" / "competition_verification")])
-    uncapped = {o["student"]: o for o in json.loads(capsys.readouterr().out)}
-    with capsys.disabled():
-        print("\nwithout the cap:\n" + "\n".join(f"{name}: {o['status']} - {o['detail']}" for name, o in uncapped.items()))
+
+def test_without_the_cap_the_public_pool_would_be_verified(entered, quickdraw_root, tmp_path, capsys, monkeypatch):
+    # Labels smuggled by image hash or a 1-NN on the released images find nothing on new drawings,
+    # but the whole public pool finds the verification set too and is verified: the cap stops it.
+    monkeypatch.chdir(tmp_path)
+    code, uncapped = verify_cli(entered, quickdraw_root, capsys, "--max-code-kib", "4096")
     assert code == 0 and list(uncapped) == [
         "memoriser", "smuggler", "overfitter", "outsider", "peeker", "indexer", "librarian"]
     assert uncapped["smuggler"]["rerun_accuracy"] < 0.3 and 0.5 < uncapped["overfitter"]["rerun_accuracy"] < 0.95
     assert uncapped["librarian"]["status"] == "verified" and uncapped["librarian"]["rerun_accuracy"] > 0.94
-    lb.dispose()
 
 
 def test_verify_without_a_verification_set_is_one_line(quickdraw_root, tmp_path, capsys):
