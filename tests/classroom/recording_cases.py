@@ -83,7 +83,8 @@ def solutions_made_grade_cells(nb):
 
 def odd_points(nb):
     """Points as text, negative, huge, not a number."""
-    for cell, points in zip((c for c in nb["cells"] if info(c).get("grade")), ["100", -5, 1e308, math.nan, None], strict=True):
+    odd = ["100", -5, 1e308, math.nan, None]  # as many graded cells as there are, up to five
+    for cell, points in zip((c for c in nb["cells"] if info(c).get("grade")), odd, strict=False):
         info(cell)["points"] = points
     return nb, set()
 
