@@ -249,6 +249,7 @@ def entered(quickdraw_root, tmp_path_factory):
     lb, tokens, _ = make_board(url, key, students=tuple(entries))
     for name, attached in entries.items():
         lb.submit(lb.authenticate(tokens[name]), submitted[name], notebook=attached)
+    lb.close()  # closed: verification compares with the private half
     assert [row.student for row in lb.board(private=True)] == list(entries)
     lb.dispose()
     return url
