@@ -164,19 +164,30 @@ def test_flooding_is_refused_with_429_and_stores_nothing(handin_server):
     poll(server, "dave", second.json()["id"])
 
 
-def test_a_late_attempt_is_in_nbgraders_layout_and_a_practice_one_shows_hidden_results(handin_server):
+def test_a_late_attempt_is_in_nbgraders_layout_and_a_practice_one_shows_hidden_results(handin_server, run_cli,
+                                                                                          tmp_path):
     server = handin_server
     set_feedback(server, "activations", practice=True)
     data = json.dumps(released(server.course, "activations")).encode()
-    reply = hand_in(server, "frank", data, name="activations", filename="my copy.ipynb")
-    assert reply.status_code == 201, reply.text
-    assert reply.json()["late"] is True and reply.json()["notebook"] == "activations.ipynb"
+    (tmp_path / "my copy.ipynb").write_bytes(data)
+    (tmp_path / "xor.ipynb").write_bytes(b"{ not a notebook")
+    cli = ("--url", server.url, "--token", server.tokens["frank"])
+    refused = run_cli("submit", "xor", tmp_path / "xor.ipynb", *cli)
+    assert refused.returncode == 1 and refused.stdout.startswith("rejected: xor.ipynb: not a Jupyter notebook")
+    handed = run_cli("submit", "activations", tmp_path / "my copy.ipynb", *cli, "--json")
+    assert handed.returncode == 0, handed.stderr
+    result = json.loads(handed.stdout)
+    assert result["late"] is True and result["notebook"] == "activations.ipynb" and result["state"] == "done"
+    assert result["hidden_status"] == "practice" and result["hidden"]["score"] == 0 and result["hidden"]["checks"]
     folder = server.course / "submitted" / "frank" / "activations"
     stamp = (folder / "timestamp.txt").read_text()
     assert (folder / "activations.ipynb").read_bytes() == data and stamp > str(PAST_DUE) and stamp.endswith(" UTC")
-    result = poll(server, "frank", reply.json()["id"])
-    assert result["state"] == "done" and result["hidden_status"] == "practice"
-    assert result["hidden"]["score"] == 0 and result["hidden"]["checks"]
+    again = run_cli("submit", "activations", tmp_path / "my copy.ipynb", *cli)  # printed as the page shows it
+    assert again.returncode == 0, again.stderr
+    assert " at activations, handed in " in again.stdout and "(late): done" in again.stdout
+    assert "hidden checks: 0 / " in again.stdout and "its own tests:" in again.stdout
+    attempts = history(server, "frank", "activations")["attempts"]
+    assert len(attempts) == 2 and attempts[1]["id"] == result["id"]  # the refused file counted for nothing
 
 
 def test_a_hostile_notebook_earns_nothing_and_spoils_no_other_run(handin_server):
