@@ -106,8 +106,8 @@ class HandinGrader:
         running: dict[Future, object] = {}
         beat = recover = time.monotonic()
         while not self._stop.is_set():
-            while len(running) < self.workers and (claimed := self.queue.claim(self.name)) is not None:
-                running[self._submit(pool, claimed)] = claimed
+            if not self._fill(pool, running):  # a grading process died while idle: start a fresh pool
+                break
             if running:
                 done, _ = wait(running, timeout=self.poll_seconds, return_when=FIRST_COMPLETED)
             else:
@@ -129,15 +129,28 @@ class HandinGrader:
         for claimed in running.values():  # cut short (a dead pool, or stopping): run again later
             self.queue.give_back(self.name, claimed.id)
 
-    def _submit(self, pool, claimed) -> Future:
+    def _fill(self, pool, running: dict[Future, object]) -> bool:
+        """Claim queued attempts until ``workers`` run; False when ``pool`` turned out to be broken."""
+        while len(running) < self.workers and (claimed := self.queue.claim(self.name)) is not None:
+            future = self._submit(pool, claimed)
+            if future is None:
+                return False
+            running[future] = claimed
+        return True
+
+    def _submit(self, pool, claimed) -> Future | None:
+        """Start grading ``claimed`` in ``pool`` (None: the pool is broken, the attempt given back)."""
         try:
-            return pool.submit(self.task, self._payload(claimed))
-        except BrokenProcessPool:
-            raise
+            payload = self._payload(claimed)
         except Exception as exc:  # noqa: BLE001 - the released notebook went missing: the grader's fault
             future: Future = Future()
             future.set_exception(exc)
             return future
+        try:
+            return pool.submit(self.task, payload)
+        except BrokenProcessPool:
+            self.queue.give_back(self.name, claimed.id)
+            return None
 
     def _settle(self, claimed, future: Future) -> bool:
         """Record one finished run; True when its process died (the attempt goes back to the queue)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import time
 from pathlib import Path
@@ -88,6 +89,15 @@ def test_refused_files_store_nothing_and_count_against_nothing(handin_server):
         reply = httpx.post(f"{server.url}/api/assignments/xor/attempts", headers=who,
                            files={"notebook": ("xor.ipynb", good)})
         assert reply.status_code == expected, reply.text
+    with httpx.Client(base_url=server.url, cookies={"lb_token": token}, timeout=30) as browser:
+        page = browser.get("/assignments")
+        csrf = re.search(r'name="csrf" value="(\w+)"', page.text).group(1)
+        forged = browser.post("/assignments/xor/attempts", files={"notebook": ("xor.ipynb", good)},
+                              data={"csrf": "forged"}, follow_redirects=False)
+        assert forged.status_code == 403
+        wrong = browser.post("/assignments/xor/attempts", files={"notebook": ("xor.ipynb", b"{")},
+                             data={"csrf": csrf}, follow_redirects=False)
+        assert wrong.status_code == 422 and 'id="error"' in wrong.text and "not a Jupyter notebook" in wrong.text
     unknown = hand_in(server, "alice", good, name="no_such_assignment")
     assert unknown.status_code == 404
     assert history(server, "alice")["attempts"] == []
