@@ -35,6 +35,7 @@ from autograder.grading.structure import normalized_submission
 HEARTBEAT_SECONDS = 5.0
 RECOVER_SECONDS = 30.0
 RETRY_SECONDS = 5.0
+END_GRACE_SECONDS = 5.0
 
 
 class Queue(Protocol):
@@ -182,11 +183,14 @@ class HandinGrader:
                           hidden=json.dumps(hidden_feedback(result)))
 
 
-def _end(pool) -> None:
-    """Shut ``pool`` down at once: its processes are killed (a run cut short is given back to the
-    queue by the caller), so that stopping the server never waits for a student's notebook."""
+def _end(pool, grace: float = END_GRACE_SECONDS) -> None:
+    """Shut ``pool`` down without waiting for a student's notebook: idle processes leave by themselves
+    (closing their zygotes), those still running after ``grace`` seconds are killed (a run cut short
+    is given back to the queue by the caller; the next zygote started sweeps what it left)."""
     processes = list((getattr(pool, "_processes", None) or {}).values())  # the executor keeps no public list
     pool.shutdown(wait=False, cancel_futures=True)
+    give_up = time.monotonic() + grace
     for process in processes:
+        process.join(max(0.0, give_up - time.monotonic()))
         if process.is_alive():
             process.kill()
