@@ -50,13 +50,6 @@ def attempt_json(attempt: AttemptView, policy: Policy, graded_id: int | None, in
     return data
 
 
-def _site(request: Request) -> Site:
-    site = site_of(request)
-    if site.handouts is None:  # the routes are only mounted on the course server
-        raise HTTPException(404, "this server hands out no homework")
-    return site
-
-
 def _attempt_for(site: Site, who: Principal, attempt_id: int) -> dict:
     lb = site.leaderboard
     attempt = lb.attempt(who, attempt_id)  # NotFound (404) for another student's
@@ -109,19 +102,19 @@ def hidden_status(policy: Policy) -> str:
 @router.post("/api/assignments/{name}/attempts")
 async def api_hand_in(request: Request, name: str, who: ApiStudent, upload: HandedIn):
     """Hand in a notebook (multipart field ``notebook``, or the raw body): 201 with the queued attempt."""
-    return JSONResponse(await run_in_threadpool(hand_in, _site(request), who, name, upload), 201)
+    return JSONResponse(await run_in_threadpool(hand_in, site_of(request), who, name, upload), 201)
 
 
 @router.get("/api/assignments/{name}/attempts")
 def api_history(request: Request, name: str, who: ApiStudent):
     """The student's attempts at ``name``, newest first, and which one is graded."""
-    return _history(_site(request), who, name)
+    return _history(site_of(request), who, name)
 
 
 @router.put("/api/assignments/{name}/graded")
 def api_pick(request: Request, name: str, who: ApiStudent, pick: GradedPick):
     """Pick the attempt to grade (null: back to the latest on time)."""
-    site = _site(request)
+    site = site_of(request)
     released_handout(site.handouts, name)
     choice = site.leaderboard.select_attempt(who, name, pick.attempt_id)
     _write_graded(site, who, name)
@@ -131,13 +124,13 @@ def api_pick(request: Request, name: str, who: ApiStudent, pick: GradedPick):
 @router.get("/api/attempts/{attempt_id}")
 def api_attempt(request: Request, attempt_id: int, who: ApiUser):
     """One attempt (the student's own; the instructor: any), as it stands now: poll it."""
-    return _attempt_for(_site(request), who, attempt_id)
+    return _attempt_for(site_of(request), who, attempt_id)
 
 
 @router.put("/api/instructor/assignments/{name}/feedback")
 def api_feedback_policy(request: Request, name: str, who: ApiInstructor, change: FeedbackPolicy):
     """Release (or hold back) the hidden results of ``name``, or mark it a practice assignment."""
-    site = _site(request)
+    site = site_of(request)
     released_handout(site.handouts, name)
     policy = site.leaderboard.set_policy(name, change.released, change.practice)
     return {"assignment": name, "released": policy.feedback_released, "practice": policy.practice}
@@ -146,32 +139,32 @@ def api_feedback_policy(request: Request, name: str, who: ApiInstructor, change:
 @router.get("/api/instructor/assignments/{name}/attempts")
 def api_all_attempts(request: Request, name: str, who: ApiInstructor):
     """Every attempt at ``name``, with the hidden results and the tries."""
-    site = _site(request)
+    site = site_of(request)
     released_handout(site.handouts, name)
     policy = site.leaderboard.policy(name)
     return [attempt_json(a, policy, None, instructor=True) for a in site.leaderboard.all_attempts(name)]
 
 
 def _assignments(request: Request, visitor: Visitor) -> dict:
-    return {"handouts": _site(request).handouts.released()}
+    return {"handouts": site_of(request).handouts.released()}
 
 
 @router.post("/assignments/{name}/attempts", dependencies=[student_page_reply("assignments.html", _assignments)])
 async def page_hand_in(request: Request, name: str, visitor: PostingStudent, upload: HandedIn):
     """The page's form: hand in, then follow the attempt on its page."""
     visitor.check_csrf(upload.csrf)
-    attempt = await run_in_threadpool(hand_in, _site(request), visitor.who, name, upload)
+    attempt = await run_in_threadpool(hand_in, site_of(request), visitor.who, name, upload)
     return RedirectResponse(f"/attempts/{attempt['id']}", status_code=303)
 
 
 @router.get("/attempts/{attempt_id}", response_class=HTMLResponse)
 def attempt_page(request: Request, attempt_id: int, visitor: StudentVisitor):
     """The page of one attempt; it polls :func:`attempt_status` until the result is there."""
-    attempt = _attempt_for(_site(request), visitor.who, attempt_id)
+    attempt = _attempt_for(site_of(request), visitor.who, attempt_id)
     return render_student_page(request, visitor, "attempt.html", attempt=attempt)
 
 
 @router.get("/attempts/{attempt_id}/status")
 def attempt_status(request: Request, attempt_id: int, visitor: StudentVisitor) -> dict:
     """The attempt page's poll (the session cookie's student only)."""
-    return _attempt_for(_site(request), visitor.who, attempt_id)
+    return _attempt_for(site_of(request), visitor.who, attempt_id)
