@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "autograder.commands.leaderboard",
     "autograder.commands.serve",
     "autograder.commands.fetch",
+    "autograder.commands.submit",
     "autograder.commands.grade",
     "autograder.commands.feedback",
     "autograder.commands.export",

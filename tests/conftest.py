@@ -11,6 +11,7 @@
 ``postgresql``      (session) a throw-away PostgreSQL 15 server (Debian's binaries) on 127.0.0.1,
                     started the first time a test asks for it and stopped after the session: a
                     function ``new_database() -> SQLAlchemy URL`` of a new, empty database.
+``browser``         Debian's Chromium, headless, driven by Playwright (one per test).
 ``run_cli``         run ``autograder ARGS...`` in-process (``autograder.cli.main``) with optional
                     environment variables; returns ``.returncode``, ``.stdout``, ``.stderr``.
 """
@@ -28,6 +29,7 @@ from types import SimpleNamespace
 import numpy as np
 import psycopg
 import pytest
+from playwright.sync_api import sync_playwright
 
 from autograder.cli import main
 from autograder.quickdraw.prepare import prepare_all
@@ -35,6 +37,9 @@ from autograder.quickdraw.sources import find_source
 from tests.ports import free_port
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
 
 
 @pytest.fixture(scope="session")
@@ -103,6 +108,15 @@ def tiny_quickdraw(tmp_path_factory) -> dict:
     spec_path = folder / "tiny_spec.json"
     spec_path.write_text(json.dumps(TINY_SPEC))
     return {"source": source, "spec": TINY_SPEC, "spec_path": spec_path, "arrays": arrays}
+
+
+@pytest.fixture
+def browser():
+    """A headless Chromium (Debian's binary) for the browser tests."""
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()
 
 
 @pytest.fixture

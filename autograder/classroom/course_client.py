@@ -1,13 +1,15 @@
 """A student's side of the course server's JSON API: list the released assignments, download one
-(the notebook and its data zip, unzipped beside it). ``autograder fetch`` is its command line;
-handing a notebook in (``autograder submit``) is to talk through the same client."""
+(the notebook and its data zip, unzipped beside it), hand a notebook in and follow its grading.
+``autograder fetch`` and ``autograder submit`` are its command line."""
 
 from __future__ import annotations
 
 import io
+import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from urllib.parse import quote
 
 import httpx
 
@@ -66,6 +68,33 @@ class CourseClient:
         for path, body in bodies.items():
             path.write_bytes(body)
         return Fetched(folder, list(targets), data, item["due"])
+
+    def hand_in(self, name: str, notebook: Path) -> tuple[bool, dict]:
+        """Hand ``notebook`` in for ``name``: (True, the queued attempt) or (False, the server's refusal)."""
+        try:
+            response = self._http.post(f"/api/assignments/{quote(name, safe='')}/attempts",
+                                       files={"notebook": (notebook.name, notebook.read_bytes(),
+                                                           "application/x-ipynb+json")})
+        except httpx.HTTPError as exc:
+            raise UserError(f"cannot reach the course server at {self.url}: {exc}") from None
+        if response.status_code == 201:
+            return True, response.json()
+        if 400 <= response.status_code < 500 and response.status_code != 401:
+            return False, {"detail": _detail(response), "status": response.status_code}
+        raise UserError(f"the course server refused the notebook: {_detail(response)}")
+
+    def attempt(self, attempt_id: int) -> dict:
+        """One of the student's attempts, as it stands now."""
+        return self._get(f"/api/attempts/{int(attempt_id)}").json()
+
+    def wait_for(self, attempt_id: int, timeout: float, poll_seconds: float = 0.5) -> dict:
+        """The attempt once graded (or as it stands after ``timeout`` seconds)."""
+        give_up = time.monotonic() + timeout
+        while True:
+            attempt = self.attempt(attempt_id)
+            if attempt["state"] in ("done", "failed") or time.monotonic() > give_up:
+                return attempt
+            time.sleep(poll_seconds)
 
     def close(self) -> None:
         """Close the connection."""

@@ -105,7 +105,8 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _pool(workers: int) -> ProcessPoolExecutor:
+def worker_pool(workers: int) -> ProcessPoolExecutor:
+    """A pool of ``workers`` grading processes (forked from a server that imported the grading stack)."""
     context = multiprocessing.get_context("forkserver")
     # workers start with the grading stack, nbgrader's course folders (read for every submission)
     # and torch (for the checks' reference) already imported
@@ -129,7 +130,7 @@ def run_local(payloads: list[dict], workers: int, task=grade_task):
     queue = list(reversed(payloads))
     suspects: list[dict] = []
     while queue:
-        pool = _pool(workers)
+        pool = worker_pool(workers)
         futures: dict = {}
         try:
             while queue or futures:
@@ -155,7 +156,7 @@ def run_local(payloads: list[dict], workers: int, task=grade_task):
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
     for payload in suspects:
-        single = _pool(1)
+        single = worker_pool(1)
         try:
             yield payload, single.submit(task, payload).result()
         except BrokenProcessPool:

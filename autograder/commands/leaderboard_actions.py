@@ -14,6 +14,7 @@ import json
 import os
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import uvicorn
@@ -107,16 +108,23 @@ def cmd_serve(args) -> int:
     return serve_app(args, "autograder.web.app:app_from_environment", "Leaderboard")
 
 
-def serve_app(args, factory: str, what: str, environment: dict[str, str] | None = None) -> int:
+def serve_app(args, factory: str, what: str, environment: dict[str, str] | None = None,
+              background: Callable[[Leaderboard], Callable[[], None]] | None = None) -> int:
     """Run the app that ``factory`` (``module:function``) builds from the environment, which is set
     here from the server options (:func:`~autograder.commands.leaderboard.add_server_options`) and
     ``environment``, once the database opened; and in this process the one thread that verifies
-    the top entries (so that runs never overlap, whatever --workers)."""
+    the top entries (so that runs never overlap, whatever --workers) and what ``background(lb)``
+    starts (it returns the function that stops it)."""
     lb = open_leaderboard(args)  # fails cleanly here when there is no competition
     if args.rules is not None and not args.rules.is_file():
         raise UserError(f"no rules file {args.rules}")
+    stops = []
     verifier = _auto_verifier(args, lb)
-    if verifier is None:
+    if verifier is not None:
+        stops.append(functools.partial(_stop_verifier, verifier))
+    if background is not None:
+        stops.append(background(lb))
+    if not stops:
         lb.dispose()
     os.environ.update(environment or {})
     os.environ["LEADERBOARD_DB"] = lb.url  # each worker process builds its app from these
@@ -124,7 +132,7 @@ def serve_app(args, factory: str, what: str, environment: dict[str, str] | None 
     if args.rules is not None:
         os.environ["LEADERBOARD_RULES"] = str(args.rules.resolve())
     print(f"{what} at http://{args.host}:{args.port}/ (Ctrl-C stops it)", flush=True)
-    if verifier is None:
+    if not stops:
         _run_uvicorn(args, factory)
         return 0
     # uvicorn shuts down gracefully on SIGTERM, then raises it again: leave through the finally below
@@ -133,10 +141,15 @@ def serve_app(args, factory: str, what: str, environment: dict[str, str] | None 
         _run_uvicorn(args, factory)
     finally:
         signal.signal(signal.SIGTERM, previous)
-        if not verifier.stop():
-            print("auto-verify: stopped during a run; that entry stays pending until the next start", flush=True)
+        for stop in stops:
+            stop()
         lb.dispose()
     return 0
+
+
+def _stop_verifier(verifier: AutoVerifier) -> None:
+    if not verifier.stop():
+        print("auto-verify: stopped during a run; that entry stays pending until the next start", flush=True)
 
 
 def _run_uvicorn(args, factory: str) -> None:

@@ -9,12 +9,16 @@ of the prepared data it reads (``--data``).
 from __future__ import annotations
 
 import argparse
+import functools
+from collections.abc import Callable
 from pathlib import Path
 
 from autograder import paths
+from autograder.classroom.handin_grader import HandinGrader
 from autograder.classroom.handout import CourseHandouts
 from autograder.commands.leaderboard import add_server_options
 from autograder.commands.leaderboard_actions import serve_app
+from autograder.leaderboard.handins import DEFAULT_ATTEMPTS_PER_HOUR
 from autograder.paths import quickdraw_dir
 
 RULES = Path("docs") / "competition-rules.md"  # the course folder's competition rules, shown at /rules
@@ -24,7 +28,11 @@ Serve the course: students log in with the token `autograder leaderboard add-stu
 them, see every released assignment (assignments/<name>/) with its due date (nbgrader's
 gradebook: `nbgrader db assignment add NAME --duedate=...`), download its notebook and a zip of
 exactly the data it reads, and take part in the competition (the live board, submissions, the
-JSON API) as with `autograder leaderboard serve`.
+JSON API) as with `autograder leaderboard serve`. Students hand notebooks in (the page's form or
+POST /api/assignments/NAME/attempts); each accepted attempt is graded once in the sandbox by
+--graders processes started beside the server, and its page shows the notebook's own tests as
+they ran; the hidden checks' results wait for PUT /api/instructor/assignments/NAME/feedback
+{"released": true} (or {"practice": true}: shown at once).
 
 The competition database is --db (a SQLite file or a SQLAlchemy URL such as
 postgresql://user@host/db), default $LEADERBOARD_DB, else leaderboard.db in the course folder."""
@@ -43,7 +51,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--data", type=Path, metavar="DIR", default=None,
                         help="the prepared QuickDraw root holding homework/ and competition/ "
                              "(default: data/quickdraw in the course folder)")
+    parser.add_argument("--attempts-per-hour", type=_positive_int, default=DEFAULT_ATTEMPTS_PER_HOUR, metavar="N",
+                        help="homework attempts a student may hand in per hour, all assignments together "
+                             f"(default {DEFAULT_ATTEMPTS_PER_HOUR}); one waits in the queue at a time")
+    parser.add_argument("--graders", type=_positive_int, default=1, metavar="N",
+                        help="grading processes running handed-in attempts, each in its own sandbox (default 1)")
     parser.set_defaults(func=run)
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a positive whole number")
+    return value
+
+
+def grading_in_background(course: Path, data: Path, graders: int):
+    """What ``serve`` starts beside the web server: the grader of handed-in attempts, in its own
+    processes (the web server never runs student code); returns the function that stops it."""
+
+    def start(lb) -> Callable[[], None]:
+        lb.create_homework_tables()
+        grader = HandinGrader(lb, course, data, workers=graders, report=functools.partial(print, flush=True))
+        return grader.start().stop
+
+    return start
 
 
 def run(args: argparse.Namespace) -> int:
@@ -58,5 +90,7 @@ def run(args: argparse.Namespace) -> int:
     released = handouts.check()  # ... or when an assignment's data is not prepared
     handouts.close()
     what = f"Course server handing out {', '.join(h.name for h in released) or 'no assignment yet'}"
-    environment = {"AUTOGRADER_COURSE": str(course), "AUTOGRADER_DATA": str(data)}  # read by each worker's app
-    return serve_app(args, "autograder.web.app:course_app_from_environment", what, environment)
+    environment = {"AUTOGRADER_COURSE": str(course), "AUTOGRADER_DATA": str(data),  # read by each worker's app
+                   "AUTOGRADER_ATTEMPTS_PER_HOUR": str(args.attempts_per_hour)}
+    return serve_app(args, "autograder.web.app:course_app_from_environment", what, environment,
+                     background=grading_in_background(course, data, args.graders))

@@ -3,15 +3,17 @@
 Each concern is its own module and contributes one base class: the database and its sessions
 (:mod:`.database`), the competition and its rules (:mod:`.competition`), accounts and teams
 (:mod:`.accounts`), uploads under the daily quota (:mod:`.uploads`), the boards
-(:mod:`.boards`) and the records of reproducibility checks (:mod:`.verify_records`).
+(:mod:`.boards`), the records of reproducibility checks (:mod:`.verify_records`), and the homework
+handed in (:mod:`.handins`) with its grading queue (:mod:`.attempt_queue`).
 """
 
 from __future__ import annotations
 
+from autograder.leaderboard.attempt_queue import AttemptQueue
 from autograder.leaderboard.boards import BoardViews
 from autograder.leaderboard.uploads import UploadStore
 from autograder.leaderboard.verify_records import VerificationRecords
 
 
-class Leaderboard(UploadStore, BoardViews, VerificationRecords):
-    """A competition stored in one database (SQLite file or PostgreSQL)."""
+class Leaderboard(UploadStore, BoardViews, VerificationRecords, AttemptQueue):
+    """A competition stored in one database (SQLite file or PostgreSQL), and the course's handed-in homework."""

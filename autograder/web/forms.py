@@ -1,4 +1,4 @@
-"""Reading uploaded files: the multipart form of the page and the API, or a raw CSV body."""
+"""Reading uploaded files: the multipart form of the page and the API, or a raw CSV or notebook body."""
 
 from __future__ import annotations
 
@@ -48,5 +48,33 @@ async def api_upload(request: Request) -> UploadForm:
     return await multipart_upload(request)
 
 
+@dataclass(frozen=True)
+class NotebookUpload:
+    """A handed-in notebook, as sent (the file name only ever checked and shown)."""
+
+    data: bytes
+    filename: object
+    csrf: object = None
+
+
+async def notebook_upload(request: Request) -> NotebookUpload:
+    """A notebook sent as a raw JSON body (named by ``X-Filename``) or in a multipart field ``notebook``."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind in ("application/json", "application/x-ipynb+json"):
+        return NotebookUpload(await request.body(), request.headers.get("x-filename"))
+    try:
+        form = await request.form(max_files=1, max_fields=2, max_part_size=64 * 1024)
+    except BodyTooLarge:
+        raise
+    except Exception:  # any malformed multipart body: the client's fault
+        form = {}
+    upload = form.get("notebook")
+    if not isinstance(upload, UploadFile):
+        raise HTTPException(400, "no notebook: send it as multipart/form-data in a field named `notebook`, "
+                                 "or as the body (Content-Type: application/x-ipynb+json, X-Filename: NAME.ipynb)")
+    return NotebookUpload(await upload.read(), upload.filename, form.get("csrf"))
+
+
 PageUpload = Annotated[UploadForm, Depends(multipart_upload)]
 ApiUpload = Annotated[UploadForm, Depends(api_upload)]
+HandedIn = Annotated[NotebookUpload, Depends(notebook_upload)]

@@ -27,3 +27,18 @@ class Selection(JsonBody):
 
     usage: ClassVar[str] = 'send JSON {"submission_id": <id or null>}'
     submission_id: int | None
+
+
+class GradedPick(JsonBody):
+    """``PUT /api/assignments/{name}/graded``: the attempt to grade (null: the latest on time)."""
+
+    usage: ClassVar[str] = 'send JSON {"attempt_id": <id or null>}'
+    attempt_id: int | None
+
+
+class FeedbackPolicy(JsonBody):
+    """``PUT /api/instructor/assignments/{name}/feedback``: release the hidden results, or mark a practice one."""
+
+    usage: ClassVar[str] = 'send JSON {"released": true|false} and/or {"practice": true|false}'
+    released: bool | None = None
+    practice: bool | None = None

@@ -6,26 +6,14 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from autograder.leaderboard.roster import RosterEntry
 from tests.leaderboard.boards import csv_bytes, make_board, sqlite_url, synthetic_key
 from tests.leaderboard.server import Server
 
 KEY = synthetic_key(n=400)
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
 XSS = "<img src=x onerror=alert(1)>"
-
-
-@pytest.fixture
-def browser():
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield chromium
-        chromium.close()
 
 
 def test_login_upload_and_live_board(tmp_path, browser):

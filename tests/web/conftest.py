@@ -8,12 +8,18 @@
                    ``.url``, ``.tokens`` (by student) and ``.instructor``.
 ``course_server``  (module) ``autograder serve`` of both, in a subprocess on a free port of 127.0.0.1;
                    ``.url``, ``.course``, ``.data``, ``.tokens``, ``.instructor`` and ``.due`` (``DUE``).
+``handin_server``  (module) ``autograder serve --attempts-per-hour 2`` of a course that can grade
+                   (its solutions/ copied too; activations was due in the past: ``PAST_DUE``) and a
+                   database with the students ``HANDIN_STUDENTS``; besides ``course_server``'s
+                   fields, ``.process`` and ``.restart(kill=True)``: kill -9 its whole session and
+                   start it again on the same database and port-free URL (``.url`` changes).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -30,6 +36,7 @@ from autograder.leaderboard.roster import RosterEntry
 from autograder.leaderboard.scoring import read_answer_key, read_classes
 from autograder.leaderboard.store import Leaderboard
 from tests.ports import free_port
+from tests.web.handin_notebooks import PAST_DUE
 
 REPO = Path(__file__).resolve().parents[2]
 DUE = {"xor": datetime(2026, 12, 14, 23, 59), "mlp_scratch": datetime(2026, 12, 21, 12, 0)}
@@ -63,14 +70,14 @@ def competition_db(tmp_path_factory, quickdraw_root) -> SimpleNamespace:
     return SimpleNamespace(url=url, tokens=tokens, instructor=instructor)
 
 
-def start_course_server(db: str, course: Path, data: Path) -> tuple[subprocess.Popen, str]:
-    """``autograder serve`` in its own session; returns the process and its URL once it answers."""
+def start_course_server(db: str, course: Path, data: Path, *options: str) -> tuple[subprocess.Popen, str]:
+    """``autograder serve`` (with ``options``) in its own session; returns the process and its URL once it answers."""
     port = free_port()
     env = {key: value for key, value in os.environ.items()
            if not key.startswith(("QUICKDRAW_", "LEADERBOARD_", "AUTOGRADER_")) and key != "COURSE_ROOT"}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     argv = [sys.executable, "-m", "autograder", "serve", "--db", db, "--port", str(port),
-            "--course", str(course), "--data", str(data)]
+            "--course", str(course), "--data", str(data), *options]
     process = subprocess.Popen(argv, cwd=course, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                start_new_session=True)
     url = f"http://127.0.0.1:{port}"
@@ -106,3 +113,47 @@ def course_server(course_folder, competition_db, quickdraw_root):
     finally:
         stop_process(process)
         process.stdout.close()
+
+
+HANDIN_STUDENTS = ("alice", "bob", "carol", "dave", "erin", "frank")
+
+
+@pytest.fixture(scope="module")
+def handin_course(tmp_path_factory) -> Path:
+    """A course folder that can grade: nbgrader_config.py, assignments/, solutions/, due dates."""
+    folder = tmp_path_factory.mktemp("handin-course")
+    shutil.copy(REPO / "nbgrader_config.py", folder)
+    for part in ("assignments", "solutions"):
+        shutil.copytree(REPO / part, folder / part)
+    with Gradebook(f"sqlite:///{folder / 'gradebook.db'}", "mlp-week") as gradebook:
+        gradebook.update_or_create_assignment("xor", duedate=DUE["xor"])
+        gradebook.update_or_create_assignment("activations", duedate=PAST_DUE)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def handin_server(tmp_path_factory, handin_course, quickdraw_root):
+    """The course server handing homework in, over real HTTP (see the module docstring)."""
+    url = database_url(tmp_path_factory.mktemp("handin-db") / "lb.db")
+    lb = Leaderboard(url)
+    classes = read_classes(str(quickdraw_root / "competition" / "classes.txt"))
+    instructor = lb.initialize(read_answer_key(quickdraw_root / "instructor" / "competition_labels.csv", classes))
+    tokens = dict(lb.add_students([RosterEntry(student) for student in HANDIN_STUDENTS]))
+    lb.dispose()
+    options = ("--attempts-per-hour", "2", "--auto-verify-top", "0")
+    server = SimpleNamespace(course=handin_course, data=quickdraw_root, tokens=tokens, instructor=instructor, db=url)
+
+    def restart(kill: bool = True) -> None:
+        if kill:
+            os.killpg(server.process.pid, signal.SIGKILL)
+            server.process.wait(10)
+            server.process.stdout.close()
+        server.process, server.url = start_course_server(url, handin_course, quickdraw_root, *options)
+
+    server.restart = restart
+    restart(kill=False)
+    try:
+        yield server
+    finally:
+        stop_process(server.process)
+        server.process.stdout.close()

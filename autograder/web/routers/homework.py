@@ -19,7 +19,7 @@ from autograder.classroom.handout import CourseHandouts, Handout
 from autograder.errors import UserError
 from autograder.leaderboard.database import iso
 from autograder.leaderboard.errors import NotFound
-from autograder.web.dependencies import AnyVisitor, ApiUser, DownloadingUser
+from autograder.web.dependencies import AnyVisitor, ApiUser, DownloadingUser, csrf_value
 from autograder.web.errors import Redirect
 from autograder.web.rendering import render_page, site_of
 
@@ -35,7 +35,8 @@ async def course_handouts(request: Request) -> CourseHandouts:
 HandoutsDep = Annotated[CourseHandouts, Depends(course_handouts)]
 
 
-def _released(handouts: CourseHandouts, name: str) -> Handout:
+def released_handout(handouts: CourseHandouts, name: str) -> Handout:
+    """The released assignment ``name``; ``NotFound`` (404) when there is none of that name."""
     handout = handouts.find(name)
     if handout is None:
         raise NotFound(f"no released assignment {name!r}")
@@ -60,7 +61,8 @@ def assignments_page(request: Request, visitor: AnyVisitor, handouts: HandoutsDe
     """The released assignments with their due dates and download links (log in first)."""
     if visitor.who is None:
         raise Redirect("/login")
-    return render_page(request, "assignments.html", who=visitor.who, handouts=handouts.released())
+    csrf = csrf_value(visitor.token) if visitor.is_student else None
+    return render_page(request, "assignments.html", who=visitor.who, handouts=handouts.released(), csrf=csrf)
 
 
 @router.get("/api/assignments")
@@ -72,13 +74,13 @@ def assignments(who: ApiUser, handouts: HandoutsDep):
 @router.get("/api/assignments/{name}")
 def assignment(name: str, who: ApiUser, handouts: HandoutsDep):
     """One released assignment (404 if there is none of that name)."""
-    return _as_json(_released(handouts, name))
+    return _as_json(released_handout(handouts, name))
 
 
 @router.get(f"/assignments/{{name}}/{ZIP}")
 async def data_zip(name: str, who: DownloadingUser, handouts: HandoutsDep):
     """The zip of exactly the data the assignment's notebook reads; unzip it beside the notebook."""
-    handout = await run_in_threadpool(_released, handouts, name)
+    handout = await run_in_threadpool(released_handout, handouts, name)
     if not handout.reads_data:
         raise NotFound(f"{name} reads no data: the notebook is all there is")
     try:
@@ -91,7 +93,7 @@ async def data_zip(name: str, who: DownloadingUser, handouts: HandoutsDep):
 @router.get("/assignments/{name}/{filename}")
 def notebook(name: str, filename: str, who: DownloadingUser, handouts: HandoutsDep):
     """A released notebook, as released."""
-    path = _released(handouts, name).notebooks.get(filename)
+    path = released_handout(handouts, name).notebooks.get(filename)
     if path is None:
         raise NotFound(f"{name} has no released notebook {filename!r}")
     return FileResponse(path, media_type="application/x-ipynb+json", filename=filename)

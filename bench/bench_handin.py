@@ -1,0 +1,140 @@
+"""Benchmark: handing the XOR notebook in to the course server until its visible feedback shows,
+against executing the same notebook bare with nbclient.
+
+A fresh course (this repo's config, the XOR source and its release) and leaderboard database are
+made in a temp folder, ``autograder serve`` is started on 127.0.0.1 with one grading process, and
+one student hands in the reference-correct XOR notebook ``--n`` times, one after another, each
+time polling ``GET /api/attempts/ID`` every 0.1 s until the visible results are there. The bare
+run executes the same notebook ``--n`` times with nbclient in a scratch copy of the released
+files (no sandbox, no checks). The first hand-in also pays for starting the grading process (torch
+and the pre-warmed zygote), so it is printed apart; the ratio is of the medians of the rest.
+
+    python bench/bench_handin.py [--n 4] [--data DIR]   # DIR: the prepared QuickDraw root (data/quickdraw)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import nbformat
+from nbclient import NotebookClient
+
+from autograder.classroom.release import release_assignment
+from autograder.classroom.simulate import simulated_class
+from autograder.leaderboard.database import database_url
+from autograder.leaderboard.roster import RosterEntry
+from autograder.leaderboard.scoring import read_answer_key, read_classes
+from autograder.leaderboard.store import Leaderboard
+from autograder.paths import quickdraw_dir
+
+REPO = Path(__file__).resolve().parent.parent
+ASSIGNMENT = "xor"
+
+
+def make_course(folder: Path, data: Path) -> tuple[Path, str, str]:
+    """The course, its database URL (a competition from the prepared ``data``) and the one student's token."""
+    folder.mkdir(parents=True)
+    shutil.copy(REPO / "nbgrader_config.py", folder)
+    shutil.copytree(REPO / "solutions" / ASSIGNMENT, folder / "solutions" / ASSIGNMENT)
+    release_assignment(ASSIGNMENT, root=folder)
+    url = database_url(folder / "lb.db")
+    lb = Leaderboard(url)
+    classes = read_classes(str(data / "competition" / "classes.txt"))
+    lb.initialize(read_answer_key(data / "instructor" / "competition_labels.csv", classes))
+    token = lb.add_students([RosterEntry("student")])[0][1]
+    lb.dispose()
+    return folder, url, token
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(course: Path, db: str, data: Path) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    argv = [sys.executable, "-m", "autograder", "serve", "--db", db, "--port", str(port), "--course", str(course),
+            "--data", str(data), "--auto-verify-top", "0", "--attempts-per-hour", "1000"]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+    process = subprocess.Popen(argv, cwd=course, env=env, stdout=subprocess.DEVNULL, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(600):
+        try:
+            httpx.get(url + "/api/competition", timeout=2).raise_for_status()
+            return process, url
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    process.kill()
+    raise SystemExit("autograder serve did not start")
+
+
+def hand_in_once(url: str, token: str, data: bytes) -> float:
+    """Seconds from the upload's start to the visible results on the attempt's poll."""
+    headers = {"Authorization": f"Bearer {token}"}
+    start = time.monotonic()
+    reply = httpx.post(f"{url}/api/assignments/{ASSIGNMENT}/attempts", headers=headers, timeout=60,
+                       files={"notebook": (f"{ASSIGNMENT}.ipynb", data)})
+    reply.raise_for_status()
+    while True:
+        attempt = httpx.get(f"{url}/api/attempts/{reply.json()['id']}", headers=headers, timeout=60).json()
+        if attempt["state"] in ("done", "failed"):
+            if attempt["state"] != "done" or not all(t["passed"] for t in attempt["visible"]["tests"]):
+                raise SystemExit(f"the correct notebook was not graded as such: {attempt}")
+            return time.monotonic() - start
+        time.sleep(0.1)
+
+
+def bare_once(course: Path, data: bytes) -> float:
+    """Seconds to execute the notebook with nbclient in a scratch copy of the released files."""
+    release = course / "assignments" / ASSIGNMENT
+    with tempfile.TemporaryDirectory() as scratch:
+        for path in release.iterdir():
+            if path.suffix != ".ipynb":
+                shutil.copy(path, scratch)
+        nb = nbformat.reads(data.decode(), as_version=4)
+        start = time.monotonic()
+        NotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=True,
+                       resources={"metadata": {"path": scratch}}).execute()
+        return time.monotonic() - start
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=4, help="hand-ins and bare runs each (default 4; at least 2)")
+    parser.add_argument("--data", type=Path, default=quickdraw_dir(), help="the prepared QuickDraw root "
+                        "(default: data/quickdraw of the course; run `autograder data quickdraw prepare` first)")
+    args = parser.parse_args()
+    data_root = args.data.resolve()
+    with tempfile.TemporaryDirectory() as scratch:
+        course, db, token = make_course(Path(scratch) / "course", data_root)
+        notebooks = simulated_class(course / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
+                                    course / "assignments" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+        data = nbformat.writes(notebooks["correct"]).encode()
+        process, url = start_server(course, db, data_root)
+        try:
+            handed = [hand_in_once(url, token, data) for _ in range(max(2, args.n))]
+        finally:
+            process.terminate()
+            process.wait(30)
+        bare = [bare_once(course, data) for _ in range(max(2, args.n))]
+    steady, bare_p50 = statistics.median(handed[1:]), statistics.median(bare)
+    print(f"hand-in to visible feedback: first {handed[0]:.2f} s (starts the grading process), "
+          f"then p50 {steady:.2f} s over {len(handed) - 1} ({', '.join(f'{t:.2f}' for t in handed[1:])})")
+    print(f"bare nbclient execution:     p50 {bare_p50:.2f} s over {len(bare)} ({', '.join(f'{t:.2f}' for t in bare)})")
+    print(f"ratio hand-in / bare (p50): {steady / bare_p50:.2f}x (target <= 1.3x for one student)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
