@@ -11,7 +11,6 @@ try; after :data:`MAX_TRIES` the attempt is failed instead of being run again.
 
 from __future__ import annotations
 
-import os
 import socket
 from dataclasses import dataclass
 from datetime import timedelta
@@ -22,6 +21,7 @@ from sqlalchemy.orm import undefer
 from autograder.leaderboard.handins import HandinStore
 from autograder.leaderboard.homework_models import DONE, FAILED, QUEUED, RUNNING, Attempt
 from autograder.leaderboard.models import Student
+from autograder.sandbox.procfs import is_running
 
 LEASE = timedelta(seconds=60)  # a running row without a heartbeat for this long has lost its worker
 MAX_TRIES = 3
@@ -39,23 +39,12 @@ class Claimed:
     seed: int
 
 
-def process_alive(pid: int) -> bool:
-    """Whether a process ``pid`` exists on this machine."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def worker_is_dead(claimed_by: str | None) -> bool:
     """Whether the worker named ``claimed_by`` (``host:pid:run``) is known dead: it ran on this host
     and its process is gone (a worker elsewhere is judged by its heartbeat alone)."""
     host, _, rest = (claimed_by or "").partition(":")
     pid = rest.partition(":")[0]
-    return host == socket.gethostname() and pid.isdigit() and not process_alive(int(pid))
+    return host == socket.gethostname() and pid.isdigit() and not is_running(int(pid))
 
 
 class AttemptQueue(HandinStore):

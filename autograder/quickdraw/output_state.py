@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import shutil
 from pathlib import Path
@@ -20,6 +19,7 @@ from autograder.errors import UserError
 from autograder.quickdraw.files import sha256_file
 from autograder.quickdraw.secret import Secret
 from autograder.quickdraw.spec import DatasetSpec, Spec
+from autograder.sandbox.procfs import is_running
 
 MANIFEST = "MANIFEST.json"
 INSTRUCTOR = "instructor"
@@ -145,18 +145,8 @@ def remove_stale_temps(out_root: Path) -> None:
             continue
         for path in folder.iterdir():
             match = TEMP.match(path.name)
-            if match and not _alive(int(match.group(1))):
+            if match and not is_running(int(match.group(1))):
                 if path.is_dir() and not path.is_symlink():
                     shutil.rmtree(path, ignore_errors=True)
                 else:
                     path.unlink(missing_ok=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

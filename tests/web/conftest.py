@@ -61,13 +61,19 @@ def course_folder(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def competition_db(tmp_path_factory, quickdraw_root) -> SimpleNamespace:
     """The competition of the prepared data, with two students."""
-    url = database_url(tmp_path_factory.mktemp("leaderboard") / "lb.db")
+    url, tokens, instructor = competition_database(tmp_path_factory.mktemp("leaderboard"), quickdraw_root, STUDENTS)
+    return SimpleNamespace(url=url, tokens=tokens, instructor=instructor)
+
+
+def competition_database(folder: Path, quickdraw_root: Path, students) -> tuple[str, dict, str]:
+    """A SQLite competition in ``folder`` on the prepared labels, with ``students``: (url, tokens, instructor token)."""
+    url = database_url(folder / "lb.db")
     lb = Leaderboard(url)
     classes = read_classes(str(quickdraw_root / "competition" / "classes.txt"))
     instructor = lb.initialize(read_answer_key(quickdraw_root / "instructor" / "competition_labels.csv", classes))
-    tokens = dict(lb.add_students([RosterEntry(student) for student in STUDENTS]))
+    tokens = dict(lb.add_students([RosterEntry(student) for student in students]))
     lb.dispose()
-    return SimpleNamespace(url=url, tokens=tokens, instructor=instructor)
+    return url, tokens, instructor
 
 
 def start_course_server(db: str, course: Path, data: Path, *options: str) -> tuple[subprocess.Popen, str]:
@@ -134,12 +140,8 @@ def handin_course(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def handin_server(tmp_path_factory, handin_course, quickdraw_root):
     """The course server handing homework in, over real HTTP (see the module docstring)."""
-    url = database_url(tmp_path_factory.mktemp("handin-db") / "lb.db")
-    lb = Leaderboard(url)
-    classes = read_classes(str(quickdraw_root / "competition" / "classes.txt"))
-    instructor = lb.initialize(read_answer_key(quickdraw_root / "instructor" / "competition_labels.csv", classes))
-    tokens = dict(lb.add_students([RosterEntry(student) for student in HANDIN_STUDENTS]))
-    lb.dispose()
+    url, tokens, instructor = competition_database(tmp_path_factory.mktemp("handin-db"), quickdraw_root,
+                                                   HANDIN_STUDENTS)
     options = ("--attempts-per-hour", "2", "--auto-verify-top", "0")
     server = SimpleNamespace(course=handin_course, data=quickdraw_root, tokens=tokens, instructor=instructor, db=url)
 
