@@ -16,6 +16,7 @@ import nbformat
 
 from autograder import paths
 from autograder.grading.assignments import get_assignment
+from tests.courses.experiments import without_manual_experiments
 
 ROOT = paths.course_root()
 
@@ -38,7 +39,7 @@ class Fool:
 
 def fooling_notebook(case: Fool, folder: Path) -> Path:
     """The solution notebook of ``case.assignment`` with the case's change applied."""
-    nb = nbformat.read(get_assignment(case.assignment).solution_notebook(ROOT), as_version=4)
+    nb = without_manual_experiments(nbformat.read(get_assignment(case.assignment).solution_notebook(ROOT), as_version=4))
     edits = dict(case.edits)
     for cell in nb.cells:
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")

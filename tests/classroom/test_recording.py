@@ -37,6 +37,7 @@ from autograder.grading.notebook import read_submission
 from autograder.grading.results import SubmissionResult
 from autograder.grading.structure import normalized_submission, released_cells
 from tests.classroom.recording_cases import CASES, apply_case, autograded_cells, mutate, mutations, surviving_tests
+from tests.courses.experiments import without_manual_experiments
 from tests.courses.legacy import (
     ANSWERS_CORRECT,
     ANSWERS_PARTLY,
@@ -280,7 +281,7 @@ PLAIN_CASES = ["pasted_test_cells", "garbled_metadata", "deleted_test_cell", "ga
 def test_xor_structure_cases_are_recorded_with_honest_scores(xor_course, tmp_path, options, cases):
     root = copy_course(xor_course, tmp_path / "course")
     released = _released(root, "xor")
-    correct = fill(released, reference_answers(root / "solutions" / "xor" / "xor.ipynb"))
+    correct = without_manual_experiments(fill(released, reference_answers(root / "solutions" / "xor" / "xor.ipynb")))
     expected_zero = {"honest": set()}
     folder = root / "submitted"
     for name, content in [("honest", nbformat.writes(correct).encode())] + \

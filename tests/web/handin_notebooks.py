@@ -15,6 +15,7 @@ from pathlib import Path
 
 import nbformat
 
+from tests.courses.experiments import without_manual_experiments
 from tests.grading.hostile_cases import DAEMON, FORK_BOMB, PATCH_ASSERTS
 
 REPO = Path(__file__).resolve().parents[2]
@@ -39,7 +40,7 @@ def _with_answers(course: Path, answers: dict[str, str] | None = None):
         grade_id = _grade_id(cell)
         if grade_id in solution:
             cell.source = (answers or {}).get(grade_id, solution[grade_id])
-    return nb
+    return without_manual_experiments(nb)
 
 
 def as_bytes(nb) -> bytes:
