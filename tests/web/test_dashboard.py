@@ -70,7 +70,8 @@ def dashboard(tmp_path_factory, course_folder, quickdraw_root):
             results[attempt.id] = points
             grade_queued(lb, results)
     with TestClient(app) as client:
-        yield SimpleNamespace(app=app, lb=lb, client=client, tokens=tokens, instructor=instructor, results=results)
+        yield SimpleNamespace(app=app, lb=lb, url=url, course=course_folder, client=client, tokens=tokens,
+                              instructor=instructor, results=results)
     lb.dispose()
 
 
@@ -188,3 +189,15 @@ def test_the_instructor_sees_the_table_and_plots_and_releases_feedback_a_student
     student.goto(f"{live}/attempts/{alice}")
     expect(student.locator("#hidden")).to_be_visible()
     expect(student.locator("#hidden tbody tr").filter(has_text="check_fit")).to_contain_text("2 / 2")
+
+
+def test_the_command_line_releases_and_holds_back_on_the_servers_database(dashboard, run_cli):
+    env = {"COURSE_ROOT": dashboard.course}
+    held = run_cli("feedback", "hold", "xor", "--server-db", dashboard.url, env=env)
+    assert held.returncode == 0 and "held back" in held.stdout
+    assert dashboard.lb.policy("xor").feedback_released is False
+    released = run_cli("feedback", "release", "xor", "--server-db", dashboard.url, env=env)
+    assert released.returncode == 0 and dashboard.lb.policy("xor").feedback_released is True
+    missing = run_cli("feedback", "release", "nope", "--server-db", dashboard.url, env=env)
+    assert missing.returncode != 0 and "not released" in missing.stderr and "Traceback" not in missing.stderr
+    assert "release" in run_cli("feedback", "--help").stdout
