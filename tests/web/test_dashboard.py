@@ -90,6 +90,7 @@ def test_counts_and_table_of_a_class_with_on_time_late_and_missing_students(dash
         "alice": ("on time", 1, 3.0), "bob": ("late", 1, 1.0), "carol": ("on time", 2, 1.0), "dave": ("missing", 0, None)}
     assert rows["carol"]["graded"] == max(i for i, p in dashboard.results.items() if p == [1.0, 0.0])
     dashboard.client.cookies.set("lb_token", dashboard.instructor)
+    assert 'href="/instructor/assignments/xor"' in dashboard.client.get("/instructor").text
     page = dashboard.client.get("/instructor/assignments/xor").text
     assert re.search(r'id="on-time">2<.*id="late">1<.*id="missing">1<', page, re.S)
     assert f'href="/instructor/attempts/{rows["bob"]["graded"]}"' in page
