@@ -121,7 +121,11 @@ def test_a_student_gets_403_on_every_dashboard_route(dashboard):
               ("post", "/instructor/assignments/xor/feedback"), ("get", "/instructor/attempts/1")]
     for method, path in routes:
         assert getattr(client, method)(path, headers=bearer(student)).status_code == 403, path
+    instructor = TestClient(dashboard.app, cookies={"lb_token": dashboard.instructor})
+    for form in ("regrade", "feedback"):  # the instructor's own session, but a forged form: no CSRF value
+        assert instructor.post(f"/instructor/assignments/xor/{form}", data={"csrf": "forged"}).status_code == 403
     assert dashboard.lb.policy("xor").feedback_released is False
+    assert {a.state for a in dashboard.lb.all_attempts("xor")} == {"done"}
 
 
 def test_regrade_all_requeues_each_graded_attempt_once(dashboard):
