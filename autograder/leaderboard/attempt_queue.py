@@ -18,7 +18,7 @@ from datetime import timedelta
 from sqlalchemy import case, select, update
 from sqlalchemy.orm import undefer
 
-from autograder.leaderboard.handins import HandinStore
+from autograder.leaderboard.handins import HandinStore, graded_choice
 from autograder.leaderboard.homework_models import DONE, FAILED, QUEUED, RUNNING, Attempt
 from autograder.leaderboard.models import Student
 from autograder.sandbox.procfs import is_running
@@ -94,6 +94,23 @@ class AttemptQueue(HandinStore):
         with self.write_connection() as conn:
             conn.execute(update(Attempt).where(Attempt.id == attempt_id, Attempt.state == RUNNING,
                                                Attempt.claimed_by == worker).values(**_requeued()))
+
+    def regrade_all(self, assignment: str) -> int:
+        """Queue again each student's graded attempt at ``assignment`` that has finished (one still
+        queued or running is left alone, so nothing runs twice); no new attempt is stored, so no
+        student's hourly limit is touched. Return how many were queued."""
+        by_student: dict[str, list] = {}
+        for attempt in self.all_attempts(assignment):
+            by_student.setdefault(attempt.student, []).append(attempt)
+        chosen = [graded_choice(attempts) for attempts in by_student.values()]
+        ids = [a.id for a in chosen if a is not None and a.state in (DONE, FAILED)]
+        if not ids:
+            return 0
+        with self.write_connection() as conn:
+            return conn.execute(update(Attempt).where(Attempt.id.in_(ids), Attempt.state.in_((DONE, FAILED)))
+                                .values(state=QUEUED, tries=0, claimed_by=None, heartbeat_at=None, started_at=None,
+                                        finished_at=None, score=None, max_score=None, visible=None,
+                                        hidden=None)).rowcount
 
     def recover(self, worker: str) -> int:
         """Queue again every attempt left running by a dead worker (see the module's docstring);

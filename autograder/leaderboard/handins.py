@@ -138,6 +138,11 @@ class HandinStore(AccountStore):
         with self.read_session() as session:
             return _views(session, Attempt.assignment == assignment)
 
+    def student_ids(self) -> list[str]:
+        """Every student of the roster, by id."""
+        with self.read_session() as session:
+            return list(session.scalars(select(Student.student_id).order_by(Student.student_id)))
+
     def select_attempt(self, who: Principal, assignment: str, attempt_id: int | None) -> AttemptView | None:
         """Make ``attempt_id`` the one graded (None: back to the latest on time); return the one now graded."""
         with self.write_session() as session:

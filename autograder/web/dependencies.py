@@ -141,6 +141,13 @@ async def downloading_user(who: Annotated[Principal | None, Depends(downloader_o
     return who
 
 
+async def downloading_instructor(who: Annotated[Principal | None, Depends(downloader_of)]) -> Principal:
+    """The instructor, by bearer token or session cookie (403 otherwise): the dashboard's plots and downloads."""
+    if who is None or not who.is_instructor:
+        raise HTTPException(403, "the instructor token is required")
+    return who
+
+
 async def api_instructor(who: ApiCaller) -> Principal:
     """The instructor (403 otherwise)."""
     if who is None or not who.is_instructor:
@@ -157,3 +164,4 @@ ApiStudent = Annotated[Principal, Depends(api_student)]
 UploadingStudent = Annotated[Principal, Depends(uploading_student)]
 ApiInstructor = Annotated[Principal, Depends(api_instructor)]
 DownloadingUser = Annotated[Principal, Depends(downloading_user)]
+DownloadingInstructor = Annotated[Principal, Depends(downloading_instructor)]

@@ -50,7 +50,8 @@ def attempt_json(attempt: AttemptView, policy: Policy, graded_id: int | None, in
     return data
 
 
-def _attempt_for(site: Site, who: Principal, attempt_id: int) -> dict:
+def attempt_for(site: Site, who: Principal, attempt_id: int) -> dict:
+    """One attempt as ``who`` may see it, with which of its siblings is graded (404 if not theirs)."""
     lb = site.leaderboard
     attempt = lb.attempt(who, attempt_id)  # NotFound (404) for another student's
     siblings = ([a for a in lb.all_attempts(attempt.assignment) if a.student == attempt.student]
@@ -81,7 +82,7 @@ def hand_in(site: Site, who: Principal, name: str, upload: NotebookUpload) -> di
     attempt = site.leaderboard.hand_in(who, name, notebook, str(upload.filename), upload.data, handout.due,
                                        site.attempts_per_hour)
     _write_graded(site, who, name)
-    return _attempt_for(site, who, attempt.id)
+    return attempt_for(site, who, attempt.id)
 
 
 def _history(site: Site, who: Principal, name: str) -> dict:
@@ -124,7 +125,7 @@ def api_pick(request: Request, name: str, who: ApiStudent, pick: GradedPick):
 @router.get("/api/attempts/{attempt_id}")
 def api_attempt(request: Request, attempt_id: int, who: ApiUser):
     """One attempt (the student's own; the instructor: any), as it stands now: poll it."""
-    return _attempt_for(site_of(request), who, attempt_id)
+    return attempt_for(site_of(request), who, attempt_id)
 
 
 @router.put("/api/instructor/assignments/{name}/feedback")
@@ -160,11 +161,11 @@ async def page_hand_in(request: Request, name: str, visitor: PostingStudent, upl
 @router.get("/attempts/{attempt_id}", response_class=HTMLResponse)
 def attempt_page(request: Request, attempt_id: int, visitor: StudentVisitor):
     """The page of one attempt; it polls :func:`attempt_status` until the result is there."""
-    attempt = _attempt_for(site_of(request), visitor.who, attempt_id)
+    attempt = attempt_for(site_of(request), visitor.who, attempt_id)
     return render_student_page(request, visitor, "attempt.html", attempt=attempt)
 
 
 @router.get("/attempts/{attempt_id}/status")
 def attempt_status(request: Request, attempt_id: int, visitor: StudentVisitor) -> dict:
     """The attempt page's poll (the session cookie's student only)."""
-    return _attempt_for(site_of(request), visitor.who, attempt_id)
+    return attempt_for(site_of(request), visitor.who, attempt_id)
