@@ -98,7 +98,8 @@ class AttemptQueue(HandinStore):
     def regrade_all(self, assignment: str) -> int:
         """Queue again each student's graded attempt at ``assignment`` that has finished (one still
         queued or running is left alone, so nothing runs twice); no new attempt is stored, so no
-        student's hourly limit is touched. Return how many were queued."""
+        student's hourly limit is touched, and a student may hand in while their regrade waits.
+        Return how many were queued."""
         by_student: dict[str, list] = {}
         for attempt in self.all_attempts(assignment):
             by_student.setdefault(attempt.student, []).append(attempt)
@@ -108,8 +109,8 @@ class AttemptQueue(HandinStore):
             return 0
         with self.write_connection() as conn:
             return conn.execute(update(Attempt).where(Attempt.id.in_(ids), Attempt.state.in_((DONE, FAILED)))
-                                .values(state=QUEUED, tries=0, claimed_by=None, heartbeat_at=None, started_at=None,
-                                        finished_at=None, score=None, max_score=None, visible=None,
+                                .values(state=QUEUED, regrade=True, tries=0, claimed_by=None, heartbeat_at=None,
+                                        started_at=None, finished_at=None, score=None, max_score=None, visible=None,
                                         hidden=None)).rowcount
 
     def recover(self, worker: str) -> int:

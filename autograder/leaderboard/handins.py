@@ -96,7 +96,8 @@ class HandinStore(AccountStore):
         with self.write_session() as session:
             session.execute(select(Student.id).where(Student.id == who.student_pk).with_for_update())
             mine = Attempt.student_pk == who.student_pk
-            waiting = session.scalar(select(func.count()).where(mine, Attempt.state == QUEUED))
+            waiting = session.scalar(select(func.count()).where(mine, Attempt.state == QUEUED,
+                                                                 Attempt.regrade.is_not(True)))
             if waiting:
                 raise SubmissionRejected("you already have an attempt waiting to be graded; hand in again once "
                                          "it has started running", "limit")

@@ -39,6 +39,8 @@ class Attempt(Base):
     seed: Mapped[int] = mapped_column(Integer)
     state: Mapped[str] = mapped_column(String(10), default=QUEUED)
     tries: Mapped[int] = mapped_column(Integer, default=0)  # runs started (a dead worker's run counts)
+    # queued again by the instructor's "regrade all": not the student's waiting attempt
+    regrade: Mapped[bool] = mapped_column(Boolean, default=False)
     claimed_by: Mapped[str | None] = mapped_column(String(120))  # host:pid:run of the worker running it
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime)
     started_at: Mapped[datetime | None] = mapped_column(DateTime)

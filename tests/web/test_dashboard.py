@@ -22,6 +22,7 @@ from playwright.sync_api import expect
 from starlette.testclient import TestClient
 
 from autograder.classroom.handout import CourseHandouts
+from autograder.leaderboard.errors import SubmissionRejected
 from autograder.leaderboard.store import Leaderboard
 from autograder.web.app import create_app
 from tests.ports import free_port
@@ -143,6 +144,15 @@ def test_regrade_all_requeues_each_graded_attempt_once(dashboard):
     lb.regrade_all("xor")  # dave's own is still queued: it is left alone, the finished ones are queued again
     assert sorted(grade_queued(lb, {**{i: [0.0, 0.0] for i in range(1, 100)}, **dashboard.results})) == sorted(
         graded | {a.id for a in lb.all_attempts("xor") if a.student == "dave"})
+    lb.regrade_all("xor")  # a regrade waiting in the queue is not the student's own waiting attempt
+    alice = lb.authenticate(dashboard.tokens["alice"])
+    last = max(a.id for a in lb.all_attempts("xor") if a.student == "alice")
+    again = lb.hand_in(alice, "xor", "xor.ipynb", "x.ipynb", b"{}", None, per_hour=5)
+    assert again.state == "queued"
+    with pytest.raises(SubmissionRejected):  # but her own one waiting still blocks a second
+        lb.hand_in(alice, "xor", "xor.ipynb", "x.ipynb", b"{}", None, per_hour=5)
+    dashboard.results[again.id] = dashboard.results[last]  # the module's later tests see the same points
+    grade_queued(lb, {**{i: [0.0, 0.0] for i in range(1, 100)}, **dashboard.results})
 
 
 def test_the_exports_download_as_csv_with_a_row_per_student(dashboard):
