@@ -23,6 +23,7 @@ help:
 	@echo "make demo               every demo stage below, in order (creates .venv on first use)"
 	@echo "  make demo-data        prepare the QuickDraw homework and competition datasets (data/quickdraw/)"
 	@echo "  make demo-release     release every assignment (solutions/ -> assignments/)"
+	@echo "  make demo-course      the course server on 127.0.0.1 with a simulated class handing in xor"
 	@echo "  make demo-leaderboard a SQLite leaderboard with simulated students over HTTP, Ladder board"
 	@echo "  make demo-grade       grade a simulated class in parallel sandboxes (build/demo-class),"
 	@echo "                        write its feedback, export its grades as Canvas and nbgrader CSV"
@@ -65,7 +66,7 @@ test: $(STAMP) $(SYSTEM_STAMP)
 	$(BIN)/python -m pytest
 
 # ---- make demo: each stage is its own target, run in order -------------------------
-demo: demo-data demo-release demo-leaderboard demo-grade
+demo: demo-data demo-release demo-course demo-leaderboard demo-grade
 	@echo
 	@echo "Demo finished. Datasets: data/quickdraw/  Released assignments: assignments/"
 
@@ -76,6 +77,11 @@ demo-data: $(STAMP)
 demo-release: $(STAMP)
 	@echo "== 2. Release the assignments (solutions/ -> assignments/) =="
 	$(BIN)/autograder release --all
+
+.PHONY: demo-course
+demo-course: $(STAMP) $(SYSTEM_STAMP) demo-data demo-release
+	@echo "== The course server: simulated students download xor over HTTP, hand in, read their feedback =="
+	$(BIN)/autograder demo-course build/demo-course
 
 .PHONY: demo-leaderboard
 demo-leaderboard: $(STAMP) demo-data

@@ -25,6 +25,7 @@ COMMAND_MODULES = [
     "autograder.commands.feedback",
     "autograder.commands.export",
     "autograder.commands.demo",
+    "autograder.commands.demo_course",
 ]
 
 DESCRIPTION = """\

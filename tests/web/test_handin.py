@@ -104,6 +104,38 @@ def test_refused_files_store_nothing_and_count_against_nothing(handin_server):
     assert not (server.course / "submitted").exists()
 
 
+def peak_rss_kib(pid: int) -> int:
+    """The process's peak resident set size (VmHWM) since it was last reset."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1))
+
+
+def test_a_200_mb_notebook_is_refused_without_the_server_holding_it(handin_server):
+    server, pid, mib = handin_server, handin_server.process.pid, 1024 * 1024
+
+    def body(chunks: int = 200):
+        yield b'{"cells": [{"source": "'
+        for _ in range(chunks):
+            yield b"x" * mib
+
+    url = f"{server.url}/api/assignments/xor/attempts"
+    headers = {**bearer(server.tokens["erin"]), "Content-Type": "application/x-ipynb+json", "X-Filename": "xor.ipynb"}
+    for declared in (True, False):  # a Content-Length that says 200 MB, and a chunked body that never says
+        Path(f"/proc/{pid}/clear_refs").write_text("5")  # reset VmHWM to the current RSS
+        before = peak_rss_kib(pid)
+        sent = {**headers, "Content-Length": str(200 * mib + 23)} if declared else headers
+        try:
+            reply = httpx.post(url, content=body(), headers=sent, timeout=60)
+        except httpx.HTTPError:  # the server may close the connection while the body is still coming
+            reply = None
+        grew = (peak_rss_kib(pid) - before) // 1024
+        assert grew < 48, f"the server's peak RSS grew by {grew} MiB on a 200 MiB upload (declared={declared})"
+        if reply is not None:
+            said = reply.json()  # the guard answers a declared length before routing, in the upload API's shape
+            assert reply.status_code == 413 and "larger than" in said.get("detail", said.get("message")), reply.text
+    assert history(server, "erin")["attempts"] == []
+
+
 def test_visible_results_by_polling_hidden_ones_after_release(handin_server):
     server = handin_server
     first = hand_in(server, "alice", correct(server.course))
