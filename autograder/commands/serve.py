@@ -34,8 +34,7 @@ JSON API) as with `autograder leaderboard serve`. Students hand notebooks in (th
 POST /api/assignments/NAME/attempts); each accepted attempt is graded once in the sandbox by
 --graders processes started beside the server (or on the Dask cluster at --scheduler), and its
 page shows the notebook's own tests as they ran; the hidden checks' results wait for PUT
-/api/instructor/assignments/NAME/feedback
-{"released": true} (or {"practice": true}: shown at once).
+/api/instructor/assignments/NAME/feedback {"released": true} (or {"practice": true}: shown at once).
 
 The competition database is --db (a SQLite file or a SQLAlchemy URL such as
 postgresql://user@host/db), default $LEADERBOARD_DB, else leaderboard.db in the course folder."""
