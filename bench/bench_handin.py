@@ -9,7 +9,12 @@ run executes the same notebook ``--n`` times with nbclient in a scratch copy of 
 files (no sandbox, no checks). The first hand-in also pays for starting the grading process (torch
 and the pre-warmed zygote), so it is printed apart; the ratio is of the medians of the rest.
 
-    python bench/bench_handin.py [--n 4] [--data DIR]   # DIR: the prepared QuickDraw root (data/quickdraw)
+Then ``--crowd`` students hand the same notebook in at once, to a server grading with ``--graders
+2`` local processes and to one grading on a Dask LocalCluster (2 single-thread workers on
+127.0.0.1) via ``--scheduler``: p50/p95 time to feedback and attempts graded per minute, both
+printed from this one run (each server first grades one warm-up attempt, not counted).
+
+    python bench/bench_handin.py [--n 4] [--crowd 10] [--data DIR]   # DIR: the prepared QuickDraw root
 """
 
 from __future__ import annotations
@@ -23,10 +28,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import nbformat
+from distributed import LocalCluster
 from nbclient import NotebookClient
 
 from autograder.classroom.release import release_assignment
@@ -41,8 +48,8 @@ REPO = Path(__file__).resolve().parent.parent
 ASSIGNMENT = "xor"
 
 
-def make_course(folder: Path, data: Path) -> tuple[Path, str, str]:
-    """The course, its database URL (a competition from the prepared ``data``) and the one student's token."""
+def make_course(folder: Path, data: Path, students: int = 1) -> tuple[Path, str, list[str]]:
+    """The course, its database URL (a competition from the prepared ``data``) and the students' tokens."""
     folder.mkdir(parents=True)
     shutil.copy(REPO / "nbgrader_config.py", folder)
     shutil.copytree(REPO / "solutions" / ASSIGNMENT, folder / "solutions" / ASSIGNMENT)
@@ -51,9 +58,9 @@ def make_course(folder: Path, data: Path) -> tuple[Path, str, str]:
     lb = Leaderboard(url)
     classes = read_classes(str(data / "competition" / "classes.txt"))
     lb.initialize(read_answer_key(data / "instructor" / "competition_labels.csv", classes))
-    token = lb.add_students([RosterEntry("student")])[0][1]
+    tokens = [token for _, token in lb.add_students([RosterEntry(f"student{i}") for i in range(students)])]
     lb.dispose()
-    return folder, url, token
+    return folder, url, tokens
 
 
 def free_port() -> int:
@@ -62,10 +69,10 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(course: Path, db: str, data: Path) -> tuple[subprocess.Popen, str]:
+def start_server(course: Path, db: str, data: Path, *options: str) -> tuple[subprocess.Popen, str]:
     port = free_port()
     argv = [sys.executable, "-m", "autograder", "serve", "--db", db, "--port", str(port), "--course", str(course),
-            "--data", str(data), "--auto-verify-top", "0", "--attempts-per-hour", "1000"]
+            "--data", str(data), "--auto-verify-top", "0", "--attempts-per-hour", "1000", *options]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
     process = subprocess.Popen(argv, cwd=course, env=env, stdout=subprocess.DEVNULL, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
@@ -95,6 +102,27 @@ def hand_in_once(url: str, token: str, data: bytes) -> float:
         time.sleep(0.1)
 
 
+def crowd(course: Path, db: str, data_root: Path, tokens: list[str], data: bytes, *options: str):
+    """Every student of ``tokens`` (the first one warms the server up) hands in at once: (seconds each, wall)."""
+    process, url = start_server(course, db, data_root, *options)
+    try:
+        hand_in_once(url, tokens[0], data)
+        start = time.monotonic()
+        with ThreadPoolExecutor(len(tokens) - 1) as pool:
+            times = list(pool.map(lambda token: hand_in_once(url, token, data), tokens[1:]))
+        return times, time.monotonic() - start
+    finally:
+        process.terminate()
+        process.wait(30)
+
+
+def summary(label: str, times: list[float], wall: float) -> str:
+    """One line: p50/p95 time to feedback and attempts graded per minute."""
+    p95 = statistics.quantiles(times, n=20, method="inclusive")[-1]
+    return (f"{label}: {len(times)} at once, p50 {statistics.median(times):.2f} s, p95 {p95:.2f} s, "
+            f"{60 * len(times) / wall:.1f} attempts/min")
+
+
 def bare_once(course: Path, data: bytes) -> float:
     """Seconds to execute the notebook with nbclient in a scratch copy of the released files."""
     release = course / "assignments" / ASSIGNMENT
@@ -112,12 +140,14 @@ def bare_once(course: Path, data: bytes) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=4, help="hand-ins and bare runs each (default 4; at least 2)")
+    parser.add_argument("--crowd", type=int, default=10, help="students handing in at once (default 10)")
     parser.add_argument("--data", type=Path, default=quickdraw_dir(), help="the prepared QuickDraw root "
                         "(default: data/quickdraw of the course; run `autograder data quickdraw prepare` first)")
     args = parser.parse_args()
     data_root = args.data.resolve()
     with tempfile.TemporaryDirectory() as scratch:
-        course, db, token = make_course(Path(scratch) / "course", data_root)
+        course, db, tokens = make_course(Path(scratch) / "course", data_root, 1 + max(2, args.crowd))
+        token = tokens[0]
         notebooks = simulated_class(course / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
                                     course / "assignments" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
         data = nbformat.writes(notebooks["correct"]).encode()
@@ -128,11 +158,21 @@ def main() -> int:
             process.terminate()
             process.wait(30)
         bare = [bare_once(course, data) for _ in range(max(2, args.n))]
+        local = crowd(course, db, data_root, tokens, data, "--graders", "2")
+        os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
+        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                          dashboard_address=None, memory_limit=0) as cluster:
+            remote = crowd(course, db, data_root, tokens, data, "--graders", "2", "--scheduler",
+                           cluster.scheduler_address)
     steady, bare_p50 = statistics.median(handed[1:]), statistics.median(bare)
     print(f"hand-in to visible feedback: first {handed[0]:.2f} s (starts the grading process), "
           f"then p50 {steady:.2f} s over {len(handed) - 1} ({', '.join(f'{t:.2f}' for t in handed[1:])})")
     print(f"bare nbclient execution:     p50 {bare_p50:.2f} s over {len(bare)} ({', '.join(f'{t:.2f}' for t in bare)})")
     print(f"ratio hand-in / bare (p50): {steady / bare_p50:.2f}x (target <= 1.3x for one student)")
+    print(summary("local pool (2 processes)", *local))
+    print(summary("Dask LocalCluster (2 workers)", *remote))
+    print(f"ratio Dask / local: p50 {statistics.median(remote[0]) / statistics.median(local[0]):.2f}x, "
+          f"throughput {local[1] / remote[1]:.2f}x")
     return 0
 
 

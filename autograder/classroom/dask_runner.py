@@ -10,6 +10,8 @@ need this package, the course's released notebooks and hidden checks, and the sa
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from concurrent.futures import Future
 
 from autograder.classroom.worker import TaskOutput, grade_task
 from autograder.errors import UserError
@@ -52,3 +54,27 @@ def run_dask(payloads: list[dict], scheduler: str):
             yield payload, output
     finally:
         client.close()
+
+
+class DaskPool:
+    """A Dask cluster as the executor of :class:`~autograder.classroom.handin_grader.HandinGrader`:
+    each task gets a unique key, is never cached, and is run again by the scheduler when its worker dies."""
+
+    def __init__(self, scheduler: str):
+        self.client = connect(scheduler)
+        self._executor = self.client.get_executor(pure=False)
+
+    def submit(self, task: Callable[[dict], TaskOutput], payload: dict) -> Future:
+        """Start ``task(payload)`` on a worker of the cluster."""
+        key = f"handin-{payload['assignment']}-{payload['student']}-{uuid.uuid4().hex}"
+        return self._executor.submit(task, payload, key=key)
+
+    def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None:
+        """Cancel what still runs (``cancel_futures``) and disconnect from the scheduler."""
+        self._executor.shutdown(wait=wait and not cancel_futures)
+        self.client.close()
+
+
+def dask_pools(scheduler: str) -> Callable[[int], DaskPool]:
+    """The ``pools`` of a hand-in grader running its tasks on the Dask cluster at ``scheduler``."""
+    return lambda _workers: DaskPool(scheduler)

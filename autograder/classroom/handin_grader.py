@@ -6,7 +6,10 @@ own processes never run student code.
 The queue is the attempts table (``queue``: :class:`autograder.leaderboard.attempt_queue.AttemptQueue`,
 given by the caller): rows are claimed atomically, this worker's rows get a heartbeat, and on start
 rows left running by a dead worker are queued again. When a pool process dies mid-run (a crash, or
-kill -9), its attempts are given back to the queue and a fresh pool is started.
+kill -9), its attempts are given back to the queue and a fresh pool is started. ``pools`` makes the
+executor: the local process pool by default, or a Dask cluster's
+(:func:`autograder.classroom.dask_runner.dask_pools`), where the scheduler itself runs again a task
+whose worker died.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, wait
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Protocol
@@ -62,8 +65,10 @@ class HandinGrader:
     at a time, until :meth:`stop`."""
 
     def __init__(self, queue: Queue, course_root: Path, data_root: Path, workers: int = 1, poll_seconds: float = 0.5,
-                 task: Callable[[dict], TaskOutput] = grade_task, report: Callable[[str], None] = print):
+                 task: Callable[[dict], TaskOutput] = grade_task, report: Callable[[str], None] = print,
+                 pools: Callable[[int], Executor] = worker_pool):
         self.queue, self.workers, self.poll_seconds, self.task, self.report = queue, workers, poll_seconds, task, report
+        self.pools = pools
         self.course = Course(course_root)
         self.data_root = Path(data_root)
         self.name = worker_name()
@@ -92,15 +97,17 @@ class HandinGrader:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            pool = worker_pool(self.workers)
+            pool = None
             try:
+                pool = self.pools(self.workers)
                 self._serve(pool)
-            except Exception as exc:  # noqa: BLE001 - the database went away: say so, try again
+            except Exception as exc:  # noqa: BLE001 - the database or the cluster went away: say so, try again
                 self.report(f"grading: {type(exc).__name__}: {exc}; retrying in {RETRY_SECONDS:g} s")
                 self.name = worker_name()  # the rows left running under the old name are recovered by lease
                 self._stop.wait(RETRY_SECONDS)
             finally:
-                _end(pool)
+                if pool is not None:
+                    _end(pool)
 
     def _serve(self, pool) -> None:
         """Keep ``pool`` busy until it breaks or the grader stops."""

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from autograder import paths
+from autograder.classroom.dask_runner import dask_pools
+from autograder.classroom.grade_class import worker_pool
 from autograder.classroom.handin_grader import HandinGrader
 from autograder.classroom.handout import CourseHandouts
 from autograder.commands.leaderboard import add_server_options
@@ -30,9 +32,9 @@ gradebook: `nbgrader db assignment add NAME --duedate=...`), download its notebo
 exactly the data it reads, and take part in the competition (the live board, submissions, the
 JSON API) as with `autograder leaderboard serve`. Students hand notebooks in (the page's form or
 POST /api/assignments/NAME/attempts); each accepted attempt is graded once in the sandbox by
---graders processes started beside the server, and its page shows the notebook's own tests as
-they ran; the hidden checks' results wait for PUT /api/instructor/assignments/NAME/feedback
-{"released": true} (or {"practice": true}: shown at once).
+--graders processes started beside the server (or on the Dask cluster at --scheduler), and its
+page shows the notebook's own tests as they ran; the hidden checks' results wait for PUT
+/api/instructor/assignments/NAME/feedback {"released": true} (or {"practice": true}: shown at once).
 
 The competition database is --db (a SQLite file or a SQLAlchemy URL such as
 postgresql://user@host/db), default $LEADERBOARD_DB, else leaderboard.db in the course folder."""
@@ -55,7 +57,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="homework attempts a student may hand in per hour, all assignments together "
                              f"(default {DEFAULT_ATTEMPTS_PER_HOUR}); one waits in the queue at a time")
     parser.add_argument("--graders", type=_positive_int, default=1, metavar="N",
-                        help="grading processes running handed-in attempts, each in its own sandbox (default 1)")
+                        help="grading processes running handed-in attempts, each in its own sandbox (default 1); "
+                             "with --scheduler, the attempts graded on the cluster at once")
+    parser.add_argument("--scheduler", metavar="tcp://HOST:PORT", default=None,
+                        help="grade handed-in attempts on this Dask cluster (the same task as `autograder grade "
+                             "--scheduler`) instead of local processes")
     parser.set_defaults(func=run)
 
 
@@ -66,13 +72,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def grading_in_background(course: Path, data: Path, graders: int):
+def grading_in_background(course: Path, data: Path, graders: int, scheduler: str | None = None):
     """What ``serve`` starts beside the web server: the grader of handed-in attempts, in its own
-    processes (the web server never runs student code); returns the function that stops it."""
+    processes or on the Dask cluster at ``scheduler`` (the web server never runs student code);
+    returns the function that stops it."""
+    pools = dask_pools(scheduler) if scheduler else worker_pool
 
     def start(lb) -> Callable[[], None]:
         lb.create_homework_tables()
-        grader = HandinGrader(lb, course, data, workers=graders, report=functools.partial(print, flush=True))
+        grader = HandinGrader(lb, course, data, workers=graders, report=functools.partial(print, flush=True),
+                              pools=pools)
         return grader.start().stop
 
     return start
@@ -93,4 +102,4 @@ def run(args: argparse.Namespace) -> int:
     environment = {"AUTOGRADER_COURSE": str(course), "AUTOGRADER_DATA": str(data),  # read by each worker's app
                    "AUTOGRADER_ATTEMPTS_PER_HOUR": str(args.attempts_per_hour)}
     return serve_app(args, "autograder.web.app:course_app_from_environment", what, environment,
-                     background=grading_in_background(course, data, args.graders))
+                     background=grading_in_background(course, data, args.graders, args.scheduler))

@@ -5,7 +5,6 @@ an nbgrader-style assignment and one graded by the hidden checks."""
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import os
@@ -37,6 +36,7 @@ from tests.courses.legacy import (
     grade,
     submit,
 )
+from tests.dask_cluster import DaskCluster
 
 QUICK = {"limits": {"cell_timeout": 4, "notebook_timeout": 40, "startup_timeout": 60}}
 
@@ -173,38 +173,6 @@ def _grade_xor(root: Path, **kwargs):
 
     course = Course(root, kwargs.pop("db_url", None))
     return grade_class("xor", course.find_submissions("xor"), progress=False, course=course, **kwargs)
-
-
-class DaskCluster:
-    """`dask scheduler` and two `dask worker` processes on 127.0.0.1."""
-
-    def __init__(self, folder: Path, workers: int = 2):
-        bin_dir = Path(sys.executable).parent
-        self.file = folder / "scheduler.json"
-        common = dict(cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                      start_new_session=True)
-        self.processes = [subprocess.Popen([str(bin_dir / "dask"), "scheduler", "--host", "127.0.0.1", "--port", "0",
-                                            "--no-dashboard", "--scheduler-file", str(self.file)], **common)]
-        deadline = time.monotonic() + 60
-        while not self.file.exists():
-            assert time.monotonic() < deadline, "the Dask scheduler did not start"
-            time.sleep(0.1)
-        self.address = json.loads(self.file.read_text())["address"]
-        for _ in range(workers):
-            self.processes.append(subprocess.Popen(
-                [str(bin_dir / "dask"), "worker", self.address, "--host", "127.0.0.1", "--nthreads", "1",
-                 "--no-dashboard", "--memory-limit", "0"], **common))
-
-    def close(self):
-        for process in reversed(self.processes):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in self.processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
 
 
 def test_dask_cluster_grades_exactly_like_the_local_pool(released_course, tmp_path, run_cli, postgresql):

@@ -65,9 +65,10 @@ def competition_db(tmp_path_factory, quickdraw_root) -> SimpleNamespace:
     return SimpleNamespace(url=url, tokens=tokens, instructor=instructor)
 
 
-def competition_database(folder: Path, quickdraw_root: Path, students) -> tuple[str, dict, str]:
-    """A SQLite competition in ``folder`` on the prepared labels, with ``students``: (url, tokens, instructor token)."""
-    url = database_url(folder / "lb.db")
+def competition_database(folder: Path, quickdraw_root: Path, students, url: str | None = None) -> tuple[str, dict, str]:
+    """A competition (at ``url``, default a SQLite file in ``folder``) on the prepared labels, with
+    ``students``: (url, tokens, instructor token)."""
+    url = url or database_url(folder / "lb.db")
     lb = Leaderboard(url)
     classes = read_classes(str(quickdraw_root / "competition" / "classes.txt"))
     instructor = lb.initialize(read_answer_key(quickdraw_root / "instructor" / "competition_labels.csv", classes))
