@@ -269,14 +269,23 @@ def _grading_processes(server_pid: int) -> list[int]:
     return workers
 
 
+def _grading_processes_once_started(server_pid: int, timeout: float = 60.0) -> list[int]:
+    """The pool's worker processes, waiting for them: a fresh server starts its pool (which preloads
+    torch) only when the first attempt is claimed, so "running" can come before the process."""
+    give_up = time.monotonic() + timeout
+    while not (workers := _grading_processes(server_pid)) and time.monotonic() < give_up:
+        time.sleep(0.2)
+    assert workers, "no grading process found"
+    return workers
+
+
 def test_kill_9_of_a_worker_or_the_server_mid_run_grades_each_attempt_once(handin_server):
     server = handin_server
     first = hand_in(server, "erin", correct(server.course))
     assert first.status_code == 201, first.text
     poll(server, "erin", first.json()["id"], until=("running",))
+    workers = _grading_processes_once_started(server.process.pid)
     time.sleep(2)  # inside the run
-    workers = _grading_processes(server.process.pid)
-    assert workers, "no grading process found"
     for pid in workers:
         os.kill(pid, signal.SIGKILL)
     done = poll(server, "erin", first.json()["id"])
