@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -39,9 +38,8 @@ from nbclient import NotebookClient
 from autograder.classroom.release import release_assignment
 from autograder.classroom.simulate import simulated_class
 from autograder.leaderboard.database import database_url
-from autograder.leaderboard.roster import RosterEntry
-from autograder.leaderboard.scoring import read_answer_key, read_classes
-from autograder.leaderboard.store import Leaderboard
+from autograder.leaderboard.store import create_course_database
+from autograder.local_server import start_server, stop_server
 from autograder.paths import quickdraw_dir
 
 REPO = Path(__file__).resolve().parent.parent
@@ -55,35 +53,14 @@ def make_course(folder: Path, data: Path, students: int = 1) -> tuple[Path, str,
     shutil.copytree(REPO / "solutions" / ASSIGNMENT, folder / "solutions" / ASSIGNMENT)
     release_assignment(ASSIGNMENT, root=folder)
     url = database_url(folder / "lb.db")
-    lb = Leaderboard(url)
-    classes = read_classes(str(data / "competition" / "classes.txt"))
-    lb.initialize(read_answer_key(data / "instructor" / "competition_labels.csv", classes))
-    tokens = [token for _, token in lb.add_students([RosterEntry(f"student{i}") for i in range(students)])]
-    lb.dispose()
-    return folder, url, tokens
+    tokens, _ = create_course_database(url, data, [f"student{i}" for i in range(students)])
+    return folder, url, list(tokens.values())
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_server(course: Path, db: str, data: Path, *options: str) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    argv = [sys.executable, "-m", "autograder", "serve", "--db", db, "--port", str(port), "--course", str(course),
-            "--data", str(data), "--auto-verify-top", "0", "--attempts-per-hour", "1000", *options]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
-    process = subprocess.Popen(argv, cwd=course, env=env, stdout=subprocess.DEVNULL, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(600):
-        try:
-            httpx.get(url + "/api/competition", timeout=2).raise_for_status()
-            return process, url
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    process.kill()
-    raise SystemExit("autograder serve did not start")
+def start_course_server(course: Path, db: str, data: Path, *options: str) -> tuple[subprocess.Popen, str]:
+    """``autograder serve`` of ``course`` without the hourly limit (the bench hands in many times)."""
+    return start_server(["serve", "--db", db, "--course", str(course), "--data", str(data), "--auto-verify-top", "0",
+                         "--attempts-per-hour", "1000", *options], cwd=course, timeout=60)
 
 
 def hand_in_once(url: str, token: str, data: bytes) -> float:
@@ -104,7 +81,7 @@ def hand_in_once(url: str, token: str, data: bytes) -> float:
 
 def crowd(course: Path, db: str, data_root: Path, tokens: list[str], data: bytes, *options: str):
     """Every student of ``tokens`` (the first one warms the server up) hands in at once: (seconds each, wall)."""
-    process, url = start_server(course, db, data_root, *options)
+    process, url = start_course_server(course, db, data_root, *options)
     try:
         hand_in_once(url, tokens[0], data)
         start = time.monotonic()
@@ -112,8 +89,7 @@ def crowd(course: Path, db: str, data_root: Path, tokens: list[str], data: bytes
             times = list(pool.map(lambda token: hand_in_once(url, token, data), tokens[1:]))
         return times, time.monotonic() - start
     finally:
-        process.terminate()
-        process.wait(30)
+        stop_server(process, grace=30)
 
 
 def summary(label: str, times: list[float], wall: float) -> str:
@@ -151,12 +127,11 @@ def main() -> int:
         notebooks = simulated_class(course / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb",
                                     course / "assignments" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
         data = nbformat.writes(notebooks["correct"]).encode()
-        process, url = start_server(course, db, data_root)
+        process, url = start_course_server(course, db, data_root)
         try:
             handed = [hand_in_once(url, token, data) for _ in range(max(2, args.n))]
         finally:
-            process.terminate()
-            process.wait(30)
+            stop_server(process, grace=30)
         bare = [bare_once(course, data) for _ in range(max(2, args.n))]
         local = crowd(course, db, data_root, tokens, data, "--graders", "2")
         os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))

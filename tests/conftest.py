@@ -32,9 +32,9 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from autograder.cli import main
+from autograder.local_server import free_port
 from autograder.quickdraw.prepare import prepare_all
 from autograder.quickdraw.sources import find_source
-from tests.ports import free_port
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 CHROMIUM = "/usr/bin/chromium"

@@ -43,6 +43,15 @@ class DaskCluster:
                     found.append(int(entry.name))
         return found
 
+    def runs_started(self, key_part: str) -> int:
+        """How many times the scheduler sent a task whose key contains ``key_part`` to a worker."""
+        from distributed import Client  # noqa: PLC0415 - deferred: distributed is heavy, only some tests need it
+
+        with Client(self.address, timeout=20, set_as_default=False) as client:
+            log = client.run_on_scheduler(lambda dask_scheduler: [(str(t.key), t.finish)
+                                                                 for t in dask_scheduler.transition_log])
+        return sum(1 for key, finish in log if key_part in key and finish == "processing")
+
     def close(self):
         for process in reversed(self.processes):
             with contextlib.suppress(ProcessLookupError):

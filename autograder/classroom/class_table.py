@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class StudentRow:
-    """One student's standing: their latest attempt and how many they made."""
+    """One student's standing: their graded attempt (the server's ``graded`` flag: picked, else the
+    latest on time, else the latest late one, as on the dashboard) and how many they made."""
 
     student: str
     attempts: int
@@ -27,10 +28,10 @@ def student_rows(attempts: list[dict]) -> list[StudentRow]:
         by_student.setdefault(attempt["student"], []).append(attempt)
     rows = []
     for student, theirs in sorted(by_student.items()):
-        latest = max(theirs, key=lambda a: a["id"])
-        tests = (latest.get("visible") or {}).get("tests")
-        hidden = latest.get("hidden") or {}
-        rows.append(StudentRow(student, len(theirs), latest["state"], bool(latest["late"]),
+        graded = next(a for a in theirs if a["graded"])
+        tests = (graded.get("visible") or {}).get("tests")
+        hidden = graded.get("hidden") or {}
+        rows.append(StudentRow(student, len(theirs), graded["state"], bool(graded["late"]),
                                sum(t["passed"] for t in tests) if tests is not None else None,
                                len(tests) if tests is not None else None,
                                hidden.get("score"), hidden.get("max_score")))

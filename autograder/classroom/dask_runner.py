@@ -9,6 +9,8 @@ need this package, the course's released notebooks and hidden checks, and the sa
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -57,22 +59,62 @@ def run_dask(payloads: list[dict], scheduler: str):
 
 
 class DaskPool:
-    """A Dask cluster as the executor of :class:`~autograder.classroom.handin_grader.HandinGrader`:
-    each task gets a unique key, is never cached, and is run again by the scheduler when its worker dies."""
+    """A Dask cluster as the executor of :class:`~autograder.classroom.handin_grader.HandinGrader`.
+
+    Each attempt's task has a key of its own (:func:`handin_key`), is never cached, and is published
+    on the scheduler, so it outlives this client: when the server dies mid-run, the task goes on
+    on its worker and the restarted server waits for that same task instead of running the
+    notebook a second time. The scheduler runs a task again only when its worker dies.
+    """
 
     def __init__(self, scheduler: str):
         self.client = connect(scheduler)
-        self._executor = self.client.get_executor(pure=False)
+        self._remote: dict[str, object] = {}  # key -> distributed.Future, until it is settled
 
     def submit(self, task: Callable[[dict], TaskOutput], payload: dict) -> Future:
-        """Start ``task(payload)`` on a worker of the cluster."""
-        key = f"handin-{payload['assignment']}-{payload['student']}-{uuid.uuid4().hex}"
-        return self._executor.submit(task, payload, key=key)
+        """Start ``task(payload)`` on a worker, or join the same attempt's task left by a dead server."""
+        key = handin_key(payload)
+        if key in self.client.list_datasets():
+            remote = self.client.get_dataset(key)
+        else:
+            remote = self.client.submit(task, payload, key=key, pure=False, retries=0)
+            self.client.publish_dataset(remote, name=key)
+        self._remote[key] = remote
+        local: Future = Future()
+        local.set_running_or_notify_cancel()
+        remote.add_done_callback(lambda done: self._settle(key, done, local))  # called in a thread of its own
+        return local
+
+    def _settle(self, key: str, remote, local: Future) -> None:
+        try:
+            local.set_result(remote.result())
+        except BaseException as exc:  # noqa: BLE001 - e.g. KilledWorker or a cancel: the caller decides
+            local.set_exception(exc)
+        self._forget(key)
+
+    def _forget(self, key: str) -> None:
+        if self._remote.pop(key, None) is not None:
+            with contextlib.suppress(Exception):  # already gone, or the scheduler is unreachable
+                self.client.unpublish_dataset(key)
 
     def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None:
-        """Cancel what still runs (``cancel_futures``) and disconnect from the scheduler."""
-        self._executor.shutdown(wait=wait and not cancel_futures)
+        """Cancel what still runs (``cancel_futures``: the runs go back to the queue) and disconnect."""
+        if cancel_futures:
+            for key, remote in list(self._remote.items()):
+                with contextlib.suppress(Exception):
+                    self.client.cancel(remote)
+                self._forget(key)
+        elif wait:
+            for remote in list(self._remote.values()):
+                with contextlib.suppress(Exception):
+                    remote.result()
         self.client.close()
+
+
+def handin_key(payload: dict) -> str:
+    """The Dask key of one hand-in's grading: the course and the server's job name for it."""
+    course = hashlib.sha256(str(payload.get("course_root")).encode()).hexdigest()[:12]
+    return f"handin-{course}-{payload['job']}"
 
 
 def dask_pools(scheduler: str) -> Callable[[int], DaskPool]:

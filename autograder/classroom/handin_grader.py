@@ -9,7 +9,8 @@ rows left running by a dead worker are queued again. When a pool process dies mi
 kill -9), its attempts are given back to the queue and a fresh pool is started. ``pools`` makes the
 executor: the local process pool by default, or a Dask cluster's
 (:func:`autograder.classroom.dask_runner.dask_pools`), where the scheduler itself runs again a task
-whose worker died.
+whose worker died, and a task left running by a dead server is joined by the restarted one, not
+run a second time.
 """
 
 from __future__ import annotations
@@ -92,8 +93,10 @@ class HandinGrader:
         stem = Path(claimed.notebook_name).stem
         released = nbformat.read(self.course.released_notebooks(claimed.assignment)[stem], as_version=4)
         data = normalized_submission(claimed.data, released)
-        return make_payload(claimed.assignment, claimed.student, stem, data, claimed.seed, self.course.root,
-                            options={"data_root": str(self.data_root)})
+        payload = make_payload(claimed.assignment, claimed.student, stem, data, claimed.seed, self.course.root,
+                               options={"data_root": str(self.data_root)})
+        payload["job"] = f"attempt-{claimed.id}"  # the run's name in a pool that outlives this server (Dask)
+        return payload
 
     def _run(self) -> None:
         while not self._stop.is_set():

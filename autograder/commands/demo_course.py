@@ -11,10 +11,6 @@ server is stopped by its process id in every case.
 from __future__ import annotations
 
 import argparse
-import os
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -30,12 +26,10 @@ from autograder.classroom.demo import build_course
 from autograder.classroom.simulate import fill, hostile, reference_answers
 from autograder.errors import UserError
 from autograder.leaderboard.database import database_url
-from autograder.leaderboard.roster import RosterEntry
-from autograder.leaderboard.scoring import read_answer_key, read_classes
-from autograder.leaderboard.store import Leaderboard
+from autograder.leaderboard.store import create_course_database
+from autograder.local_server import start_server, stop_server
 from autograder.paths import course_root, quickdraw_dir
 
-REPO = Path(__file__).resolve().parents[2]  # the server runs this same code
 ASSIGNMENT = "xor"
 ON_TIME = ("correct", "partly", "hostile")
 LATE = "late"
@@ -48,55 +42,6 @@ def _notebooks(course: Path) -> dict[str, nbformat.NotebookNode]:
     partly = {k: v for i, (k, v) in enumerate(sorted(answers.items())) if i % 2 == 0}
     return {"correct": fill(released, answers), "partly": fill(released, partly),
             "hostile": hostile(released, partly), LATE: fill(released, answers)}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _database(folder: Path, data: Path, students) -> tuple[str, dict[str, str], str]:
-    """A SQLite course database on the prepared competition: (url, tokens by student, instructor token)."""
-    url = database_url(folder / "course.db")
-    lb = Leaderboard(url)
-    try:
-        classes = read_classes(str(data / "competition" / "classes.txt"))
-        instructor = lb.initialize(read_answer_key(data / "instructor" / "competition_labels.csv", classes))
-        tokens = dict(lb.add_students([RosterEntry(student) for student in students]))
-    finally:
-        lb.dispose()
-    return url, tokens, instructor
-
-
-def _serve(db: str, course: Path, data: Path, log) -> tuple[subprocess.Popen, str]:
-    """``autograder serve`` in its own session; the process and its URL once it answers."""
-    port = _free_port()
-    python_path = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
-    process = subprocess.Popen([sys.executable, "-m", "autograder", "serve", "--db", db, "--port", str(port),
-                                "--course", str(course), "--data", str(data), "--auto-verify-top", "0"],
-                               cwd=course, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                               env={**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": python_path})
-    url = f"http://127.0.0.1:{port}"
-    give_up = time.monotonic() + 60
-    while process.poll() is None and time.monotonic() < give_up:
-        try:
-            httpx.get(url + "/api/competition", timeout=2).raise_for_status()
-            return process, url
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    _stop(process)
-    raise UserError(f"autograder serve did not start; see {log.name}")
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
 
 
 def _hand_in(url: str, token: str, student: str, notebook, work: Path) -> int:
@@ -156,16 +101,18 @@ def run(args: argparse.Namespace) -> int:
     data = Path(args.data).resolve() if args.data else quickdraw_dir()
     if not (data / "competition" / "classes.txt").is_file():
         raise UserError(f"no prepared QuickDraw data in {data}: run `autograder data quickdraw prepare all` first")
-    db, tokens, instructor = _database(course.root, data, (*ON_TIME, LATE))
+    db = database_url(course.root / "course.db")
+    tokens, instructor = create_course_database(db, data, (*ON_TIME, LATE))
     start = time.monotonic()
     with open(course.root / "server.log", "wb") as log:
-        process, url = _serve(db, course.root, data, log)
+        process, url = start_server(["serve", "--db", db, "--course", str(course.root), "--data", str(data),
+                                     "--auto-verify-top", "0"], cwd=course.root, output=log)
         _set_due_date(course.root, timedelta(days=7))
         print(f"course server {url} (pid {process.pid}); log {log.name}")
         try:
             table = run_class(url, tokens, instructor, course.root, args.timeout)
         finally:
-            _stop(process)
+            stop_server(process)
     print(table)
     print(f"the course demo took {time.monotonic() - start:.0f} s; the server (pid {process.pid}) is stopped")
     return 0

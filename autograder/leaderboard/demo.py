@@ -11,11 +11,7 @@ Run: ``python -m autograder.leaderboard.demo``
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -26,15 +22,10 @@ from autograder.leaderboard.database import database_url
 from autograder.leaderboard.roster import RosterEntry
 from autograder.leaderboard.scoring import AnswerKey, read_answer_key, read_classes
 from autograder.leaderboard.store import Leaderboard
+from autograder.local_server import start_server, stop_server
 from autograder.paths import course_root, quickdraw_dir
 
 STUDENTS = {"ada": 0.83, "grace": 0.78, "alan": 0.71, "katherine": 0.64}  # simulated model accuracies
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _csv(ids, labels) -> bytes:
@@ -108,21 +99,9 @@ def main() -> int:
     key, tokens, ladder = _fresh_competition(db)
     print(f"Competition: {len(key.ids)} test images ({int(key.public.sum())} public), classes {', '.join(key.classes)}")
 
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [sys.executable, "-m", "autograder", "leaderboard", "serve", "--db", str(db), "--port", str(port),
-         "--auto-verify-top", "0"],
-        env={**os.environ, "PYTHONUNBUFFERED": "1"}, stdout=subprocess.DEVNULL,
-    )
+    server, url = start_server(["leaderboard", "serve", "--db", str(db), "--auto-verify-top", "0"], probe="/api/board")
     try:
         client = ApiClient(url)
-        for _ in range(100):
-            try:
-                client.board()
-                break
-            except UserError:
-                time.sleep(0.1)
         _students_submit(url, key, tokens, ladder)
         print("\nPublic board (Ladder scores; '-': unranked, see the state):")
         for row in client.board():
@@ -130,8 +109,7 @@ def main() -> int:
             print(f"  {rank:>2}. {row['student']:<10} {row['score']:.3f}  {row['submitted_at']}  {row['state']}")
         client.close()
     finally:
-        server.terminate()
-        server.wait(10)
+        stop_server(server)
     lb = Leaderboard(database_url(db))
     print("\nPrivate board (instructor only until `autograder leaderboard close`):")
     for row in lb.board(private=True):

@@ -35,8 +35,9 @@ def rejection(message: str) -> dict:
 
 
 def too_large_response(exc: BodyTooLarge) -> JSONResponse:
-    """The 413 answer to a body over the cap."""
-    return JSONResponse(rejection(exc.detail), status_code=413)
+    """The 413 answer to a body over the cap. It comes before routing, so it carries the message both
+    as the JSON API's ``detail`` and in the upload API's shape."""
+    return JSONResponse({**rejection(exc.detail), "detail": exc.detail}, status_code=413)
 
 
 class RequestGuard:

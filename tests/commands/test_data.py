@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.ports import free_port
+from autograder.local_server import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -29,10 +29,10 @@ from autograder.leaderboard.models import Entrant
 from autograder.leaderboard.scoring import read_answer_key, read_classes
 from autograder.leaderboard.store import Leaderboard
 from autograder.leaderboard.verify import Check, SwapSet
+from autograder.local_server import free_port
 from autograder.web.app import create_app
 from tests.leaderboard.boards import Clock, csv_bytes, make_board, sqlite_url, synthetic_key
 from tests.leaderboard.server import Server
-from tests.ports import free_port
 
 KEY = synthetic_key(n=400)
 SWAP = synthetic_key(n=400, seed=1)  # the verification set: other ids, other labels

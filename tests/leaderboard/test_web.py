@@ -132,6 +132,7 @@ def test_oversized_uploads_are_refused_before_parsing(site):
     huge = b"x" * (MAX_BYTES + NOTEBOOK_LIMIT + 70_000)  # over the whole-request cap
     response = client.post("/api/submissions", content=huge, headers={**bearer(tokens["alice"]), "Content-Type": "text/csv"})
     assert response.status_code == 413 and "limit" in response.json()["message"]
+    assert response.json()["detail"] == response.json()["message"]  # before routing: the JSON API's key too
 
     def chunks():  # no Content-Length: the cap applies while the body streams in
         for _ in range(40):

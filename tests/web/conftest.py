@@ -21,21 +21,16 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
-import time
 from datetime import datetime
 from pathlib import Path
 from types import SimpleNamespace
 
-import httpx
 import pytest
 from nbgrader.api import Gradebook
 
 from autograder.leaderboard.database import database_url
-from autograder.leaderboard.roster import RosterEntry
-from autograder.leaderboard.scoring import read_answer_key, read_classes
-from autograder.leaderboard.store import Leaderboard
-from tests.ports import free_port
+from autograder.leaderboard.store import create_course_database
+from autograder.local_server import start_server, stop_server
 from tests.web.handin_notebooks import PAST_DUE
 
 REPO = Path(__file__).resolve().parents[2]
@@ -69,45 +64,17 @@ def competition_database(folder: Path, quickdraw_root: Path, students, url: str 
     """A competition (at ``url``, default a SQLite file in ``folder``) on the prepared labels, with
     ``students``: (url, tokens, instructor token)."""
     url = url or database_url(folder / "lb.db")
-    lb = Leaderboard(url)
-    classes = read_classes(str(quickdraw_root / "competition" / "classes.txt"))
-    instructor = lb.initialize(read_answer_key(quickdraw_root / "instructor" / "competition_labels.csv", classes))
-    tokens = dict(lb.add_students([RosterEntry(student) for student in students]))
-    lb.dispose()
+    tokens, instructor = create_course_database(url, quickdraw_root, students)
     return url, tokens, instructor
 
 
 def start_course_server(db: str, course: Path, data: Path, *options: str) -> tuple[subprocess.Popen, str]:
-    """``autograder serve`` (with ``options``) in its own session; returns the process and its URL once it answers."""
-    port = free_port()
+    """``autograder serve`` (with ``options``) of ``course`` and ``data``, none of this run's course or
+    data variables passed on; the process (its output piped) and its URL once it answers."""
     env = {key: value for key, value in os.environ.items()
            if not key.startswith(("QUICKDRAW_", "LEADERBOARD_", "AUTOGRADER_")) and key != "COURSE_ROOT"}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
-    argv = [sys.executable, "-m", "autograder", "serve", "--db", db, "--port", str(port),
-            "--course", str(course), "--data", str(data), *options]
-    process = subprocess.Popen(argv, cwd=course, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    give_up = time.monotonic() + 60
-    while process.poll() is None and time.monotonic() < give_up:
-        try:
-            httpx.get(url + "/api/competition", timeout=2).raise_for_status()
-            return process, url
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    stop_process(process)
-    raise RuntimeError("autograder serve did not start:\n" + process.stdout.read().decode(errors="replace"))
-
-
-def stop_process(process: subprocess.Popen) -> None:
-    """Terminate the server we started (SIGKILL if it does not stop within 10 s)."""
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
+    return start_server(["serve", "--db", db, "--course", str(course), "--data", str(data), *options],
+                        cwd=course, env=env, output=subprocess.PIPE)
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +85,7 @@ def course_server(course_folder, competition_db, quickdraw_root):
         yield SimpleNamespace(url=url, course=course_folder, data=quickdraw_root, tokens=competition_db.tokens,
                               instructor=competition_db.instructor, due=DUE)
     finally:
-        stop_process(process)
+        stop_server(process)
         process.stdout.close()
 
 
@@ -158,5 +125,5 @@ def handin_server(tmp_path_factory, handin_course, quickdraw_root):
     try:
         yield server
     finally:
-        stop_process(server.process)
+        stop_server(server.process)
         server.process.stdout.close()

@@ -24,8 +24,8 @@ from starlette.testclient import TestClient
 from autograder.classroom.handout import CourseHandouts
 from autograder.leaderboard.errors import SubmissionRejected
 from autograder.leaderboard.store import Leaderboard
+from autograder.local_server import free_port
 from autograder.web.app import create_app
-from tests.ports import free_port
 from tests.web.conftest import competition_database
 
 CLASS = ("alice", "bob", "carol", "dave")

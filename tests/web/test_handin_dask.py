@@ -1,6 +1,7 @@
 """``autograder serve --scheduler``: handed-in attempts graded on a real Dask cluster (a scheduler and
 one worker on 127.0.0.1), the same task as the local pool; kill -9 of the worker's process mid-run
-and of the whole server mid-run lose no attempt and give each exactly one result."""
+and of the whole server mid-run lose no attempt and give each exactly one result, and the server's
+death runs no notebook twice (its task goes on on the cluster and the restarted server joins it)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ from types import SimpleNamespace
 
 import pytest
 
+from autograder.local_server import stop_server
 from tests.dask_cluster import DaskCluster
-from tests.web.conftest import HANDIN_STUDENTS, competition_database, start_course_server, stop_process
+from tests.web.conftest import HANDIN_STUDENTS, competition_database, start_course_server
 from tests.web.handin_notebooks import correct
 from tests.web.test_handin import all_attempts, hand_in, poll
 
@@ -39,7 +41,7 @@ def dask_server(tmp_path_factory, handin_course, quickdraw_root):
     try:
         yield server
     finally:
-        stop_process(server.process)
+        stop_server(server.process)
         server.process.stdout.close()
         cluster.close()
 
@@ -68,4 +70,8 @@ def test_kill_9_of_a_dask_worker_or_the_server_mid_run_grades_each_attempt_once(
     assert set(rows) == {first.json()["id"], second.json()["id"]}
     # the first was claimed once (the scheduler re-ran its task), the second again after the restart
     assert [rows[first.json()["id"]]["tries"], rows[second.json()["id"]]["tries"]] == [1, 2]
+    # ... but its notebook ran once: the restarted server joined the task the dead one had left running
+    runs = [server.cluster.runs_started(f"-attempt-{first.json()['id']}"),
+            server.cluster.runs_started(f"-attempt-{second.json()['id']}")]
+    assert runs == [2, 1], runs
     assert rows[first.json()["id"]]["hidden"]["score"] == rows[second.json()["id"]]["hidden"]["score"] == 12

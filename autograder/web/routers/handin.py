@@ -139,11 +139,16 @@ def api_feedback_policy(request: Request, name: str, who: ApiInstructor, change:
 
 @router.get("/api/instructor/assignments/{name}/attempts")
 def api_all_attempts(request: Request, name: str, who: ApiInstructor):
-    """Every attempt at ``name``, with the hidden results and the tries."""
+    """Every attempt at ``name``, with the hidden results, the tries and which one is each student's graded one."""
     site = site_of(request)
     released_handout(site.handouts, name)
     policy = site.leaderboard.policy(name)
-    return [attempt_json(a, policy, None, instructor=True) for a in site.leaderboard.all_attempts(name)]
+    attempts = site.leaderboard.all_attempts(name)
+    by_student: dict[str, list[AttemptView]] = {}
+    for attempt in attempts:
+        by_student.setdefault(attempt.student, []).append(attempt)
+    graded = {student: graded_choice(theirs).id for student, theirs in by_student.items()}
+    return [attempt_json(a, policy, graded[a.student], instructor=True) for a in attempts]
 
 
 def _assignments(request: Request, visitor: Visitor) -> dict:
