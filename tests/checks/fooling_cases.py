@@ -209,8 +209,9 @@ ACTIVATIONS = [
 # -- quickdraw_loader ------------------------------------------------------------------------
 QD_HONEST = {"test_dataset_contract": 1, "test_dataset_values": 1, "test_dataset_on_homework": 1,
              "test_loader_batches": 1, "test_loader_order": 1, "test_model_shape": 1, "test_train_model": 1,
-             "test_evaluate_and_predict": 1, "test_heldout_accuracy": 4, "test_inmemory_storage": 1,
-             "test_inmemory_items": 1, "test_inmemory_batches": 1}
+             "test_evaluate_and_predict": 1, "test_heldout_accuracy": 4, "test_misclassified_indices": 1,
+             "test_misclassified_all_or_none": 1, "test_inmemory_storage": 1, "test_inmemory_items": 1,
+             "test_inmemory_batches": 1}
 
 
 def qd_earns(*lost: str) -> dict:
@@ -234,13 +235,22 @@ QUICKDRAW = [
     Fool("quickdraw_loader", "fake_training", qd_earns("test_train_model", "test_heldout_accuracy"),
          edits={"quickdraw_model": [(QD_TRAIN_START, FAKE_HISTORY + QD_TRAIN_START)]}),
     # predict ignores the model it is given and answers with another classifier (nearest training
-    # drawing): evaluate/predict on the grader's network and the held-out check earn nothing
-    Fool("quickdraw_loader", "predict_ignores_model", qd_earns("test_evaluate_and_predict", "test_heldout_accuracy"),
+    # drawing): evaluate/predict on the grader's network, the held-out check and misclassified (which
+    # uses predict) earn nothing
+    Fool("quickdraw_loader", "predict_ignores_model", qd_earns("test_evaluate_and_predict", "test_heldout_accuracy",
+                                                               "test_misclassified_indices",
+                                                               "test_misclassified_all_or_none"),
          edits={"quickdraw_model": [(TO_TENSOR, NEAREST + TO_TENSOR)]}),
     # evaluate reports a good accuracy whatever the model does
     Fool("quickdraw_loader", "fake_evaluate", qd_earns("test_evaluate_and_predict"),
          edits={"quickdraw_model": [("    model.eval()\n    correct, count = 0, 0\n",
                                      "    return 0.95\n    model.eval()\n    correct, count = 0, 0\n")]}),
+    # misclassified never asks the model: it calls every drawing outside the majority label a mistake
+    Fool("quickdraw_loader", "misclassified_ignores_model", qd_earns("test_misclassified_indices",
+                                                                     "test_misclassified_all_or_none"),
+         edits={"misclassified": [("    wrong = predict(model, images) != np.asarray(labels)\n",
+                                   "    labels = np.asarray(labels)\n"
+                                   "    wrong = labels != np.bincount(labels).argmax()\n")]}),
 ]
 
 # -- mlp_scratch -----------------------------------------------------------------------------
