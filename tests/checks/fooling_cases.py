@@ -163,10 +163,11 @@ def act_earns(*lost: str) -> dict:
     return {name: points for name, points in ACT_HONEST.items() if name not in lost}
 
 
-SIGMOID = ("    e = torch.exp(-z.abs())                   # in (0, 1]: never overflows\n"
-           "    return torch.where(z >= 0, 1 / (1 + e), e / (1 + e))\n")
-TANH = ("    m = -2 * z.abs()                          # <= 0: exp never overflows\n"
-        "    return torch.sign(z) * -torch.expm1(m) / (1 + torch.exp(m))   # expm1: accurate near 0\n")
+SIGMOID = ("    e = torch.exp(torch.where(z >= 0, -z, z))   # exp of a number <= 0: in (0, 1], never overflows\n"
+           "    return torch.where(z >= 0, 1 / (1 + e), e / (1 + e))   # each branch differentiates correctly at 0\n")
+TANH = ("    m = -2 * torch.where(z >= 0, z, -z)       # <= 0: exp never overflows\n"
+        "    t = -torch.expm1(m) / (1 + torch.exp(m))  # tanh of the magnitude; expm1: accurate near 0\n"
+        "    return torch.where(z >= 0, t, -t)\n")
 RELU = "    return torch.where(z > 0, z, torch.zeros_like(z))\n"
 NO_SIGMOID = ("test_sigmoid_tanh[sigmoid]", "test_stable_values", "test_stable_autograd")
 NO_TANH = ("test_sigmoid_tanh[tanh]", "test_stable_values", "test_stable_autograd")
