@@ -114,9 +114,9 @@ def _short(value, limit: int = 120) -> str:
 
 
 def relative_error(a, b) -> float:
-    """||a - b|| / (||a|| + ||b||), 0 when both are zero."""
+    """||a - b|| / max(||a||, ||b||), 0 when both are zero (the gradient-checking lecture's definition)."""
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    denom = np.linalg.norm(a) + np.linalg.norm(b)
+    denom = max(np.linalg.norm(a), np.linalg.norm(b))
     return 0.0 if denom == 0 else float(np.linalg.norm(a - b) / denom)
 
 

@@ -163,10 +163,11 @@ def act_earns(*lost: str) -> dict:
     return {name: points for name, points in ACT_HONEST.items() if name not in lost}
 
 
-SIGMOID = ("    e = torch.exp(-z.abs())                   # in (0, 1]: never overflows\n"
-           "    return torch.where(z >= 0, 1 / (1 + e), e / (1 + e))\n")
-TANH = ("    m = -2 * z.abs()                          # <= 0: exp never overflows\n"
-        "    return torch.sign(z) * -torch.expm1(m) / (1 + torch.exp(m))   # expm1: accurate near 0\n")
+SIGMOID = ("    e = torch.exp(torch.where(z >= 0, -z, z))   # exp of a number <= 0: in (0, 1], never overflows\n"
+           "    return torch.where(z >= 0, 1 / (1 + e), e / (1 + e))   # each branch differentiates correctly at 0\n")
+TANH = ("    m = -2 * torch.where(z >= 0, z, -z)       # <= 0: exp never overflows\n"
+        "    t = -torch.expm1(m) / (1 + torch.exp(m))  # tanh of the magnitude; expm1: accurate near 0\n"
+        "    return torch.where(z >= 0, t, -t)\n")
 RELU = "    return torch.where(z > 0, z, torch.zeros_like(z))\n"
 NO_SIGMOID = ("test_sigmoid_tanh[sigmoid]", "test_stable_values", "test_stable_autograd")
 NO_TANH = ("test_sigmoid_tanh[tanh]", "test_stable_values", "test_stable_autograd")
@@ -209,8 +210,9 @@ ACTIVATIONS = [
 # -- quickdraw_loader ------------------------------------------------------------------------
 QD_HONEST = {"test_dataset_contract": 1, "test_dataset_values": 1, "test_dataset_on_homework": 1,
              "test_loader_batches": 1, "test_loader_order": 1, "test_model_shape": 1, "test_train_model": 1,
-             "test_evaluate_and_predict": 1, "test_heldout_accuracy": 4, "test_inmemory_storage": 1,
-             "test_inmemory_items": 1, "test_inmemory_batches": 1}
+             "test_evaluate_and_predict": 1, "test_heldout_accuracy": 4, "test_misclassified_indices": 1,
+             "test_misclassified_all_or_none": 1, "test_inmemory_storage": 1, "test_inmemory_items": 1,
+             "test_inmemory_batches": 1}
 
 
 def qd_earns(*lost: str) -> dict:
@@ -234,13 +236,22 @@ QUICKDRAW = [
     Fool("quickdraw_loader", "fake_training", qd_earns("test_train_model", "test_heldout_accuracy"),
          edits={"quickdraw_model": [(QD_TRAIN_START, FAKE_HISTORY + QD_TRAIN_START)]}),
     # predict ignores the model it is given and answers with another classifier (nearest training
-    # drawing): evaluate/predict on the grader's network and the held-out check earn nothing
-    Fool("quickdraw_loader", "predict_ignores_model", qd_earns("test_evaluate_and_predict", "test_heldout_accuracy"),
+    # drawing): evaluate/predict on the grader's network, the held-out check and misclassified (which
+    # uses predict) earn nothing
+    Fool("quickdraw_loader", "predict_ignores_model", qd_earns("test_evaluate_and_predict", "test_heldout_accuracy",
+                                                               "test_misclassified_indices",
+                                                               "test_misclassified_all_or_none"),
          edits={"quickdraw_model": [(TO_TENSOR, NEAREST + TO_TENSOR)]}),
     # evaluate reports a good accuracy whatever the model does
     Fool("quickdraw_loader", "fake_evaluate", qd_earns("test_evaluate_and_predict"),
          edits={"quickdraw_model": [("    model.eval()\n    correct, count = 0, 0\n",
                                      "    return 0.95\n    model.eval()\n    correct, count = 0, 0\n")]}),
+    # misclassified never asks the model: it calls every drawing outside the majority label a mistake
+    Fool("quickdraw_loader", "misclassified_ignores_model", qd_earns("test_misclassified_indices",
+                                                                     "test_misclassified_all_or_none"),
+         edits={"misclassified": [("    wrong = predict(model, images) != np.asarray(labels)\n",
+                                   "    labels = np.asarray(labels)\n"
+                                   "    wrong = labels != np.bincount(labels).argmax()\n")]}),
 ]
 
 # -- mlp_scratch -----------------------------------------------------------------------------

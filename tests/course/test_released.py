@@ -9,6 +9,7 @@ bottom: the only errors allowed are the ``NotImplementedError`` of the unfinishe
 from __future__ import annotations
 
 import re
+import sqlite3
 
 import nbformat
 import pytest
@@ -24,6 +25,7 @@ from tests.course.notebooks import (
     execute_notebook,
     nbgrader_meta,
 )
+from tests.course.rubrics import manual_cells, rubric
 
 ASSIGNMENTS = REPO / "assignments"
 STUB = "raise NotImplementedError()"
@@ -97,6 +99,16 @@ def test_released_notebook_gives_nothing_away(name):
             assert cell.source == "YOUR ANSWER HERE", meta["grade_id"]
         if meta.get("locked") or meta.get("grade"):
             assert meta.get("checksum"), f"{meta['grade_id']}: nbgrader restores locked cells by checksum"
+
+
+def test_the_gradebook_of_a_release_holds_no_rubric(fresh_release):
+    """The release records each cell in nbgrader's gradebook (source_cell): with the released text only."""
+    criteria = {text for name in GRADED for cell in manual_cells(name) for text in rubric(cell)}
+    with sqlite3.connect(fresh_release.parent / "gradebook.db") as db:
+        stored = [row[0] or "" for row in db.execute("SELECT source FROM source_cell")]
+    assert stored and criteria
+    assert not [c for c in criteria if any(c in source for source in stored)]
+    assert not [s for s in stored if "MARK SCHEME" in s]
 
 
 @pytest.mark.parametrize("name", GRADED)

@@ -1,5 +1,6 @@
 """Hidden checks of the quickdraw_loader assignment (graded cells: test_quickdraw_dataset,
-test_make_loaders, test_model_and_training, test_trained_model, test_inmemory_dataset).
+test_make_loaders, test_model_and_training, test_trained_model, test_misclassified,
+test_inmemory_dataset).
 
 The Dataset contract is checked on hidden PNG files that the grader draws from the run's seed
 and writes into the sandbox; the trained ``model`` is scored on the instructor's held-out
@@ -7,6 +8,8 @@ drawings (only the images go in; the labels stay in this process). The training 
 predict are judged on a network the grader builds in the sandbox (a small nn.Sequential with start
 weights from the run's generator, fed by a DataLoader over grader tensors): its trained weights are
 copied out as data and compared with the reference train_model's from the same start, run here.
+misclassified is judged on a linear network of the grader's whose classes it computes here from the
+same weights, on drawings and labels it draws.
 """
 
 import csv
@@ -273,6 +276,60 @@ def test_heldout_accuracy(student, grading, credit):
     if accuracy < BAR:
         credit.set((accuracy - CHANCE) / (BAR - CHANCE), f"held-out accuracy {accuracy:.3f} < {BAR}")
         raise CheckFailed(f"the trained model: expected held-out accuracy >= {BAR}, got {accuracy:.3f}")
+
+
+# -- test_misclassified ---------------------------------------------------------------------
+
+def expect_indices(got, expected, what):
+    expect(isinstance(got, np.ndarray) and got.dtype == np.int64 and got.ndim == 1,
+           f"{what}: expected a 1-D int64 NumPy array of indices")
+    expect(np.array_equal(got, expected), f"{what}: expected the indices {expected.tolist()[:12]}"
+                                          f"{' ...' if len(expected) > 12 else ''} ({len(expected)} drawings), "
+                                          f"got {len(got)} indices")
+
+
+def band_network(student, rng):
+    """(a linear network of the grader's in the sandbox, the same here): class k is the band of rows
+    (top, middle, bottom third) with the most ink, up to small random weights."""
+    weight = rng.normal(0, 0.01, size=(3, 784)).astype(np.float32)
+    for k, rows in enumerate(np.array_split(np.arange(28), 3)):
+        band = np.zeros((28, 28), dtype=np.float32)
+        band[rows] = 1.0
+        weight[k] += band.ravel()
+    nets = []
+    for nn in (student.torch.nn, torch.nn):
+        net = nn.Sequential(nn.Flatten(), nn.Linear(784, 3))
+        net.load_state_dict({"1.weight": torch.from_numpy(weight), "1.bias": torch.zeros(3)})
+        nets.append(net)
+    return nets
+
+
+def banded_drawings(rng, local, n=40):
+    """n drawings whose ink is spread over the three bands at random, and the classes ``local`` gives them."""
+    brightness = rng.uniform(0, 1, size=(n, 3)).repeat([10, 9, 9], axis=1)[:, :, None]
+    images = (rng.integers(0, 256, size=(n, 28, 28)) * brightness).astype(np.uint8)
+    with torch.no_grad():
+        predicted = local(torch.from_numpy(images[:, None].astype(np.float32) / 255.0)).argmax(dim=1).numpy()
+    return images, predicted.astype(np.int64)
+
+
+@check("test_misclassified")
+def test_misclassified_indices(student, rng):
+    remote, local = band_network(student, rng)
+    images, predicted = banded_drawings(rng, local)
+    labels = rng.integers(0, 3, size=len(images)).astype(np.int64)
+    expected = np.flatnonzero(predicted != labels)
+    expect_indices(student.misclassified(remote, images, labels), expected, "misclassified(model, images, labels)")
+
+
+@check("test_misclassified")
+def test_misclassified_all_or_none(student, rng):
+    remote, local = band_network(student, rng)
+    images, predicted = banded_drawings(rng, local)
+    expect_indices(student.misclassified(remote, images, predicted), np.zeros(0, dtype=np.int64),
+                   "misclassified(...) when every prediction is right")
+    expect_indices(student.misclassified(remote, images, (predicted + 1) % 3), np.arange(len(images)),
+                   "misclassified(...) when every prediction is wrong")
 
 
 # -- test_inmemory_dataset ------------------------------------------------------------------
