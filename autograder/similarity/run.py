@@ -9,6 +9,7 @@ from tqdm import tqdm
 
 from autograder.errors import UserError
 from autograder.grading.submissions import Submission
+from autograder.similarity import engine
 from autograder.similarity.compare import Comparison, compare_works
 from autograder.similarity.extract import Template, Work, read_work
 
@@ -32,6 +33,7 @@ def compare_class(released: Path, submissions: Sequence[Submission], top: int = 
     """Compare the ``submissions`` of the notebook released at ``released``; a progress bar if asked."""
     if len(submissions) < 2:
         raise UserError(f"similarity needs at least two submissions of {released.stem}, found {len(submissions)}")
+    engine.dolos_command()  # a missing engine is said before any work
     template = Template(released)
     names = _unique_names(submissions)
     works: list[Work] = [read_work(template, name, s.path)

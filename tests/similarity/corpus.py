@@ -56,7 +56,6 @@ def solved(bodies: dict, edit_code=lambda grade_id, text: text):
         else:
             text = bodies.get(f"_prefix_{grade_id}", "") + _fill_cell(cell.source, bodies)
             cell.source = edit_code(grade_id, text)
-        cell.outputs = [] if cell.cell_type == "code" else cell.get("outputs")
     return nb
 
 
