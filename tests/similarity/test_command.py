@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 
 
-
 @pytest.fixture
 def in_course(similarity_course, monkeypatch):
     monkeypatch.setenv("COURSE_ROOT", str(similarity_course))

@@ -7,10 +7,10 @@ import copy
 import csv
 import io
 
+from autograder.paths import course_root
 from autograder.similarity.compare import compare_works
 from autograder.similarity.extract import Template
 from autograder.similarity.report import render_csv, render_html, write_report
-from autograder.paths import course_root
 from tests.similarity import corpus
 
 HOSTILE = "<script>alert('name')</script>"
