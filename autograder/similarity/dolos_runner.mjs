@@ -4,7 +4,7 @@
 // stdin:  {"language": "python" | "char", "files": [{"name", "content"}], "template": str | null,
 //          "fragment_pairs": N}
 // stdout: {"pairs": [{"left", "right", "similarity", "longest", "left_covered", "right_covered",
-//          "left_total", "right_total", "fragments": [[[l0, c0, l1, c1], [l0, c0, l1, c1]], ...]}]}
+//          "left_total", "right_total" (k-grams not in the template), "fragments": [[[l0, c0, l1, c1], [l0, c0, l1, c1]], ...]}]}
 // Fragments (0-based line/column regions, left then right) are given for the N pairs of the highest
 // similarity and the N of the longest shared fragment; the other pairs carry an empty list.
 import { pathToFileURL } from "node:url";
@@ -39,8 +39,9 @@ const main = async () => {
     longest: p.longest,
     left_covered: p.leftCovered,
     right_covered: p.rightCovered,
-    left_total: p.leftTotal,
-    right_total: p.rightTotal,
+    // k-grams that are also the template's do not count (Dolos's own rightIgnored repeats the left side's)
+    left_total: p.leftTotal - p.leftEntry.ignored.size,
+    right_total: p.rightTotal - p.rightEntry.ignored.size,
     fragments: wanted.has(p) && p.similarity > 0
       ? p.buildFragments().map((f) => [region(f.leftSelection), region(f.rightSelection)])
       : [],

@@ -32,7 +32,7 @@ class EnginePair:
     similarity: float
     longest: int
     covered: int  # k-grams of both documents in shared fingerprints
-    total: int  # k-grams of both documents
+    total: int  # k-grams of both documents that are not the template's
     fragments: list[tuple[tuple[int, ...], tuple[int, ...]]] = field(default_factory=list)
 
 

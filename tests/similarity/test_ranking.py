@@ -65,3 +65,11 @@ def test_a_cell_left_as_released_is_not_the_student_s(class_notebooks):
     assert "act_relu" not in work.code and "act_elu" in work.code
     assert "answer_vanishing" not in work.text and "answer_dead_relu" in work.text
     assert template.work("nobody", corpus.released_notebook()).empty
+
+
+def test_a_verbatim_copy_is_nearly_identical_and_independent_work_is_not(comparison):
+    by_pair = {frozenset((p.left, p.right)): p for p in comparison.pairs}
+    verbatim = by_pair[frozenset((corpus.SOURCE, "copy_verbatim"))]
+    assert verbatim.similarity >= 0.95 and verbatim.similarity == max(p.similarity for p in comparison.pairs)
+    independent = [p for key, p in by_pair.items() if key not in corpus.planted_pairs()]
+    assert max(p.similarity for p in independent) < 0.5
