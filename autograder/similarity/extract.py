@@ -57,7 +57,8 @@ def solution_cells(released) -> dict[str, str]:
 def _blocks(notebook, released_text: dict[str, str], kinds: dict[str, str], kind: str) -> str:
     """The student's cells of ``kind`` that differ from the release, each under a header line."""
     found: dict[str, str] = {}
-    for cell in notebook.get("cells", []) if isinstance(notebook, dict) else []:
+    cells = notebook.get("cells") if isinstance(notebook, dict) else None
+    for cell in cells if isinstance(cells, list) else []:
         grade_id = grade_id_of(cell)
         if kinds.get(grade_id) == kind and cell.get("cell_type") == kind and grade_id not in found:
             found[grade_id] = _source(cell)

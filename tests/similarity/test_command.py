@@ -25,9 +25,12 @@ def test_similarity_of_the_submitted_folder(run_cli, in_course, tmp_path):
 
 def test_similarity_of_given_paths(run_cli, in_course, tmp_path):
     picked = [in_course / "submitted" / s / "activations" / "activations.ipynb" for s in ("ada", "copy_renamed", "eli")]
-    result = run_cli("similarity", "activations", *picked, "--out", tmp_path)
+    garbage = tmp_path / "zed" / "activations.ipynb"
+    garbage.parent.mkdir()
+    garbage.write_text('{"cells": 7, "nbformat": NaN}')
+    result = run_cli("similarity", "activations", *picked, garbage, "--out", tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "3 notebooks, 3 pairs" in result.stdout
+    assert "4 notebooks, 3 pairs" in result.stdout and "1 with nothing of their own" in result.stdout
 
 
 @pytest.mark.parametrize("case", ["unknown", "empty", "one", "top", "no-dolos"])
