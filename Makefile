@@ -16,8 +16,13 @@ SYSTEM_STAMP := $(VENV)/.system-packages
 SYSTEM_PACKAGES := bwrap:bubblewrap chromium:chromium pg_ctlcluster:postgresql
 # nbgrader calls `alembic` from PATH, so the venv's bin/ goes first.
 export PATH := $(BIN):$(PATH)
+# The similarity engine (`autograder similarity`): Dolos's library from npm, pinned, built into a folder
+# of this repo (gitignored); it needs Node >= 18 and npm (the Debian packages nodejs and npm).
+DOLOS_VERSION := 3.5.1
+DOLOS_DIR := .tools/dolos
+DOLOS_STAMP := $(DOLOS_DIR)/.installed-$(DOLOS_VERSION)
 
-.PHONY: demo test venv system-packages demo-data demo-release clean-data help
+.PHONY: demo test venv system-packages similarity-engine demo-data demo-release clean-data help
 
 help:
 	@echo "make demo               every demo stage below, in order (creates .venv on first use)"
@@ -31,6 +36,7 @@ help:
 	@echo "                        then pytest (the whole suite)"
 	@echo "make venv               create .venv and install the course with its test extra"
 	@echo "make system-packages    install bubblewrap, chromium and postgresql when missing (as root)"
+	@echo "make similarity-engine  install Dolos (npm, pinned) into $(DOLOS_DIR) for autograder similarity"
 	@echo "make clean-data         delete the prepared datasets (keeps the instructor secret)"
 
 $(STAMP): pyproject.toml
@@ -58,8 +64,18 @@ $(SYSTEM_STAMP): | $(STAMP)
 
 system-packages: $(SYSTEM_STAMP)
 
+# Dolos's tree-sitter parsers are compiled by npm (node-gyp, about 1.5 minutes, 450 MB), once per version.
+$(DOLOS_STAMP):
+	@command -v npm >/dev/null || { echo "error: autograder similarity needs Node.js >= 18 and npm (Debian: nodejs npm)" >&2; exit 1; }
+	@echo "Installing Dolos $(DOLOS_VERSION) into $(DOLOS_DIR) (first run only, about 2 minutes)..."
+	@mkdir -p $(DOLOS_DIR) && echo '{"private": true}' > $(DOLOS_DIR)/package.json
+	@npm install --prefix $(DOLOS_DIR) --no-audit --no-fund --loglevel=error @dodona/dolos-lib@$(DOLOS_VERSION)
+	@touch $@
+
+similarity-engine: $(DOLOS_STAMP)
+
 # Static checks first (seconds), then the suite: layers, declared dependencies, lint, tests.
-test: $(STAMP) $(SYSTEM_STAMP)
+test: $(STAMP) $(SYSTEM_STAMP) $(DOLOS_STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/deptry .
 	$(BIN)/ruff check

@@ -24,6 +24,7 @@ COMMAND_MODULES = [
     "autograder.commands.grade",
     "autograder.commands.feedback",
     "autograder.commands.export",
+    "autograder.commands.similarity",
     "autograder.commands.demo",
     "autograder.commands.demo_course",
 ]

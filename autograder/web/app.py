@@ -20,7 +20,17 @@ from autograder.leaderboard.store import Leaderboard
 from autograder.web.errors import install_error_handlers
 from autograder.web.guard import RequestGuard
 from autograder.web.rendering import make_templates
-from autograder.web.routers import board, dashboard, handin, homework, instructor, session, student_api, student_pages
+from autograder.web.routers import (
+    board,
+    dashboard,
+    handin,
+    homework,
+    instructor,
+    session,
+    similarity,
+    student_api,
+    student_pages,
+)
 from autograder.web.site import Site
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -47,6 +57,7 @@ def create_app(lb: Leaderboard, refresh_seconds: float = 5.0, rules: Path | None
         app.include_router(homework.router)
         app.include_router(handin.router)
         app.include_router(dashboard.router)
+        app.include_router(similarity.router)
     return app
 
 
