@@ -1,15 +1,16 @@
 """Feedback: one HTML report per student and notebook (the command is ``autograder feedback``).
 
 The report is the notebook as nbconvert's HTML exporter renders it (JupyterLab's look: markdown
-tables, highlighted code, figures; template ``templates/feedback/``), sanitized, and shows it as graded (the student's cells and outputs, locked cells as
-released), each trusted check's outcome and message under the test cell it scores, the points
-of every graded cell (manual grades and comments included) and the total, all read from the
-gradebook and the autograded notebooks. No hidden source reaches it: locked and test cells
-carry their released text (the gradebook keeps nothing else), tracebacks of test cells are
-reduced to their last line, and every output, message and traceback line quoting a hidden
-check or hidden test is replaced (:mod:`autograder.grading.redact`). The file goes where
-nbgrader's ``generate_feedback`` puts it (``feedback/<student>/<assignment>/<notebook>.html``),
-so ``nbgrader release_feedback`` hands it out unchanged.
+tables, highlighted code, figures; template ``templates/feedback/``), sanitized, and shows it as
+graded: the student's cells and outputs, locked cells as released, each trusted check's outcome
+and message under the test cell it scores, the points of every graded cell (manual grades and
+comments included) and the total, all read from the gradebook and the autograded notebooks. No
+hidden source reaches it: locked and test cells carry their released text (the gradebook keeps
+nothing else), tracebacks of test cells are reduced to their last line, and every output,
+message and traceback line quoting a hidden check or hidden test is replaced
+(:mod:`autograder.grading.redact`). The file goes where nbgrader's ``generate_feedback`` puts it
+(``feedback/<student>/<assignment>/<notebook>.html``), so ``nbgrader release_feedback`` hands it
+out unchanged.
 """
 
 from __future__ import annotations
