@@ -95,6 +95,12 @@ def _add_prepare(actions) -> None:
         help="replace existing dataset folders that differ (only OUT/<dataset>/ and its "
         "instructor files are touched, never anything else in OUT)",
     )
+    prepare.add_argument(
+        "--download", action="store_true",
+        help="take the drawings from the download cache and download the classes it lacks, even when "
+        "an offline copy ($QUICKDRAW_SOURCE, ../shared/quickdraw) is found: for classes the offline "
+        "copy does not have, e.g. --spec data/quickdraw/datasets-2019.json (the 2019 edition's classes)",
+    )
     _add_download_options(prepare)
     prepare.set_defaults(func=run_prepare)
 
@@ -156,7 +162,7 @@ def run_prepare(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     spec = load_spec(args.spec)
     names = spec.names() if args.dataset == "all" else [spec.get(args.dataset).name]
-    source = find_source(args.source, args.cache, args.base_url)
+    source = find_source(args.source, args.cache, args.base_url, download_missing=args.download)
     out = args.out or quickdraw_dir()
     print(f"Source: {source.describe()}")
     results = prepare_datasets(names, out, source, args.seed, spec=spec, force=args.force,

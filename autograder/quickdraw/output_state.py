@@ -24,7 +24,7 @@ from autograder.sandbox.procfs import is_running
 MANIFEST = "MANIFEST.json"
 INSTRUCTOR = "instructor"
 # What may sit in the output folder besides the datasets (data/quickdraw/ in the repo).
-KNOWN_ENTRIES = {INSTRUCTOR, "cache", "README.md", "datasets.json", ".gitignore", ".gitkeep"}
+KNOWN_ENTRIES = {INSTRUCTOR, "cache", "README.md", "datasets.json", "datasets-2019.json", ".gitignore", ".gitkeep"}
 TEMP = re.compile(r"^\.[\w.]+\.tmp-(\d+)-[0-9a-f]+$")
 
 

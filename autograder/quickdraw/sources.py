@@ -127,13 +127,19 @@ def find_source(
     source: str | os.PathLike | None = None,
     cache: str | os.PathLike | None = None,
     base_url: str | None = None,
+    download_missing: bool = False,
 ) -> Source:
     """Resolve the drawings' source.
 
     In order: ``source`` (the --source option), the QUICKDRAW_SOURCE environment variable,
     ``../shared/quickdraw`` beside the course root, and finally the download cache
     (``cache`` or data/quickdraw/cache), which downloads missing classes from ``base_url``.
+    ``download_missing`` (the --download option) goes straight to the download cache.
     """
+    if download_missing:
+        if source:
+            raise UserError("--download and --source exclude each other: --download reads the download cache")
+        return _download_cache(cache, base_url)
     for value, origin in ((source, "--source"), (os.environ.get(SOURCE_ENV), SOURCE_ENV)):
         if value:
             folder = Path(value).expanduser()
@@ -143,5 +149,10 @@ def find_source(
     shared = course_root().parent / "shared" / "quickdraw"
     if shared.is_dir():
         return Source(shared.resolve(), "found beside the course: ../shared/quickdraw")
+    return _download_cache(cache, base_url)
+
+
+def _download_cache(cache: str | os.PathLike | None, base_url: str | None) -> Source:
+    """The download cache (``cache`` or data/quickdraw/cache), filled from ``base_url``."""
     folder = Path(cache).expanduser() if cache else quickdraw_dir() / "cache"
     return Source(folder.resolve(), "download cache", download.resolve_base_url(base_url))

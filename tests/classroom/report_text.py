@@ -15,8 +15,9 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def visible_text(path: Path) -> str:
-    """What a reader of the HTML sees (tags removed, entities decoded)."""
-    body = path.read_text(encoding="utf-8").split("</style>", 1)[1]
+    """What a reader of the HTML sees (head, styles and scripts dropped, tags removed, entities decoded)."""
+    body = path.read_text(encoding="utf-8").split("</head>", 1)[-1]
+    body = re.sub(r"<(style|script)\b.*?</\1>", "", body, flags=re.S | re.I)
     return html.unescape(re.sub(r"<[^>]+>", "", body))
 
 

@@ -3,13 +3,18 @@ hidden source anywhere, even for a student who tries to print it."""
 
 from __future__ import annotations
 
+import base64
+import re
 import shutil
+from types import SimpleNamespace
 
+import nbformat
 import pytest
 
 from autograder.classroom.course import Course
-from autograder.classroom.feedback import write_feedback
-from autograder.grading.redact import REDACTED
+from autograder.classroom.feedback import feedback_exporter, feedback_notebook, write_feedback
+from autograder.grading.redact import REDACTED, Redactor
+from autograder.grading.results import CheckResult
 from tests.classroom.report_text import instructor_only_lines, leaks, visible_text
 from tests.courses.legacy import ASSIGNMENT, HIDDEN_MARK
 
@@ -63,3 +68,49 @@ def test_feedback_cli_writes_into_nbgrader_feedback_folder(reports, run_cli, tmp
     assert missing.returncode != 0 and missing.stderr.startswith("error: ")
     unknown = run_cli("feedback", "nope", env={"COURSE_ROOT": str(course)})
     assert unknown.returncode != 0 and "error: " in unknown.stderr and "Traceback" not in unknown.stderr
+
+
+def _rendered(tmp_path, cells, view, result=None, hidden=frozenset()):
+    nb = nbformat.v4.new_notebook(cells=cells)
+    nb, _ = feedback_notebook(nb, view, result, Redactor(set(hidden)))
+    body, _ = feedback_exporter().from_notebook_node(
+        nb, resources={"feedback": {"assignment": "a", "notebook": "a", "student": "s", "total": "1",
+                                    "max_total": "2", "summary": [], "pending": False, "status_note": ""}})
+    path = tmp_path / "report.html"
+    path.write_text(body, encoding="utf-8")
+    return body, path
+
+
+def test_report_renders_tables_figures_and_highlighted_code_like_the_notebook(tmp_path):
+    png = base64.b64encode(b"\x89PNG\r\n\x1a\n" + bytes(32)).decode()
+    answer = nbformat.v4.new_code_cell("def area(r):\n    return 3.14 * r * r", outputs=[
+        nbformat.v4.new_output("display_data", data={"image/png": png, "text/plain": "<Figure>"}),
+        nbformat.v4.new_output("display_data", data={"image/png": "not base64 <script>", "text/plain": "bad"}),
+        nbformat.v4.new_output("display_data", data={"application/javascript": "alert(1)"})])
+    answer.metadata["nbgrader"] = {"grade_id": "area", "solution": True, "grade": True, "points": 2}
+    cells = [nbformat.v4.new_markdown_cell("| r | area |\n|---|---|\n| 1 | 3.14 |\n\n<script>alert(2)</script>"),
+             answer]
+    view = {"grades": {"area": {"score": 1.0, "max": 2.0, "pending": False}}, "notes": {"area": "use math.pi"}}
+    body, path = _rendered(tmp_path, cells, view)
+    table = re.search(r"<table>.*?</table>", body, re.S)
+    assert table and "<th>r</th>" in table.group(0) and "<td>3.14</td>" in table.group(0)
+    assert "| r | area |" not in visible_text(path)  # no raw pipes
+    assert f'src="data:image/png;base64,{png}"' in body  # the figure
+    assert "not base64" not in body and "alert(1)" not in body and "<script>alert(2)" not in body
+    assert '<span class="k">def</span>' in body and '<span class="nf">area</span>' in body  # pygments
+    text = visible_text(path)
+    assert "area: 1 / 2 points" in text and "use math.pi" in text
+
+
+def test_report_shortens_test_cell_errors_and_redacts_hidden_lines(tmp_path):
+    test = nbformat.v4.new_code_cell("assert area(1) == 3.14", outputs=[nbformat.v4.new_output(
+        "error", ename="AssertionError", evalue="area wrong",
+        traceback=["Traceback", "    secret_reference_line = 42", "AssertionError: area wrong"])])
+    test.metadata["nbgrader"] = {"grade_id": "test_area", "grade": True, "points": 2}
+    view = {"grades": {"test_area": {"score": 0.0, "max": 2.0, "pending": False}}, "notes": {}}
+    result = SimpleNamespace(checks=[CheckResult(name="check_area", cell="test_area", points=0.0, max_points=2.0,
+                                                 outcome="failed", message="secret_reference_line = 42\nexpected 3.14")])
+    body, path = _rendered(tmp_path, [test], view, result, hidden={"secret_reference_line = 42"})
+    text = visible_text(path)
+    assert "AssertionError: area wrong" in text and "check_area" in text and "expected 3.14" in text
+    assert "secret_reference_line" not in body and REDACTED in text

@@ -3,6 +3,7 @@ and the committed notebooks carry no outputs (so the repository holds no binary 
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from pathlib import Path
@@ -40,7 +41,8 @@ def test_lecture_has_notebooks_and_notes():
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_ids)
-def test_notebook_runs_and_draws_figures(path, tmp_path, monkeypatch, record_property):
+def test_notebook_runs_and_draws_figures(path, tmp_path, monkeypatch, record_property, data_env):
+    """Runs in a temporary folder; the failure-cases notebook reads the prepared homework data."""
     monkeypatch.setenv("MPLBACKEND", INLINE_BACKEND)
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(
@@ -50,7 +52,7 @@ def test_notebook_runs_and_draws_figures(path, tmp_path, monkeypatch, record_pro
         resources={"metadata": {"path": str(tmp_path)}},  # any file a notebook writes lands here
     )
     start = time.perf_counter()
-    client.execute()  # raises CellExecutionError, naming the cell, if any cell fails
+    client.execute(env={**os.environ, **data_env})  # raises CellExecutionError, naming the cell, if a cell fails
     record_property("seconds", round(time.perf_counter() - start, 1))
 
     outputs = [out for cell in nb.cells if cell.cell_type == "code" for out in cell.outputs]

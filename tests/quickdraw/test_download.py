@@ -7,6 +7,7 @@ import os
 import threading
 import urllib.parse
 from collections import Counter
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import pytest
 
 from autograder.errors import UserError
 from autograder.quickdraw.download import download_class
+from autograder.quickdraw.spec import load_spec
 
 
 def npy_bytes(array: np.ndarray) -> bytes:
@@ -151,3 +153,33 @@ def test_prepare_downloads_missing_classes(bucket, tiny_quickdraw, tmp_path, run
     for path in (tmp_path / "offline").rglob("*"):
         if path.is_file():
             assert path.read_bytes() == (downloaded / path.relative_to(tmp_path / "offline")).read_bytes()
+
+
+EDITION_2019 = Path(__file__).resolve().parents[2] / "data" / "quickdraw" / "datasets-2019.json"
+
+
+def test_the_2019_classes_are_one_switch_away(bucket, tiny_quickdraw, tmp_path, run):
+    """`prepare all --spec data/quickdraw/datasets-2019.json --download` downloads the 2019
+    edition's eight classes (even with an offline copy around) and prepares the course's datasets
+    with them: the default spec's counts and seed, only the classes differ."""
+    spec_2019, default = load_spec(EDITION_2019), load_spec()
+    homework, competition = ["bird", "pizza", "screwdriver"], ["basket", "eye", "binoculars", "rabbit", "hand"]
+    assert [list(d.classes) for d in spec_2019.datasets] == [homework, competition]
+    assert spec_2019.seed == default.seed
+    for edition, current in zip(spec_2019.datasets, default.datasets, strict=True):
+        assert replace(edition, classes=current.classes) == current
+    rng = np.random.default_rng(2019)
+    for name in homework + competition:  # as many distinct drawings as a class needs (1,500)
+        Bucket.routes[name] = npy_bytes(rng.integers(0, 256, (1500, 784), dtype=np.uint8))
+    cache, out = tmp_path / "cache", tmp_path / "out"
+    before = Bucket.requests.copy()
+    env = {"QUICKDRAW_SOURCE": tiny_quickdraw["source"], "QUICKDRAW_BASE_URL": bucket}
+    proc = run("prepare", "all", "--spec", EDITION_2019, "--download", "--cache", cache, "--out", out, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "download cache" in proc.stdout
+    assert Bucket.requests - before == Counter(dict.fromkeys(homework + competition, 1))
+    assert leftovers(cache) == sorted(f"{name}.npy" for name in homework + competition)
+    assert (out / "homework" / "classes.txt").read_text().split() == homework
+    assert (out / "competition" / "classes.txt").read_text().split() == competition
+    conflict = run("prepare", "all", "--spec", EDITION_2019, "--download", "--source", tiny_quickdraw["source"])
+    assert conflict.returncode != 0 and conflict.stderr.startswith("error: ") and "--download" in conflict.stderr
