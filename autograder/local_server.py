@@ -1,6 +1,7 @@
 """One of this package's servers as a child process on 127.0.0.1: pick a free port, start it and
 wait until it answers, stop it by its own process id. The demos, the benchmarks and the tests'
-fixtures start ``autograder serve`` and ``autograder leaderboard serve`` through it."""
+fixtures start ``autograder serve`` (:func:`start_course_server`) and ``autograder leaderboard serve``
+through it."""
 
 from __future__ import annotations
 
@@ -48,6 +49,14 @@ def start_server(argv: list[str], *, cwd: Path | None = None, env: dict[str, str
             time.sleep(0.1)
     stop_server(process)
     raise UserError(f"`autograder {' '.join(argv)}` did not start{_where_its_output_is(process, output)}")
+
+
+def start_course_server(db: str, course: Path, data: Path, *options: str, env: dict[str, str] | None = None,
+                        output=subprocess.DEVNULL, timeout: float = 60.0) -> tuple[subprocess.Popen, str]:
+    """``autograder serve`` of the course folder ``course`` and the prepared data ``data`` on the
+    database ``db`` (with ``options``), run in ``course``; as :func:`start_server`."""
+    return start_server(["serve", "--db", db, "--course", str(course), "--data", str(data), *options],
+                        cwd=course, env=env, output=output, timeout=timeout)
 
 
 def stop_server(process: subprocess.Popen, grace: float = 10.0) -> None:

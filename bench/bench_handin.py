@@ -35,11 +35,12 @@ import nbformat
 from distributed import LocalCluster
 from nbclient import NotebookClient
 
+from autograder import local_server
 from autograder.classroom.release import release_assignment
 from autograder.classroom.simulate import simulated_class
 from autograder.leaderboard.database import database_url
 from autograder.leaderboard.store import create_course_database
-from autograder.local_server import start_server, stop_server
+from autograder.local_server import stop_server
 from autograder.paths import quickdraw_dir
 
 REPO = Path(__file__).resolve().parent.parent
@@ -59,8 +60,8 @@ def make_course(folder: Path, data: Path, students: int = 1) -> tuple[Path, str,
 
 def start_course_server(course: Path, db: str, data: Path, *options: str) -> tuple[subprocess.Popen, str]:
     """``autograder serve`` of ``course`` without the hourly limit (the bench hands in many times)."""
-    return start_server(["serve", "--db", db, "--course", str(course), "--data", str(data), "--auto-verify-top", "0",
-                         "--attempts-per-hour", "1000", *options], cwd=course, timeout=60)
+    return local_server.start_course_server(db, course, data, "--auto-verify-top", "0", "--attempts-per-hour", "1000",
+                                            *options)
 
 
 def hand_in_once(url: str, token: str, data: bytes) -> float:

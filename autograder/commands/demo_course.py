@@ -27,7 +27,7 @@ from autograder.classroom.simulate import fill, hostile, reference_answers
 from autograder.errors import UserError
 from autograder.leaderboard.database import database_url
 from autograder.leaderboard.store import create_course_database
-from autograder.local_server import start_server, stop_server
+from autograder.local_server import start_course_server, stop_server
 from autograder.paths import course_root, quickdraw_dir
 
 ASSIGNMENT = "xor"
@@ -105,8 +105,7 @@ def run(args: argparse.Namespace) -> int:
     tokens, instructor = create_course_database(db, data, (*ON_TIME, LATE))
     start = time.monotonic()
     with open(course.root / "server.log", "wb") as log:
-        process, url = start_server(["serve", "--db", db, "--course", str(course.root), "--data", str(data),
-                                     "--auto-verify-top", "0"], cwd=course.root, output=log)
+        process, url = start_course_server(db, course.root, data, "--auto-verify-top", "0", output=log)
         _set_due_date(course.root, timedelta(days=7))
         print(f"course server {url} (pid {process.pid}); log {log.name}")
         try:

@@ -28,9 +28,10 @@ from types import SimpleNamespace
 import pytest
 from nbgrader.api import Gradebook
 
+from autograder import local_server
 from autograder.leaderboard.database import database_url
 from autograder.leaderboard.store import create_course_database
-from autograder.local_server import start_server, stop_server
+from autograder.local_server import stop_server
 from tests.web.handin_notebooks import PAST_DUE
 
 REPO = Path(__file__).resolve().parents[2]
@@ -73,8 +74,7 @@ def start_course_server(db: str, course: Path, data: Path, *options: str) -> tup
     data variables passed on; the process (its output piped) and its URL once it answers."""
     env = {key: value for key, value in os.environ.items()
            if not key.startswith(("QUICKDRAW_", "LEADERBOARD_", "AUTOGRADER_")) and key != "COURSE_ROOT"}
-    return start_server(["serve", "--db", db, "--course", str(course), "--data", str(data), *options],
-                        cwd=course, env=env, output=subprocess.PIPE)
+    return local_server.start_course_server(db, course, data, *options, env=env, output=subprocess.PIPE)
 
 
 @pytest.fixture(scope="module")
