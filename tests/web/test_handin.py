@@ -190,8 +190,11 @@ def test_no_one_reaches_another_students_attempt(handin_server):
 
 def test_flooding_is_refused_with_429_and_stores_nothing(handin_server):
     server = handin_server
+    busy = hand_in(server, "carol", correct(server.course))  # keeps the one grading process busy ...
+    assert busy.status_code == 201, busy.text
+    poll(server, "carol", busy.json()["id"], until=("running",))
     blank = json.dumps(released(server.course)).encode()
-    first = hand_in(server, "dave", blank)
+    first = hand_in(server, "dave", blank)  # ... so that this one is still queued when the next comes
     assert first.status_code == 201, first.text
     waiting = hand_in(server, "dave", blank)
     assert waiting.status_code == 429 and "waiting to be graded" in waiting.json()["detail"]
