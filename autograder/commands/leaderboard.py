@@ -360,6 +360,8 @@ def _add_close(actions, data: Path) -> None:
                             "default: data/quickdraw/instructor/competition_private)")
     close.add_argument("--workers", type=_positive(int), default=1,
                        help="notebooks re-run at the same time, one sandbox each (default 1)")
+    close.add_argument("--force", action="store_true",
+                       help="re-run entries a previous close scored (by default only the unscored ones run)")
     _db_arg(close)
     _json_arg(close, '{"closes_at", "outcomes": [one per entrant]}')
     close.set_defaults(func=cmd_close)

@@ -307,7 +307,7 @@ def cmd_close(args) -> int:
                             PRIVATE_HALF)
     check = Check(sandbox_runner(timeout=args.timeout), _competition_dir(args), private, confidence=args.confidence,
                   tolerance=lb.settings().tolerance, max_code_bytes=int(args.max_code_kib * 1024))
-    outcomes = score_private_half(lb, check, workers=args.workers, progress=not args.json)
+    outcomes = score_private_half(lb, check, workers=args.workers, force=args.force, progress=not args.json)
     if args.json:
         _print_json({"closes_at": iso(moment), "outcomes": [outcome.as_json() for outcome in outcomes]})
         return 0
@@ -333,7 +333,8 @@ def cmd_export(args) -> int:
         {"student": stats["student"], "entrant": stats["entrant"], "team": stats["team"],
          "private_rank": ranks.get(stats["entrant_id"]), "private_accuracy": stats["final_private_accuracy"],
          "public_score": stats["public_score"], "final_submission": stats["final_submission"],
-         "submissions": stats["submissions"], "verify_status": stats["verify_status"]}
+         "submissions": stats["submissions"], "verify_status": stats["verify_status"],
+         "private_status": stats["private_status"]}
         for stats in lb.student_stats()
     ]
     if args.format == "json":

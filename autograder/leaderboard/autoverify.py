@@ -38,8 +38,8 @@ def run_check(lb: Leaderboard, submission_id: int, check: Check) -> tuple[str, s
         return check_submission(lb, submission_id, check)
     except Exception as exc:  # a crash of one run (sandbox, runner, bad data) must not stop the others
         board, _ = board_accuracy(lb, submission_id)
-        detail = (f"the verification run crashed ({type(exc).__name__}: {str(exc)[:200]}); "
-                  "`autograder leaderboard verify --force` runs it again")
+        detail = (f"the run on the {check.swap.name} crashed ({type(exc).__name__}: {str(exc)[:200]}); "
+                  "`autograder leaderboard verify --force` (the private half: `close` again) runs it again")
         return "not_reproducible", detail, board, None
 
 

@@ -102,7 +102,7 @@ class BoardViews(Database):
                 select(Student.student_id, Entrant.id.label("entrant_id"), Entrant.name, Entrant.is_team,
                        Entrant.n_submissions, Entrant.best_score, DailyCount.count.label("today"),
                        Upload.id.label("final_id"), Upload.public_score, Upload.private_score, Upload.verify_status,
-                       Entrant.selected_submission_id)
+                       Upload.private_status, Entrant.selected_submission_id)
                 .join(Entrant, Entrant.id == Student.entrant_id)
                 .outerjoin(DailyCount, (DailyCount.entrant_id == Entrant.id) & (DailyCount.day == day))
                 .outerjoin(Upload, Upload.id == chosen)
@@ -113,6 +113,6 @@ class BoardViews(Database):
              "submissions": row.n_submissions, "today": row.today or 0, "public_score": row.best_score,
              "final_submission": row.final_id, "chosen_by_student": row.selected_submission_id is not None,
              "final_public_accuracy": row.public_score, "final_private_accuracy": row.private_score,
-             "verify_status": row.verify_status}
+             "verify_status": row.verify_status, "private_status": row.private_status}
             for row in rows
         ]

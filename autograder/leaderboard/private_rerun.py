@@ -20,24 +20,22 @@ from dataclasses import replace
 
 from tqdm import tqdm
 
+from autograder.leaderboard.autoverify import run_check
 from autograder.leaderboard.store import Leaderboard
-from autograder.leaderboard.verify import Check, Outcome, board_accuracy, check_submission
+from autograder.leaderboard.verify import Check, Outcome
 
 PRIVATE_HALF = "private half"
 
 
-def score_private_half(lb: Leaderboard, check: Check, workers: int = 1, progress: bool = True) -> list[Outcome]:
-    """Re-run every entrant's final notebook on ``check.swap`` (the private half), ``workers`` sandboxes
-    at a time; record each private score and status; return the outcomes in private-board order."""
-    rows = lb.board(private=True)
+def score_private_half(lb: Leaderboard, check: Check, workers: int = 1, force: bool = False,
+                       progress: bool = True) -> list[Outcome]:
+    """Re-run every entrant's final notebook on ``check.swap`` (the private half), ``workers``
+    sandboxes at a time, and record each private score and status; an entry scored by an earlier
+    close keeps its score unless ``force``. Return the outcomes in private-board order."""
+    rows = [row for row in lb.board(private=True) if force or row.score is None]
 
     def rerun(row) -> Outcome:
-        try:
-            status, detail, public, private = check_submission(lb, row.submission_id, check)
-        except Exception as exc:  # a crash of one run must not lose the others
-            status, private = "not_reproducible", None
-            detail = f"the private re-run crashed ({type(exc).__name__}: {str(exc)[:200]})"
-            public, _ = board_accuracy(lb, row.submission_id)
+        status, detail, public, private = run_check(lb, row.submission_id, check)
         lb.record_private(row.submission_id, status, detail, private)
         return Outcome(0, row.student, row.submission_id, status, public, private, detail)
 

@@ -218,7 +218,7 @@ def check_submission(lb: Leaderboard, submission_id: int, check: Check) -> tuple
                 board, None)
     swap = check.swap.accuracy(predictions)
     margin = max(check.tolerance, noise_margin(board, n_board, swap, len(check.swap.labels), check.confidence))
-    detail = (f"{check.swap.name} accuracy {swap:.4f} vs {board:.4f} on the public half "
+    detail = (f"{check.swap.name.replace(' ', '-')} accuracy {swap:.4f} vs {board:.4f} on the public half "
               f"(accepted down to {board - margin:.4f}: margin {margin:.4f} at {check.confidence:.1%} confidence, "
               f"n = {n_board} and {len(check.swap.labels)}); {code.describe()}")
     return ("verified" if swap >= board - margin else "not_reproducible"), detail, board, swap
