@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+import sqlite3
 
 import numpy as np
 import pytest
@@ -132,6 +133,30 @@ def test_errors_are_one_clean_line(tmp_path, capsys, monkeypatch):
         assert code == 2 and err.startswith("error: ") and message in err and "Traceback" not in err, (argv, err)
         assert len(err.strip().splitlines()) == 1
     assert not (tmp_path / "missing.db").exists()
+
+
+def test_a_database_of_the_older_schema_is_one_clean_line(tmp_path, capsys):
+    # made before the private half was re-run at close: uploads carried both halves' scores
+    db = tmp_path / "old.db"
+    labels = write_labels_csv(synthetic_key(n=40), tmp_path / "labels.csv")
+    assert run(capsys, "init", "--labels", labels, "--classes", "apple,bicycle,cat,eye,fish", "--db", db)[0] == 0
+    engine = create_engine(f"sqlite:///{db}")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE lb_submission DROP COLUMN private_status")
+        conn.exec_driver_sql("ALTER TABLE lb_submission ADD COLUMN overall_score FLOAT NOT NULL DEFAULT 0")
+    engine.dispose()
+    before = dump(db)
+    for argv in (["board"], ["board", "--private"], ["close"], ["export"]):
+        code, out, err = run(capsys, *argv, "--db", db)
+        assert code == 2 and "older version of the leaderboard" in err and "leaderboard init" in err, (argv, err)
+        assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert dump(db) == before  # nothing written to the old database
+
+
+def dump(db) -> list[str]:
+    """The SQL text of a SQLite database's schema and rows."""
+    with sqlite3.connect(db) as conn:
+        return list(conn.iterdump())
 
 
 def test_demo_stage_runs_and_stops(quickdraw_root, tmp_path, capsys, monkeypatch):
