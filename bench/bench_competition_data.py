@@ -7,8 +7,9 @@ with jitter switched off. The secret fixes the drawings and ids, so the two shar
 released test image's original public drawing is known. Printed, all from this one run:
 
   accuracy   the starter notebook's MLP (784-256-128-5, Adam, 10 epochs; 3 seeds) on the released
-             test set (the public half; the private half is never released): trained and tested on clean drawings, on jittered ones (as released), and
-             trained clean / tested jittered; the difference jittered - clean
+             test set (the public half; the private half is never released): trained and tested
+             on clean drawings, on jittered ones (as released), and trained clean / tested
+             jittered; the difference jittered - clean
   lookup     for released test images, matching against the 15,000 public drawings of the five
              classes: exact bytes, exact ink mask, nearest neighbour (L2), and nearest neighbour
              over integer shifts of -1..1 px; for each: how often it finds the very drawing, and

@@ -109,7 +109,8 @@ def bench_throughput(folder: Path, total: int, concurrency: int) -> None:
     lost = len(set(accepted) - stored)
     rate = len(accepted) / elapsed
     print(f"  {len(accepted)}/{total} accepted in {elapsed:.2f} s with {concurrency} concurrent clients "
-          f"(1,000-row files: the released half of 2,000): {rate:.0f} submissions/s; lost {lost}, duplicates {len(accepted) - len(set(accepted))}"
+          f"(1,000-row files: the released half of 2,000): {rate:.0f} submissions/s; lost {lost}, "
+          f"duplicates {len(accepted) - len(set(accepted))}"
           f"  -> {rate / 200:.2f}x the 200/s target")
     lb.dispose()
 

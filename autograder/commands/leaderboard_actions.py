@@ -297,16 +297,17 @@ def cmd_verify(args) -> int:
 def cmd_close(args) -> int:
     """Handle ``leaderboard close``: close (unless closed already) and score the private half."""
     lb = open_leaderboard(args)
-    moment = lb.close(args.at) if args.at is not None or not lb.is_closed() else lb.settings().closes_at
-    if not lb.is_closed():
+    if args.at is not None and args.at > lb.clock():
+        moment = lb.close(args.at)
         print(f"The competition closes at {iso(moment)}; run `autograder leaderboard close` after that to "
               "re-run the final notebooks on the private half.")
         return 0
-    folder = args.private_dir.resolve()
+    folder = args.private_dir.resolve()  # read, with the sandbox checked, before anything is closed
     private = read_swap_set(folder, folder.with_name(folder.name + "_labels.csv"), lb.answer_key().n_classes,
                             PRIVATE_HALF)
     check = Check(sandbox_runner(timeout=args.timeout), _competition_dir(args), private, confidence=args.confidence,
                   tolerance=lb.settings().tolerance, max_code_bytes=int(args.max_code_kib * 1024))
+    moment = lb.close(args.at) if args.at is not None or not lb.is_closed() else lb.settings().closes_at
     outcomes = score_private_half(lb, check, workers=args.workers, force=args.force, progress=not args.json)
     if args.json:
         _print_json({"closes_at": iso(moment), "outcomes": [outcome.as_json() for outcome in outcomes]})

@@ -68,6 +68,9 @@ def test_full_flow_on_the_prepared_competition(quickdraw_root, tmp_path, capsys,
     assert all(set(row) == {"rank", "student", "score", "submitted_at", "state"} for row in board)
     code, out, _ = run(capsys, "board")
     assert "Amazing Grace" in out and "1.000" in out
+    code, _, err = run(capsys, "close", "--private-dir", tmp_path / "nowhere", "--competition-dir", competition)
+    assert code == 2 and "no private half" in err and len(err.strip().splitlines()) == 1
+    assert run(capsys, "submit", noisy, "--token", tokens["joan"], "--json")[0] == 0  # a wrong folder closes nothing
     code, out, _ = run(capsys, "close", "--json", "--private-dir", private_dir, "--competition-dir", competition)
     closed = json.loads(out)
     assert code == 0 and closed["closes_at"].endswith("Z")
