@@ -19,7 +19,7 @@ CLASSES = ("apple", "bicycle", "cat", "eye", "fish")
 def synthetic_key(n: int = 400, n_classes: int = 5, seed: int = 0) -> AnswerKey:
     """A random answer key: opaque ids, balanced labels, alternate rows public (stratified)."""
     rng = np.random.default_rng(seed)
-    ids = [f"q{number:05d}" for number in rng.choice(100_000, size=n, replace=False)]
+    ids = [f"q{number:05d}" for number in rng.choice(max(100_000, 2 * n), size=n, replace=False)]
     labels = np.arange(n) % n_classes
     rng.shuffle(labels)
     public = np.zeros(n, dtype=bool)
