@@ -40,11 +40,12 @@ from autograder.paths import quickdraw_dir
 DEFAULT_AUTO_VERIFY_TOP = 10
 
 DESCRIPTION = """\
-The QuickDraw competition leaderboard: students submit predictions for the unlabeled test
-images; the public board shows Ladder scores (Blum & Hardt 2015; by default a sequential version
-of their parameter-free Ladder, which moves only on improvements beyond a multiple of the standard
-error that grows with an entrant's tries against its best) on half of the images; the
-private board (the other half) is revealed when the competition closes. Teams of up to
+The QuickDraw competition leaderboard: students submit predictions for the released unlabeled
+test images (the public half of the test set); the public board shows Ladder scores (Blum &
+Hardt 2015; by default a sequential version of their parameter-free Ladder, which moves only on
+improvements beyond a multiple of the standard error that grows with an entrant's tries against
+its best). The private half is never released: at close, each entrant's final notebook is re-run
+on it in the sandbox, and the private board is revealed. Teams of up to
 --max-team-size students share one board entry and one daily quota.
 
   init          create the competition from the instructor's labels (prints the instructor token)
@@ -55,7 +56,8 @@ private board (the other half) is revealed when the competition closes. Teams of
   board         print the public (or private) board
   verify        re-run the top entries' notebooks in the sandbox on the never-released verification
                 set and mark them (not) reproducible
-  close         close the competition and reveal the private board
+  close         close the competition, re-run the final notebooks on the never-released private
+                half of the test set (their private score) and reveal the private board
   export        write the final standings per student (CSV or JSON)
 
 The database is --db (a SQLite file or a SQLAlchemy URL such as
@@ -149,7 +151,7 @@ def register(subparsers) -> None:
     _add_submit(actions)
     _add_board(actions)
     _add_verify(actions, data)
-    _add_close(actions)
+    _add_close(actions, data)
     _add_export(actions)
 
 
@@ -225,8 +227,8 @@ def _add_serve(actions, data: Path) -> None:
         "serve", help="run the web app (uvicorn) and verify the top entries as they get there",
         description="Serve the submission page, the live board, the instructor view and the JSON API. "
                     "Beside it, one background thread re-runs the notebook of every pending entry that "
-                    "enters the top --auto-verify-top of the board (public while open, private once "
-                    "closed) on the verification set, one at a time, as `verify` does; an entry found not "
+                    "enters the top --auto-verify-top of the public board on the verification set, one "
+                    "at a time, as `verify` does; an entry found not "
                     "reproducible leaves the public ranking. Without the verification set or the sandbox, "
                     "serve says so in one line and runs without it (entries stay pending).",
     )
@@ -294,16 +296,21 @@ def _add_board(actions) -> None:
 
 def _verification_args(parser: argparse.ArgumentParser, data: Path) -> None:
     """The options of re-running notebooks on the verification set (``verify`` and ``serve``)."""
-    parser.add_argument("--confidence", type=_confidence, default=DEFAULT_CONFIDENCE,
-                        help=f"one-sided confidence of the noise margin: the share of honest entries accepted "
-                             f"(default {DEFAULT_CONFIDENCE})")
-    parser.add_argument("--competition-dir", type=Path, default=data / "competition",
-                        help="competition data given to the notebooks (default: data/quickdraw/competition)")
+    _rerun_args(parser, data)
     parser.add_argument("--verification-dir", type=Path, default=data / "instructor" / "competition_verification",
                         help="the verification set's folder (test.csv + images; default: "
                              "data/quickdraw/instructor/competition_verification)")
     parser.add_argument("--verification-labels", type=Path,
                         help="its id,label file (default: <verification-dir>_labels.csv)")
+
+
+def _rerun_args(parser: argparse.ArgumentParser, data: Path) -> None:
+    """The options of re-running notebooks in the sandbox (``verify``, ``serve`` and ``close``)."""
+    parser.add_argument("--confidence", type=_confidence, default=DEFAULT_CONFIDENCE,
+                        help=f"one-sided confidence of the noise margin: the share of honest entries accepted "
+                             f"(default {DEFAULT_CONFIDENCE})")
+    parser.add_argument("--competition-dir", type=Path, default=data / "competition",
+                        help="competition data given to the notebooks (default: data/quickdraw/competition)")
     parser.add_argument("--timeout", type=_positive(float), default=1800.0,
                         help="wall-time limit per notebook in seconds (default 1800)")
     parser.add_argument("--max-code-kib", type=_positive(float), default=DEFAULT_MAX_CODE_BYTES / 1024,
@@ -315,7 +322,7 @@ def _add_verify(actions, data: Path) -> None:
     """Add the ``verify`` action: re-run the top notebooks on the verification set."""
     verify = actions.add_parser(
         "verify", help="re-run the top entries' notebooks on the never-released verification set",
-        description="Walk down the board (private once closed, else public): re-run each entry's attached "
+        description="Walk down the public board: re-run each entry's attached "
                     "notebook in the grading sandbox (no network, the course environment's packages only) "
                     "with the competition's training data and, as $QUICKDRAW_COMPETITION_TEST, the "
                     "verification set: as many drawings of the same classes as the test set, drawn with the "
@@ -328,8 +335,6 @@ def _add_verify(actions, data: Path) -> None:
     verify.add_argument("--top", type=_positive(int), default=3, help="how many verified entries to find (default 3)")
     verify.add_argument("--tolerance", type=float,
                         help="smallest margin ever used (default: the competition's, see init --tolerance)")
-    verify.add_argument("--board", choices=("public", "private"),
-                        help="which board to walk (default: private once closed)")
     _verification_args(verify, data)
     verify.add_argument("--force", action="store_true", help="re-run entries verified earlier")
     _db_arg(verify)
@@ -337,15 +342,28 @@ def _add_verify(actions, data: Path) -> None:
     verify.set_defaults(func=cmd_verify)
 
 
-def _add_close(actions) -> None:
-    """Add the ``close`` action: close the competition."""
+def _add_close(actions, data: Path) -> None:
+    """Add the ``close`` action: close the competition and score its private half."""
     close = actions.add_parser(
-        "close", help="close the competition and reveal the private board",
-        description="Stop accepting submissions and selections and show the private board to everyone.",
+        "close", help="close the competition, re-run the final notebooks on the private half, reveal the private board",
+        description="Stop accepting submissions and selections; then re-run each entrant's final submission's "
+                    "notebook (its selected one, else its best public one) in the sandbox on the never-released "
+                    "private half of the test set, store that accuracy as its private score (verified when it "
+                    "agrees with its public score within the noise margin) and show the private board to "
+                    "everyone. Entries without a notebook stay unranked there. With --at in the future only the "
+                    "closing time is set; run `close` again once it has passed to score the private half.",
     )
     close.add_argument("--at", type=_when, help="close at this time instead of now (ISO 8601)")
+    _rerun_args(close, data)
+    close.add_argument("--private-dir", type=Path, default=data / "instructor" / "competition_private",
+                       help="the private half's folder (test.csv + images; labels in <private-dir>_labels.csv; "
+                            "default: data/quickdraw/instructor/competition_private)")
+    close.add_argument("--workers", type=_positive(int), default=1,
+                       help="notebooks re-run at the same time, one sandbox each (default 1)")
+    close.add_argument("--force", action="store_true",
+                       help="re-run entries a previous close scored (by default only the unscored ones run)")
     _db_arg(close)
-    _json_arg(close, "the closing time")
+    _json_arg(close, '{"closes_at", "outcomes": [one per entrant]}')
     close.set_defaults(func=cmd_close)
 
 

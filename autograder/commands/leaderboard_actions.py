@@ -28,6 +28,7 @@ from autograder.leaderboard.client import ApiClient
 from autograder.leaderboard.database import database_url, iso, sqlite_file, utcnow
 from autograder.leaderboard.deadline import deadline_line, parse_utc
 from autograder.leaderboard.errors import SubmissionRejected
+from autograder.leaderboard.private_rerun import PRIVATE_HALF, score_private_half
 from autograder.leaderboard.scoring import read_answer_key, read_classes
 from autograder.leaderboard.store import Leaderboard
 from autograder.leaderboard.verify import Check, SwapSet, read_swap_set, sandbox_runner, verify_top
@@ -173,7 +174,7 @@ def _auto_verifier(args, lb: Leaderboard) -> AutoVerifier | None:
     except UserError as exc:
         print(f"auto-verification is off: {exc}", flush=True)
         return None
-    check = Check(runner, competition_dir, swap, private=False, confidence=args.confidence,
+    check = Check(runner, competition_dir, swap, confidence=args.confidence,
                   tolerance=lb.settings().tolerance, max_code_bytes=int(args.max_code_kib * 1024))
     print(f"auto-verification: the top {args.auto_verify_top} entries, on {swap.folder}", flush=True)
     return AutoVerifier(lb, args.auto_verify_top, check, poll_seconds=args.refresh,
@@ -279,9 +280,8 @@ def cmd_verify(args) -> int:
     competition_dir = _competition_dir(args)
     lb = open_leaderboard(args)
     swap = _swap_set(args, lb)
-    private = None if args.board is None else args.board == "private"
     outcomes = verify_top(lb, args.top, sandbox_runner(timeout=args.timeout), competition_dir, swap,
-                          confidence=args.confidence, tolerance=args.tolerance, private=private, force=args.force,
+                          confidence=args.confidence, tolerance=args.tolerance, force=args.force,
                           max_code_bytes=int(args.max_code_kib * 1024))
     if args.json:
         _print_json([outcome.as_json() for outcome in outcomes])
@@ -295,12 +295,27 @@ def cmd_verify(args) -> int:
 
 
 def cmd_close(args) -> int:
-    """Handle ``leaderboard close``."""
-    moment = open_leaderboard(args).close(args.at)
+    """Handle ``leaderboard close``: close (unless closed already) and score the private half."""
+    lb = open_leaderboard(args)
+    if args.at is not None and args.at > lb.clock():
+        moment = lb.close(args.at)
+        print(f"The competition closes at {iso(moment)}; run `autograder leaderboard close` after that to "
+              "re-run the final notebooks on the private half.")
+        return 0
+    folder = args.private_dir.resolve()  # read, with the sandbox checked, before anything is closed
+    private = read_swap_set(folder, folder.with_name(folder.name + "_labels.csv"), lb.answer_key().n_classes,
+                            PRIVATE_HALF)
+    check = Check(sandbox_runner(timeout=args.timeout), _competition_dir(args), private, confidence=args.confidence,
+                  tolerance=lb.settings().tolerance, max_code_bytes=int(args.max_code_kib * 1024))
+    moment = lb.close(args.at) if args.at is not None or not lb.is_closed() else lb.settings().closes_at
+    outcomes = score_private_half(lb, check, workers=args.workers, force=args.force, progress=not args.json)
     if args.json:
-        _print_json({"closes_at": iso(moment)})
-    else:
-        print(f"Competition closed at {iso(moment)}; the private board is now visible.")
+        _print_json({"closes_at": iso(moment), "outcomes": [outcome.as_json() for outcome in outcomes]})
+        return 0
+    for outcome in outcomes:
+        rank = "unranked" if outcome.rank is None else f"#{outcome.rank}"
+        print(f"{rank} {outcome.student} (submission {outcome.submission_id}): {outcome.status} - {outcome.detail}")
+    print(f"Competition closed at {iso(moment)}; the private board is now visible.")
     return 0
 
 
@@ -319,7 +334,8 @@ def cmd_export(args) -> int:
         {"student": stats["student"], "entrant": stats["entrant"], "team": stats["team"],
          "private_rank": ranks.get(stats["entrant_id"]), "private_accuracy": stats["final_private_accuracy"],
          "public_score": stats["public_score"], "final_submission": stats["final_submission"],
-         "submissions": stats["submissions"], "verify_status": stats["verify_status"]}
+         "submissions": stats["submissions"], "verify_status": stats["verify_status"],
+         "private_status": stats["private_status"]}
         for stats in lb.student_stats()
     ]
     if args.format == "json":

@@ -1,9 +1,9 @@
 """Automatic verification: an entry that enters the top of the board is re-run as soon as it gets there.
 
-:func:`verify_pending` takes the board (public while the competition is open, private once it
-closed, as ``autograder leaderboard verify`` does), keeps the entries that may take a rank
-(verified or pending, see :mod:`.boards`) and re-runs, one at a time, each of the first ``top``
-of them that is still pending, with :func:`.verify.check_submission` on the verification set.
+:func:`verify_pending` takes the public board (as ``autograder leaderboard verify`` does),
+keeps the entries that may take a rank (verified or pending, see :mod:`.boards`) and re-runs,
+one at a time, each of the first ``top`` of them that is still pending, with
+:func:`.verify.check_submission` on the verification set.
 An entry found not reproducible drops out of the ranking, so the next one moves up into the top
 and is checked in turn: the top ``top`` ranks end up held by verified entries only.
 
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import replace
 
 from autograder.leaderboard.boards import PENDING, RANKED_STATES, BoardRow
 from autograder.leaderboard.store import Leaderboard
@@ -27,9 +26,9 @@ from autograder.leaderboard.verify import Check, Outcome, board_accuracy, check_
 STOP_GRACE_SECONDS = 5.0  # how long stop() waits for a run in progress
 
 
-def next_pending(lb: Leaderboard, top: int, private: bool) -> tuple[int, BoardRow] | None:
+def next_pending(lb: Leaderboard, top: int) -> tuple[int, BoardRow] | None:
     """The best pending entry among the first ``top`` that may take a rank, with its rank; None if none."""
-    contenders = [row for row in lb.board(private=private) if row.state in RANKED_STATES][:top]
+    contenders = [row for row in lb.board() if row.state in RANKED_STATES][:top]
     return next(((rank, row) for rank, row in enumerate(contenders, start=1) if row.state == PENDING), None)
 
 
@@ -38,20 +37,20 @@ def run_check(lb: Leaderboard, submission_id: int, check: Check) -> tuple[str, s
     try:
         return check_submission(lb, submission_id, check)
     except Exception as exc:  # a crash of one run (sandbox, runner, bad data) must not stop the others
-        board, _ = board_accuracy(lb, submission_id, check.private)
-        detail = (f"the verification run crashed ({type(exc).__name__}: {str(exc)[:200]}); "
-                  "`autograder leaderboard verify --force` runs it again")
+        board, _ = board_accuracy(lb, submission_id)
+        detail = (f"the run on the {check.swap.name} crashed ({type(exc).__name__}: {str(exc)[:200]}); "
+                  "`autograder leaderboard verify --force` (the private half: `close` again) runs it again")
         return "not_reproducible", detail, board, None
 
 
 def verify_pending(lb: Leaderboard, top: int, check: Check, stop: threading.Event | None = None,
                    on_outcome: Callable[[Outcome], None] | None = None) -> list[Outcome]:
-    """Verify, one at a time, the pending entries among the top ``top`` of ``check``'s board until
+    """Verify, one at a time, the pending entries among the top ``top`` of the public board until
     none is left (or ``stop`` is set); return the outcomes, each recorded (and given to
     ``on_outcome``) as it is decided."""
     outcomes: list[Outcome] = []
     while stop is None or not stop.is_set():
-        found = next_pending(lb, top, check.private)
+        found = next_pending(lb, top)
         if found is None:
             break
         rank, row = found
@@ -100,8 +99,7 @@ class AutoVerifier:
         while not self._stop.is_set():
             self._wake.clear()  # a wake() during this pass starts the next one at once
             try:
-                check = replace(self.check, private=self.lb.is_closed())
-                verify_pending(self.lb, self.top, check, self._stop, self._log)
+                verify_pending(self.lb, self.top, self.check, self._stop, self._log)
             except Exception as exc:  # the database went away for a moment, say: try again at the next poll
                 self.report(f"auto-verify: {type(exc).__name__}: {str(exc)[:200]} (trying again)")
             self._wake.wait(self.poll_seconds)

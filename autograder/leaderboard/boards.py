@@ -36,7 +36,7 @@ class BoardRow:
 
     rank: int | None  # None: listed unranked (public standings only)
     student: str
-    score: float
+    score: float | None  # None: a private entry not re-run at close (no notebook)
     submitted_at: datetime
     entrant_id: int
     submission_id: int
@@ -58,33 +58,34 @@ class BoardViews(Database):
     """The boards and the instructor's table, each one query."""
 
     def board(self, private: bool = False) -> list[BoardRow]:
-        """The public board (Ladder scores, best per entrant) or the private board (true
-        accuracy on the private half of each entrant's selected submission, else best public).
-        Ties go to the earlier submission."""
-        chosen = Entrant.best_submission_id
-        score = Entrant.best_score
+        """The public board (Ladder scores, best per entrant) or the private board (accuracy of the
+        close re-run on the private half of each entrant's selected submission, else best public;
+        its state is that re-run's: verified when it agrees with the public score). Ties go to the
+        earlier submission. Private entries without a re-run score are listed unranked at the end."""
+        chosen, score, status = Entrant.best_submission_id, Entrant.best_score, Upload.verify_status
         if private:
             chosen = func.coalesce(Entrant.selected_submission_id, Entrant.best_submission_id)
-            score = Upload.private_score
+            score, status = Upload.private_score, func.coalesce(Upload.private_status, "unverified")
         with self.engine.connect() as conn:
             rows = conn.execute(
                 select(Entrant.name, score.label("score"), Upload.created_at, Entrant.id.label("entrant_id"),
-                       Upload.id.label("submission_id"), Upload.verify_status,
+                       Upload.id.label("submission_id"), status.label("verify_status"),
                        Upload.notebook.is_not(None).label("has_notebook"))
                 .join(Upload, Upload.id == chosen)
-                .order_by(score.desc(), Upload.created_at, Upload.id)
+                .order_by(score.is_(None), score.desc(), Upload.created_at, Upload.id)
             ).all()
+        ranks = iter(range(1, len(rows) + 1))
         return [
-            BoardRow(rank, row.name, row.score, row.created_at, row.entrant_id, row.submission_id, row.verify_status,
-                     bool(row.has_notebook))
-            for rank, row in enumerate(rows, start=1)
+            BoardRow(None if row.score is None else next(ranks), row.name, row.score, row.created_at,
+                     row.entrant_id, row.submission_id, row.verify_status, bool(row.has_notebook))
+            for row in rows
         ]
 
     def standings(self, private: bool = False) -> list[BoardRow]:
         """The board as students see it. Public: entries that are verified or pending ranked
         1, 2, ... in board order, then the others unranked (rank None) with their state. Private
-        (the final board): every entry keeps its rank, flagged by its state; the winners are the
-        best verified ones (``autograder leaderboard verify`` walks it down)."""
+        (the final board): ranked by the close re-run's score, flagged by its state; the winners
+        are the best verified ones."""
         rows = self.board(private=private)
         if private:
             return rows
@@ -101,7 +102,7 @@ class BoardViews(Database):
                 select(Student.student_id, Entrant.id.label("entrant_id"), Entrant.name, Entrant.is_team,
                        Entrant.n_submissions, Entrant.best_score, DailyCount.count.label("today"),
                        Upload.id.label("final_id"), Upload.public_score, Upload.private_score, Upload.verify_status,
-                       Entrant.selected_submission_id)
+                       Upload.private_status, Entrant.selected_submission_id)
                 .join(Entrant, Entrant.id == Student.entrant_id)
                 .outerjoin(DailyCount, (DailyCount.entrant_id == Entrant.id) & (DailyCount.day == day))
                 .outerjoin(Upload, Upload.id == chosen)
@@ -112,6 +113,6 @@ class BoardViews(Database):
              "submissions": row.n_submissions, "today": row.today or 0, "public_score": row.best_score,
              "final_submission": row.final_id, "chosen_by_student": row.selected_submission_id is not None,
              "final_public_accuracy": row.public_score, "final_private_accuracy": row.private_score,
-             "verify_status": row.verify_status}
+             "verify_status": row.verify_status, "private_status": row.private_status}
             for row in rows
         ]

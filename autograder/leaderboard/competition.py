@@ -6,14 +6,14 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, undefer
 
 from autograder.errors import UserError
 from autograder.leaderboard.database import Database
 from autograder.leaderboard.ladder import DEFAULT_ALPHA, FIXED, FREE, MODES, SEQUENTIAL
-from autograder.leaderboard.models import Base, Competition
+from autograder.leaderboard.models import Base, Competition, Upload
 from autograder.leaderboard.scoring import AnswerKey
 from autograder.leaderboard.tokens import hash_token, new_token
 
@@ -158,6 +158,7 @@ class CompetitionStore(Database):
         """The rules that never change after init (closes_at left None), read once."""
         if self._settings is None:
             key = self.answer_key()
+            self._check_schema()
             with self.read_session() as session:
                 competition = self.competition_row(session)
                 self._settings = Settings(
@@ -166,6 +167,14 @@ class CompetitionStore(Database):
                     None, len(key.ids), int(key.public.sum()), competition.max_team_size, competition.alpha,
                 )
         return self._settings
+
+    def _check_schema(self) -> None:
+        """A one-line error for a database made by an older version (whose uploads scored both halves)."""
+        columns = {column["name"] for column in inspect(self.engine).get_columns(Upload.__tablename__)}
+        if not {"private_status", "private_detail"} <= columns or "overall_score" in columns:
+            raise UserError(f"{self.url} was made by an older version of the leaderboard (before the private half "
+                            "was scored by re-running notebooks at close); make a new competition with "
+                            "`autograder leaderboard init --db NEW`")
 
     def answer_key(self) -> AnswerKey:
         """The hidden labels (read once, they never change)."""

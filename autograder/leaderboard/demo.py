@@ -3,7 +3,7 @@
 Creates ``build/leaderboard-demo.db`` from the prepared competition, starts the web app on
 a free port of 127.0.0.1, submits over HTTP what five simulated students would (models of
 different quality, a malformed file, a student probing single images), prints the public
-board and the private one, then stops the server.
+board and the (still unscored) private one, then stops the server.
 
 Run: ``python -m autograder.leaderboard.demo``
 """
@@ -33,9 +33,10 @@ def _csv(ids, labels) -> bytes:
 
 
 def _model(key, accuracy: float, rng) -> np.ndarray:
-    """Predictions of a simulated model that is right with probability ``accuracy``."""
-    wrong = (key.labels + rng.integers(1, key.n_classes, len(key.ids))) % key.n_classes
-    return np.where(rng.random(len(key.ids)) < accuracy, key.labels, wrong)
+    """Predictions (one per released id) of a simulated model that is right with probability ``accuracy``."""
+    truth = key.labels[key.public]
+    wrong = (truth + rng.integers(1, key.n_classes, len(truth))) % key.n_classes
+    return np.where(rng.random(len(truth)) < accuracy, truth, wrong)
 
 
 # Attached to every simulated submission (the public board ranks only entries with a notebook);
@@ -75,20 +76,20 @@ def _students_submit(url: str, key: AnswerKey, tokens: dict[str, str], ladder: s
     print(f"\nLeaderboard running at {url}/ - submitting over HTTP:")
     for name, accuracy in STUDENTS.items():
         for attempt in range(2):  # a first model and a slightly better second one
-            predictions = _csv(key.ids, _model(key, accuracy + 0.02 * attempt, rng))
+            predictions = _csv(key.test_ids.ids, _model(key, accuracy + 0.02 * attempt, rng))
             result = _post(url, tokens[name], predictions, "predictions.csv")
             print(f"  {name:<10} -> {result['status']}: {result['message']}")
-    bad = _csv(key.ids[:-5], key.labels[:-5]).replace(b"id,label", b"id,prediction")
+    bad = _csv(key.test_ids.ids[:-5], _model(key, 1.0, rng)[:-5]).replace(b"id,label", b"id,prediction")
     result = _post(url, tokens["katherine"], bad, "oops.csv")
     print(f"  katherine  -> {result['status']} (does not count): {result['message']}")
 
     base = _model(key, 0.70, rng)
-    first = _post(url, tokens["probe-bot"], _csv(key.ids, base), "base.csv")
+    first = _post(url, tokens["probe-bot"], _csv(key.test_ids.ids, base), "base.csv")
     seen = set()
     for image in range(12):  # flip one image at a time, hoping to read its label off the board
         probe = base.copy()
         probe[image] = (probe[image] + 1) % key.n_classes
-        seen.add(_post(url, tokens["probe-bot"], _csv(key.ids, probe), f"probe{image}.csv")["public_score"])
+        seen.add(_post(url, tokens["probe-bot"], _csv(key.test_ids.ids, probe), f"probe{image}.csv")["public_score"])
     print(f"  probe-bot  -> base {first['public_score']:.3f}, then 12 single-image probes all reported "
           f"{sorted(seen)}: the {ladder} Ladder gives the prober nothing to learn")
 
@@ -97,7 +98,8 @@ def main() -> int:
     """Run the demo stage; print what happened and both boards."""
     db = course_root() / "build" / "leaderboard-demo.db"
     key, tokens, ladder = _fresh_competition(db)
-    print(f"Competition: {len(key.ids)} test images ({int(key.public.sum())} public), classes {', '.join(key.classes)}")
+    print(f"Competition: {len(key.ids)} test images ({int(key.public.sum())} public and released, the rest "
+          f"private and never released), classes {', '.join(key.classes)}")
 
     server, url = start_server(["leaderboard", "serve", "--db", str(db), "--auto-verify-top", "0"], probe="/api/board")
     try:
@@ -111,9 +113,11 @@ def main() -> int:
     finally:
         stop_server(server)
     lb = Leaderboard(database_url(db))
-    print("\nPrivate board (instructor only until `autograder leaderboard close`):")
+    print("\nPrivate board: unscored until `autograder leaderboard close` re-runs each final notebook on the "
+          "private half\n(these simulated students attached empty notebooks, so close would rank none of them):")
     for row in lb.board(private=True):
-        print(f"  {row.rank:>2}. {row.student:<10} {row.score:.4f}")
+        score = "-" if row.score is None else f"{row.score:.4f}"
+        print(f"  {'-' if row.rank is None else row.rank:>2}. {row.student:<10} {score}  {row.state}")
     lb.dispose()
     print(f"\nThe demo server at {url}/ is stopped. Serve this board again with:\n"
           f"  autograder leaderboard serve --db {db.relative_to(course_root())}")

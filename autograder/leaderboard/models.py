@@ -103,8 +103,9 @@ class Upload(Base):
     n_bytes: Mapped[int] = mapped_column(Integer)
     predictions: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)  # uint8 per test id
     public_score: Mapped[float] = mapped_column(Float)  # raw accuracy, instructor-only
-    private_score: Mapped[float] = mapped_column(Float)
-    overall_score: Mapped[float] = mapped_column(Float)
+    private_score: Mapped[float | None] = mapped_column(Float)  # NULL until `leaderboard close` re-runs it
+    private_status: Mapped[str | None] = mapped_column(String(20))  # verified | not_reproducible, set at close
+    private_detail: Mapped[str | None] = mapped_column(Text)  # the close re-run's outcome (or why not ranked)
     reported_score: Mapped[float] = mapped_column(Float)  # what the Ladder showed
     moved: Mapped[bool] = mapped_column(Boolean)
     notebook: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)

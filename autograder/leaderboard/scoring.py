@@ -15,17 +15,10 @@ from autograder.leaderboard.validate import TestIds
 
 
 @dataclass(frozen=True)
-class Scores:
-    """Accuracy of one submission: raw fractions in [0, 1]."""
-
-    public: float
-    private: float
-    overall: float
-
-
-@dataclass(frozen=True)
 class AnswerKey:
-    """Hidden labels of the competition test set, in a fixed id order."""
+    """Hidden labels of the competition test set, in a fixed id order. Only the public half's
+    images are released, so uploads list (and are scored on) the public ids alone; the private
+    half is scored by re-running notebooks at close (:mod:`autograder.leaderboard.private_rerun`)."""
 
     ids: tuple[str, ...]
     labels: np.ndarray = field(repr=False)  # uint8, one per id
@@ -34,28 +27,24 @@ class AnswerKey:
 
     @cached_property
     def test_ids(self) -> TestIds:
-        """The ids indexed for validating submissions."""
-        return TestIds(self.ids)
+        """The ids an upload lists: the public half's, in id order."""
+        return TestIds(tuple(i for i, shown in zip(self.ids, self.public, strict=True) if shown))
 
     @property
     def n_classes(self) -> int:
         return len(self.classes)
 
-    def score(self, predictions: np.ndarray) -> Scores:
-        """Accuracy of ``predictions`` (one label per id, same order) on each half and overall."""
-        correct = predictions == self.labels
-        n_public = int(np.count_nonzero(self.public))
-        right_public = int(np.count_nonzero(correct & self.public))
-        right_all = int(np.count_nonzero(correct))
-        return Scores(
-            public=right_public / n_public,
-            private=(right_all - right_public) / (len(self.ids) - n_public),
-            overall=right_all / len(self.ids),
-        )
+    @property
+    def n_private(self) -> int:
+        return len(self.ids) - int(np.count_nonzero(self.public))
 
     def public_correct(self, predictions: np.ndarray) -> np.ndarray:
-        """Per public image (in id order), whether ``predictions`` gets it right (bool)."""
-        return predictions[self.public] == self.labels[self.public]
+        """Per public image (in id order), whether ``predictions`` (one per public id) gets it right."""
+        return predictions == self.labels[self.public]
+
+    def score(self, predictions: np.ndarray) -> float:
+        """Accuracy of ``predictions`` (one label per public id, in :attr:`test_ids` order)."""
+        return float(np.mean(self.public_correct(predictions)))
 
     def fingerprint(self) -> str:
         """sha256 over ids, labels and split: identifies the key a database was made with."""

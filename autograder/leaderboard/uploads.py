@@ -117,10 +117,9 @@ class UploadStore(AccountStore):
             raise SubmissionRejected(str(exc), "too_large" if exc.too_large else "invalid") from None
         if notebook is not None:
             check_notebook(notebook, settings.max_notebook_bytes)
-        scores = key.score(predictions)
         row = {"filename": (filename or "predictions.csv")[:255], "sha256": hashlib.sha256(data).hexdigest(),
-               "n_bytes": len(data), "predictions": predictions.tobytes(), "public_score": scores.public,
-               "private_score": scores.private, "overall_score": scores.overall, "notebook": notebook,
+               "n_bytes": len(data), "predictions": predictions.tobytes(), "public_score": key.score(predictions),
+               "notebook": notebook,
                "notebook_name": (notebook_name or None) and notebook_name[:255], "verify_status": "unverified"}
         with self.write_connection() as conn:  # prepared Core statements on the hot path
             upload_id, step, now, taken = self._record(conn, who, settings, row, key.public_correct(predictions))

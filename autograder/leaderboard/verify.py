@@ -21,12 +21,12 @@ MLP (``bench/bench_lookup.py``). Each outcome's detail names the code's size and
 literal, so a blob of weights stands out to the staff who read the winner's notebook.
 
 An entry is **verified** when its accuracy on the verification set is at least its accuracy
-on the board's half (private once closed) minus a margin for sampling noise: the two
+on the public half minus a margin for sampling noise: the two
 accuracies are estimates of one true accuracy p from n_b and n_v independent images, so
 under that hypothesis their difference has standard error sqrt(p (1 - p) (1/n_b + 1/n_v))
 (p pooled from both). The margin is z times that, z the one-sided normal quantile of
 ``confidence`` (default 0.999, z = 3.09: one honest entry in a thousand is flagged), and never
-less than the competition's ``tolerance``. For n_b = 1000 private and n_v = 2000 verification
+less than the competition's ``tolerance``. For n_b = 1000 public and n_v = 2000 verification
 images the margin is 0.036 at p = 0.90, 0.026 at p = 0.95, 0.039 at p = 0.88, 0.048 at p = 0.80.
 The confidence is high on purpose: the entries checked are the board's best, whose scores
 are biased upwards by being the maximum of many noisy ones.
@@ -84,6 +84,7 @@ class SwapSet:
     folder: Path  # holds test.csv (id,filename) and the images, laid out like competition/
     ids: TestIds
     labels: np.ndarray  # one per id, in the order of ``ids``
+    name: str = "verification set"  # or "private half" (the close re-runs, :mod:`.private_rerun`)
 
     def accuracy(self, predictions: np.ndarray) -> float:
         return float(np.mean(predictions == self.labels))
@@ -131,9 +132,9 @@ def largest_literal(source: str) -> int:
     return max(spans, default=0)
 
 
-def read_swap_set(folder: Path, labels_csv: Path, n_classes: int) -> SwapSet:
-    """Read the verification folder (``test.csv``) and its ``id,label`` file; one-line errors."""
-    hint = "run `autograder data quickdraw prepare competition` (it writes the verification set)"
+def read_swap_set(folder: Path, labels_csv: Path, n_classes: int, name: str = "verification set") -> SwapSet:
+    """Read an instructor-only test folder (``test.csv``) and its ``id,label`` file; one-line errors."""
+    hint = f"run `autograder data quickdraw prepare competition` (it writes the {name})"
     try:
         with open(folder / "test.csv", newline="", encoding="utf-8") as handle:
             shown = [row["id"] for row in csv.DictReader(handle)]
@@ -141,15 +142,15 @@ def read_swap_set(folder: Path, labels_csv: Path, n_classes: int) -> SwapSet:
             rows = list(csv.DictReader(handle))
         labels = {row["id"]: int(row["label"]) for row in rows}
     except FileNotFoundError as exc:
-        raise UserError(f"no verification set: {exc.filename} is missing; {hint}") from None
+        raise UserError(f"no {name}: {exc.filename} is missing; {hint}") from None
     except (KeyError, ValueError, TypeError):
-        raise UserError(f"{labels_csv} or {folder / 'test.csv'} is not a verification set; {hint}") from None
+        raise UserError(f"{labels_csv} or {folder / 'test.csv'} is not a {name}; {hint}") from None
     if sorted(shown) != sorted(labels) or not labels:
         raise UserError(f"{folder / 'test.csv'} and {labels_csv} list different ids; {hint}")
     values = np.array(list(labels.values()))
     if values.min() < 0 or values.max() >= n_classes:
         raise UserError(f"{labels_csv} has labels outside 0-{n_classes - 1}")
-    return SwapSet(folder, TestIds(tuple(labels)), values.astype(np.uint8))
+    return SwapSet(folder, TestIds(tuple(labels)), values.astype(np.uint8), name)
 
 
 def noise_margin(board: float, n_board: int, swap: float, n_swap: int, confidence: float) -> float:
@@ -164,12 +165,12 @@ def noise_margin(board: float, n_board: int, swap: float, n_swap: int, confidenc
 class Outcome:
     """The result of checking one board entry."""
 
-    rank: int
+    rank: int | None  # None: unranked (a private re-run that gave no score)
     student: str
     submission_id: int
     status: str  # verified | not_reproducible
-    submitted_accuracy: float  # on the board's half of the released test set
-    rerun_accuracy: float | None  # on the verification set
+    submitted_accuracy: float  # on the public half of the test set
+    rerun_accuracy: float | None  # on the re-run's set
     detail: str
 
     def as_json(self) -> dict:
@@ -183,26 +184,23 @@ class Check:
     runner: NotebookRunner
     competition_dir: Path
     swap: SwapSet
-    private: bool
     confidence: float = DEFAULT_CONFIDENCE
     tolerance: float = 0.0  # the smallest margin ever used
     max_code_bytes: int = DEFAULT_MAX_CODE_BYTES
 
 
-def board_accuracy(lb: Leaderboard, submission_id: int, private: bool) -> tuple[float, int]:
-    """A submission's true accuracy on the board's half (private or public) and that half's size."""
+def board_accuracy(lb: Leaderboard, submission_id: int) -> tuple[float, int]:
+    """A submission's true accuracy on the public half and that half's size."""
     key = lb.answer_key()
     stored, _, _ = lb.submission_for_verify(submission_id)
-    scores = key.score(np.frombuffer(stored, dtype=np.uint8))
-    n_public = int(np.count_nonzero(key.public))
-    return (scores.private, len(key.ids) - n_public) if private else (scores.public, n_public)
+    return key.score(np.frombuffer(stored, dtype=np.uint8)), len(key.test_ids.ids)
 
 
 def check_submission(lb: Leaderboard, submission_id: int, check: Check) -> tuple[str, str, float, float | None]:
-    """Re-run one submission on the verification set; return (status, detail, board accuracy, its accuracy)."""
+    """Re-run one submission on ``check.swap``; return (status, detail, public accuracy, the re-run's accuracy)."""
     key = lb.answer_key()
     _, notebook, _ = lb.submission_for_verify(submission_id)
-    board, n_board = board_accuracy(lb, submission_id, check.private)
+    board, n_board = board_accuracy(lb, submission_id)
     if notebook is None:
         return "not_reproducible", "no notebook was attached to this submission", board, None
     try:
@@ -216,12 +214,11 @@ def check_submission(lb: Leaderboard, submission_id: int, check: Check) -> tuple
     try:
         predictions = parse_predictions(output, check.swap.ids, key.n_classes, lb.settings().max_bytes)
     except InvalidSubmission as exc:
-        return ("not_reproducible", f"the run on the verification set wrote an invalid predictions.csv: {exc}",
+        return ("not_reproducible", f"the run on the {check.swap.name} wrote an invalid predictions.csv: {exc}",
                 board, None)
     swap = check.swap.accuracy(predictions)
     margin = max(check.tolerance, noise_margin(board, n_board, swap, len(check.swap.labels), check.confidence))
-    half = "private" if check.private else "public"
-    detail = (f"verification-set accuracy {swap:.4f} vs {board:.4f} on the {half} half "
+    detail = (f"{check.swap.name.replace(' ', '-')} accuracy {swap:.4f} vs {board:.4f} on the public half "
               f"(accepted down to {board - margin:.4f}: margin {margin:.4f} at {check.confidence:.1%} confidence, "
               f"n = {n_board} and {len(check.swap.labels)}); {code.describe()}")
     return ("verified" if swap >= board - margin else "not_reproducible"), detail, board, swap
@@ -236,32 +233,28 @@ def verify_top(
     *,
     confidence: float = DEFAULT_CONFIDENCE,
     tolerance: float | None = None,
-    private: bool | None = None,
     force: bool = False,
     progress: bool = True,
     max_code_bytes: int = DEFAULT_MAX_CODE_BYTES,
 ) -> list[Outcome]:
-    """Check board entries from the top until ``top`` are verified; return every outcome.
+    """Check public board entries from the top until ``top`` are verified; return every outcome.
 
-    ``private`` picks the board (default: the private one once the competition closed, else
-    the public one); its half's accuracy is what the verification score is compared with.
-    ``tolerance`` (default: the competition's) is the smallest margin. Entries decided by an
-    earlier run keep their status without a re-run unless ``force``. A notebook whose code cells
-    exceed ``max_code_bytes`` is not run (see the module's docstring).
+    An entry's public accuracy is what its verification score is compared with. ``tolerance``
+    (default: the competition's) is the smallest margin. Entries decided by an earlier run keep
+    their status without a re-run unless ``force``. A notebook whose code cells exceed
+    ``max_code_bytes`` is not run (see the module's docstring).
     """
-    if private is None:
-        private = lb.is_closed()
     tolerance = lb.settings().tolerance if tolerance is None else tolerance
-    check = Check(runner, competition_dir, swap, private, confidence, tolerance, max_code_bytes)
+    check = Check(runner, competition_dir, swap, confidence, tolerance, max_code_bytes)
     outcomes: list[Outcome] = []
     verified = 0
-    rows = lb.board(private=private)
+    rows = lb.board()
     with tqdm(total=min(top, len(rows)), desc="verifying", unit="entry", disable=not progress) as bar:
         for row in rows:
             if verified >= top:
                 break
             if row.verify_status != "unverified" and not force:  # decided by an earlier run
-                submitted, _ = board_accuracy(lb, row.submission_id, private)
+                submitted, _ = board_accuracy(lb, row.submission_id)
                 status, detail, again = row.verify_status, f"{row.verify_status.replace('_', ' ')} earlier", None
             else:
                 status, detail, submitted, again = check_submission(lb, row.submission_id, check)

@@ -26,3 +26,11 @@ class VerificationRecords(Database):
                 update(Upload).where(Upload.id == submission_id)
                 .values(verify_status=status, verify_detail=detail, verify_score=score)
             )
+
+    def record_private(self, submission_id: int, status: str, detail: str, score: float | None) -> None:
+        """Store the close re-run on the private half: its accuracy (None: not run) and whether it agrees."""
+        with self.write_session() as session:
+            session.execute(
+                update(Upload).where(Upload.id == submission_id)
+                .values(private_status=status, private_detail=detail, private_score=score)
+            )

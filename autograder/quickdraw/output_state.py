@@ -23,6 +23,7 @@ from autograder.sandbox.procfs import is_running
 
 MANIFEST = "MANIFEST.json"
 INSTRUCTOR = "instructor"
+PRIVATE_SET = "private"  # instructor/<dataset>_private/: the hidden-label split's private half, never released
 # What may sit in the output folder besides the datasets (data/quickdraw/ in the repo).
 KNOWN_ENTRIES = {INSTRUCTOR, "cache", "README.md", "datasets.json", "datasets-2019.json", ".gitignore", ".gitkeep"}
 TEMP = re.compile(r"^\.[\w.]+\.tmp-(\d+)-[0-9a-f]+$")
@@ -46,7 +47,8 @@ def expected_instructor_files(dataset: DatasetSpec) -> list[str]:
     """The dataset's entries in instructor/ (files, and the verification folder)."""
     files = [f"{dataset.name}_{split}.npz" for split in dataset.instructor_only]
     if dataset.hidden_labels:
-        files.append(f"{dataset.name}_labels.csv")
+        private = f"{dataset.name}_{PRIVATE_SET}"
+        files += [f"{dataset.name}_labels.csv", private, f"{private}_labels.csv"]
     if dataset.verification:
         files += [f"{dataset.name}_{dataset.verification}", f"{dataset.name}_{dataset.verification}_labels.csv"]
     return sorted(files)

@@ -26,6 +26,7 @@ from autograder.quickdraw.jitter import jitter_unlike
 from autograder.quickdraw.output_state import (
     INSTRUCTOR,
     MANIFEST,
+    PRIVATE_SET,
     dataset_state,
     expected_instructor_files,
     instructor_entry,
@@ -224,22 +225,33 @@ def _build(dataset: DatasetSpec, arrays, rows, draw: Draw, params, tmp: Path, pr
 def _write_opaque(dataset, split, ids, images, labels, folder, instructor, files, hidden, bar) -> None:
     """The hidden-label split (released, labels to the instructor) or the verification split
     (laid out like the released test split, but in ``instructor/<name>_<split>/``)."""
-    if split == dataset.hidden_labels:
-        written, order = write_unlabeled(folder, split, ids, images, bar)
-        files.update(written)
-        public = _public_mask(labels, dataset.public_fraction)
-        sample = ["id,label"] + [f"{ids[k]},0" for k in order]
-        files["sample_submission.csv"] = write_text(folder / "sample_submission.csv", lines(sample))
-        label_rows = ["id,label,split"] + [
-            f"{ids[k]},{labels[k]},{'public' if public[k] else 'private'}" for k in order
-        ]
-    else:
-        target = f"{dataset.name}_{split}"
-        written, order = write_unlabeled(instructor / target, dataset.hidden_labels, ids, images, bar)
-        hidden.update({f"{target}/{name}": digest for name, digest in written.items()})
-        label_rows = ["id,label"] + [f"{ids[k]},{labels[k]}" for k in order]
-    file = f"{dataset.name}_{'labels' if split == dataset.hidden_labels else split + '_labels'}.csv"
-    hidden[file] = write_text(instructor / file, lines(label_rows))
+    if split != dataset.hidden_labels:
+        _write_instructor_set(dataset, split, ids, images, labels, instructor, hidden, bar)
+        return
+    public = _public_mask(labels, dataset.public_fraction)
+    shown = np.flatnonzero(public)
+    written, order = write_unlabeled(folder, split, [ids[k] for k in shown], images[shown], bar)
+    files.update(written)
+    sample = ["id,label"] + [f"{ids[shown[k]]},0" for k in order]
+    files["sample_submission.csv"] = write_text(folder / "sample_submission.csv", lines(sample))
+    kept = np.flatnonzero(~public)  # the private half: only ever read by `leaderboard close`'s re-runs
+    _write_instructor_set(dataset, PRIVATE_SET, [ids[k] for k in kept], images[kept], labels[kept],
+                          instructor, hidden, bar)
+    order = np.argsort(ids)
+    label_rows = ["id,label,split"] + [
+        f"{ids[k]},{labels[k]},{'public' if public[k] else 'private'}" for k in order
+    ]
+    hidden[f"{dataset.name}_labels.csv"] = write_text(instructor / f"{dataset.name}_labels.csv", lines(label_rows))
+
+
+def _write_instructor_set(dataset, name, ids, images, labels, instructor, hidden, bar) -> None:
+    """``instructor/<dataset>_<name>/`` laid out like the released test folder, and its
+    ``<dataset>_<name>_labels.csv`` (id,label): the verification set and the private half."""
+    target = f"{dataset.name}_{name}"
+    written, order = write_unlabeled(instructor / target, dataset.hidden_labels, ids, images, bar)
+    hidden.update({f"{target}/{file}": digest for file, digest in written.items()})
+    label_rows = ["id,label"] + [f"{ids[k]},{labels[k]}" for k in order]
+    hidden[f"{target}_labels.csv"] = write_text(instructor / f"{target}_labels.csv", lines(label_rows))
 
 
 def _opaque_ids(rng: np.random.Generator, n: int) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+import sqlite3
 
 import numpy as np
 import pytest
@@ -31,6 +32,7 @@ def test_full_flow_on_the_prepared_competition(quickdraw_root, tmp_path, capsys,
                        "--daily-limit", 3, "--json")
     init = json.loads(out)
     assert code == 0 and init["n_test"] == 2000 and init["n_public"] == 1000 and init["eta"] == 0.003
+    private_dir = quickdraw_root / "instructor" / "competition_private"
     assert init["classes"] == ["apple", "bicycle", "cat", "eye", "fish"]
     roster = tmp_path / "roster.csv"
     roster.write_text("id,display_name,team\nada,,\ngrace,Amazing Grace,\nalan,,Enigma\njoan,,Enigma\n")
@@ -45,7 +47,7 @@ def test_full_flow_on_the_prepared_competition(quickdraw_root, tmp_path, capsys,
     sample = json.loads(out)
     assert code == 0 and sample["status"] == "accepted" and 0 <= sample["public_score"] <= 1
     with open(labels, newline="") as handle:
-        truth = [(row["id"], row["label"]) for row in csv.DictReader(handle)]
+        truth = [(row["id"], row["label"]) for row in csv.DictReader(handle) if row["split"] == "public"]
     perfect = tmp_path / "perfect.csv"
     perfect.write_text("id,label\n" + "".join(f"{key},{label}\n" for key, label in reversed(truth)))
     code, out, _ = run(capsys, "submit", perfect, "--token", tokens["grace"], "--json")
@@ -58,7 +60,7 @@ def test_full_flow_on_the_prepared_competition(quickdraw_root, tmp_path, capsys,
     bad = tmp_path / "bad.csv"
     bad.write_text("id,label\n" + "".join(f"{key},{label}\n" for key, label in truth[:-1]))
     code, out, _ = run(capsys, "submit", bad, "--token", tokens["alan"], "--json")
-    assert code == 1 and json.loads(out)["message"].startswith("1 of 2000 test ids are missing")
+    assert code == 1 and json.loads(out)["message"].startswith("1 of 1000 test ids are missing")
 
     code, out, _ = run(capsys, "board", "--json")
     board = json.loads(out)
@@ -66,19 +68,29 @@ def test_full_flow_on_the_prepared_competition(quickdraw_root, tmp_path, capsys,
     assert all(set(row) == {"rank", "student", "score", "submitted_at", "state"} for row in board)
     code, out, _ = run(capsys, "board")
     assert "Amazing Grace" in out and "1.000" in out
-    code, out, _ = run(capsys, "close", "--json")
-    assert code == 0 and json.loads(out)["closes_at"].endswith("Z")
+    code, _, err = run(capsys, "close", "--private-dir", tmp_path / "nowhere", "--competition-dir", competition)
+    assert code == 2 and "no private half" in err and len(err.strip().splitlines()) == 1
+    assert run(capsys, "submit", noisy, "--token", tokens["joan"], "--json")[0] == 0  # a wrong folder closes nothing
+    code, out, _ = run(capsys, "close", "--json", "--private-dir", private_dir, "--competition-dir", competition)
+    closed = json.loads(out)
+    assert code == 0 and closed["closes_at"].endswith("Z")
+    # no entry attached its notebook: close has nothing to re-run on the private half, so none is ranked
+    assert [(o["student"], o["rank"], o["rerun_accuracy"]) for o in closed["outcomes"]] == [
+        ("ada", None, None), ("Amazing Grace", None, None), ("Enigma", None, None)]  # unranked: by time
+    assert all("no notebook" in o["detail"] for o in closed["outcomes"])
     code, out, err = run(capsys, "submit", perfect, "--token", tokens["ada"], "--json")
     assert code == 1 and json.loads(out)["message"] == "the competition is closed"
     code, out, _ = run(capsys, "board", "--private", "--json")
     private = json.loads(out)
-    assert private[0] == {**private[0], "rank": 1, "student": "Amazing Grace", "score": 1.0}
-    assert 0.75 < private[1]["score"] < 0.85
+    assert [(row["student"], row["rank"], row["score"], row["state"]) for row in private] == [
+        ("ada", None, None, "no notebook"), ("Amazing Grace", None, None, "no notebook"),
+        ("Enigma", None, None, "no notebook")]
     exported = tmp_path / "standings.csv"
     assert run(capsys, "export", "--out", exported)[0] == 0
     rows = {row["student"]: row for row in csv.DictReader(exported.open())}
-    assert rows["alan"]["private_rank"] == rows["joan"]["private_rank"] == "2"
-    assert rows["grace"]["private_accuracy"] == "1.0" and rows["ada"]["submissions"] == "1"
+    assert rows["alan"]["entrant"] == rows["joan"]["entrant"] == "Enigma" and rows["alan"]["private_rank"] == ""
+    assert rows["grace"]["private_accuracy"] == "" and rows["grace"]["private_status"] == "not_reproducible"
+    assert rows["ada"]["submissions"] == "1"
     code, out, _ = run(capsys, "export", "--format", "json")
     assert len(json.loads(out)) == 4
 
@@ -124,6 +136,30 @@ def test_errors_are_one_clean_line(tmp_path, capsys, monkeypatch):
         assert code == 2 and err.startswith("error: ") and message in err and "Traceback" not in err, (argv, err)
         assert len(err.strip().splitlines()) == 1
     assert not (tmp_path / "missing.db").exists()
+
+
+def test_a_database_of_the_older_schema_is_one_clean_line(tmp_path, capsys):
+    # made before the private half was re-run at close: uploads carried both halves' scores
+    db = tmp_path / "old.db"
+    labels = write_labels_csv(synthetic_key(n=40), tmp_path / "labels.csv")
+    assert run(capsys, "init", "--labels", labels, "--classes", "apple,bicycle,cat,eye,fish", "--db", db)[0] == 0
+    engine = create_engine(f"sqlite:///{db}")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE lb_submission DROP COLUMN private_status")
+        conn.exec_driver_sql("ALTER TABLE lb_submission ADD COLUMN overall_score FLOAT NOT NULL DEFAULT 0")
+    engine.dispose()
+    before = dump(db)
+    for argv in (["board"], ["board", "--private"], ["close"], ["export"]):
+        code, out, err = run(capsys, *argv, "--db", db)
+        assert code == 2 and "older version of the leaderboard" in err and "leaderboard init" in err, (argv, err)
+        assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert dump(db) == before  # nothing written to the old database
+
+
+def dump(db) -> list[str]:
+    """The SQL text of a SQLite database's schema and rows."""
+    with sqlite3.connect(db) as conn:
+        return list(conn.iterdump())
 
 
 def test_demo_stage_runs_and_stops(quickdraw_root, tmp_path, capsys, monkeypatch):

@@ -19,7 +19,7 @@ CLASSES = ("apple", "bicycle", "cat", "eye", "fish")
 def synthetic_key(n: int = 400, n_classes: int = 5, seed: int = 0) -> AnswerKey:
     """A random answer key: opaque ids, balanced labels, alternate rows public (stratified)."""
     rng = np.random.default_rng(seed)
-    ids = [f"q{number:05d}" for number in rng.choice(100_000, size=n, replace=False)]
+    ids = [f"q{number:05d}" for number in rng.choice(max(100_000, 2 * n), size=n, replace=False)]
     labels = np.arange(n) % n_classes
     rng.shuffle(labels)
     public = np.zeros(n, dtype=bool)
@@ -41,9 +41,20 @@ def write_labels_csv(key: AnswerKey, path: Path) -> Path:
 
 
 def csv_bytes(key: AnswerKey, labels, order=None) -> bytes:
-    """A valid submission: ``labels`` (one per key id) as ``id,label`` rows in ``order``."""
-    order = range(len(key.ids)) if order is None else order
-    return ("id,label\n" + "".join(f"{key.ids[i]},{int(labels[i])}\n" for i in order)).encode()
+    """A valid submission for the released ids (the public half's) as ``id,label`` rows in ``order``
+    (positions among the released ids; default: their order). ``labels`` holds one label per
+    released id, or one per key id (the private half's are then left out: never released)."""
+    labels = np.asarray(labels)
+    if len(labels) == len(key.ids):
+        labels = labels[key.public]
+    shown = key.test_ids.ids
+    order = range(len(shown)) if order is None else order
+    return rows_csv([shown[i] for i in order], [labels[i] for i in order])
+
+
+def rows_csv(ids, labels) -> bytes:
+    """``id,label`` rows, one per id: e.g. what a notebook writes for a verification set."""
+    return ("id,label\n" + "".join(f"{key_id},{int(label)}\n" for key_id, label in zip(ids, labels, strict=True))).encode()
 
 
 class Clock:
@@ -73,12 +84,12 @@ def sqlite_url(tmp_path: Path, name: str = "lb.db") -> str:
     return database_url(tmp_path / name)
 
 
-def with_accuracy(key: AnswerKey, public: float, private: float, seed: int = 0) -> np.ndarray:
-    """Predictions for ``key`` with exactly the given accuracy on each half."""
+def with_accuracy(key: AnswerKey, accuracy: float, seed: int = 0) -> np.ndarray:
+    """Predictions (one per key id) with exactly ``accuracy`` on the public half, the released one
+    (the private half's images are not released, so no upload predicts them: left right)."""
     rng = np.random.default_rng(seed)
     predictions = key.labels.copy()
-    for half, accuracy in ((key.public, public), (~key.public, private)):
-        rows = np.flatnonzero(half)
-        wrong = rng.choice(rows, size=round(len(rows) * (1 - accuracy)), replace=False)
-        predictions[wrong] = (predictions[wrong] + 1) % key.n_classes
+    rows = np.flatnonzero(key.public)
+    wrong = rng.choice(rows, size=round(len(rows) * (1 - accuracy)), replace=False)
+    predictions[wrong] = (predictions[wrong] + 1) % key.n_classes
     return predictions

@@ -31,7 +31,7 @@ from autograder.leaderboard.store import Leaderboard
 from autograder.leaderboard.verify import Check, SwapSet
 from autograder.local_server import free_port
 from autograder.web.app import create_app
-from tests.leaderboard.boards import Clock, csv_bytes, make_board, sqlite_url, synthetic_key
+from tests.leaderboard.boards import Clock, csv_bytes, make_board, rows_csv, sqlite_url, synthetic_key
 from tests.leaderboard.server import Server
 
 KEY = synthetic_key(n=400)
@@ -39,11 +39,19 @@ SWAP = synthetic_key(n=400, seed=1)  # the verification set: other ids, other la
 
 
 def answers(key, accuracy: float) -> bytes:
-    """A predictions.csv for ``key``, wrong on a fixed random ``1 - accuracy`` share of its images."""
-    labels = key.labels.copy()
+    """An upload for ``key`` (its released ids), wrong on a fixed random ``1 - accuracy`` share of them."""
+    labels = key.labels[key.public].copy()
     wrong = np.random.default_rng(7).permutation(len(labels))[: round(len(labels) * (1 - accuracy))]
     labels[wrong] = (labels[wrong] + 1) % key.n_classes
     return csv_bytes(key, labels)
+
+
+def rerun(accuracy: float) -> bytes:
+    """What a notebook writes on the verification set (every id of ``SWAP``), right on ``accuracy`` of it."""
+    labels = SWAP.labels.copy()
+    wrong = np.random.default_rng(7).permutation(len(labels))[: round(len(labels) * (1 - accuracy))]
+    labels[wrong] = (labels[wrong] + 1) % SWAP.n_classes
+    return rows_csv(SWAP.ids, labels)
 
 
 def notebook(code: str) -> bytes:
@@ -70,7 +78,7 @@ class ScriptedRunner:
 
 
 def check_with(runner, tmp_path) -> Check:
-    return Check(runner, tmp_path, SwapSet(tmp_path, validate.TestIds(SWAP.ids), SWAP.labels), private=False, tolerance=0.01)
+    return Check(runner, tmp_path, SwapSet(tmp_path, validate.TestIds(SWAP.ids), SWAP.labels), tolerance=0.01)
 
 
 def standings(lb) -> list[tuple]:
@@ -90,9 +98,9 @@ def test_worker_keeps_the_top_verified(tmp_path):
     students = ("ann", "cid", "dee", "ben", "eve", "fay")
     lb, tokens, _ = make_board(sqlite_url(tmp_path), KEY, students=students, clock=Clock())
     runner = ScriptedRunner({
-        "looked up": answers(SWAP, 0.2),  # perfect on the board, chance on drawings it never saw
+        "looked up": rerun(0.2),  # perfect on the board, chance on drawings it never saw
         "crashes": RuntimeError("the sandbox fell over"),
-        "trains b": answers(SWAP, 0.88), "trains e": answers(SWAP, 0.84), "trains c": answers(SWAP, 0.94),
+        "trains b": rerun(0.88), "trains e": rerun(0.84), "trains c": rerun(0.94),
     })
     entries = {"ann": (1.0, "looked up"), "cid": (0.95, None), "dee": (0.93, "crashes"), "ben": (0.9, "trains b"),
                "eve": (0.85, "trains e"), "fay": (0.8, "trains f")}
@@ -131,7 +139,7 @@ def test_no_notebook_is_listed_unranked_everywhere(tmp_path, run_cli):
     lb.submit(lb.authenticate(tokens["ben"]), answers(KEY, 0.7), notebook=notebook("trains"))
     assert [row.as_json()["rank"] for row in lb.standings()] == [1, None]
     assert [row.as_json()["state"] for row in lb.standings()] == ["pending", "no notebook"]
-    assert [row.rank for row in lb.standings(private=True)] == [1, 2]  # the final board keeps every rank
+    assert [row.rank for row in lb.standings(private=True)] == [None, None]  # ranked once close re-runs them
     shown = run_cli("leaderboard", "board", "--db", lb.url)
     lines = shown.stdout.splitlines()
     assert shown.returncode == 0 and "verification" in lines[1]
@@ -139,7 +147,7 @@ def test_no_notebook_is_listed_unranked_everywhere(tmp_path, run_cli):
     assert lines[3].split()[:2] == ["-", "ann"] and lines[3].split()[3:5] == ["no", "notebook"]
     assert "Unranked (-)" in shown.stdout
     # nothing to run for ann: with two places to fill, only ben's notebook runs, and only once
-    runner = ScriptedRunner({"trains": answers(SWAP, 0.7)})
+    runner = ScriptedRunner({"trains": rerun(0.7)})
     check = check_with(runner, tmp_path)
     assert [(o.student, o.status) for o in verify_pending(lb, 2, check)] == [("ben", "verified")]
     assert verify_pending(lb, 2, check) == [] and runner.ran == ["trains"]
@@ -154,20 +162,23 @@ def test_no_notebook_is_listed_unranked_everywhere(tmp_path, run_cli):
     lb.dispose()
 
 
-def test_once_closed_the_worker_checks_the_final_submissions(tmp_path):
+def test_once_closed_the_worker_still_checks_the_public_board_only(tmp_path):
+    # the private board is decided by close's re-runs on the private half, not by this worker
     lb, tokens, _ = make_board(sqlite_url(tmp_path), KEY, students=("ann", "ben"), clock=Clock())
     ann = lb.authenticate(tokens["ann"])
     lb.submit(ann, answers(KEY, 0.9), notebook=notebook("best public"))
     final = lb.submit(ann, answers(KEY, 0.6), notebook=notebook("picked"))
     lb.select_final(ann, final.id)
     lb.close()
-    runner = ScriptedRunner({"picked": answers(SWAP, 0.6)})
+    runner = ScriptedRunner({"best public": rerun(0.9)})
     lines: list[str] = []
     verifier = AutoVerifier(Leaderboard(lb.url), 1, check_with(runner, tmp_path), poll_seconds=0.05,
                             report=lines.append).start()
-    wait_for(lambda: lb.standings(private=True)[0].state == "verified")
-    assert verifier.stop() and runner.ran == ["picked"]  # the private board's entry, not the best public one
-    assert "on the private half" in lines[0] and lb.standings()[0].state == "pending"
+    wait_for(lambda: lb.standings()[0].state == "verified")
+    assert verifier.stop() and runner.ran == ["best public"]  # the public board's entry, not the picked one
+    assert "on the public half" in lines[0]
+    [final_entry] = lb.standings(private=True)
+    assert (final_entry.submission_id, final_entry.rank, final_entry.state) == (final.id, None, "pending")
     lb.dispose()
 
 
@@ -198,7 +209,7 @@ def test_server_answers_during_a_slow_run(tmp_path):
     url = sqlite_url(tmp_path)
     lb, tokens, _ = make_board(url, KEY, students=("ann", "ben"), clock=Clock())
     gate = threading.Event()
-    runner = ScriptedRunner({"trains": answers(SWAP, 0.9)}, gate=gate)
+    runner = ScriptedRunner({"trains": rerun(0.9)}, gate=gate)
     app = ServedApp(lb)
     verifier = AutoVerifier(Leaderboard(url), 3, check_with(runner, tmp_path), poll_seconds=0.05,
                             report=lambda line: None).start()
@@ -274,7 +285,7 @@ def test_served_board_flags_memorised_labels_by_itself(quickdraw_root, tmp_path)
     classes = read_classes(str(quickdraw_root / "competition" / "classes.txt"))
     key = read_answer_key(quickdraw_root / "instructor" / "competition_labels.csv", classes)
     with open(quickdraw_root / "competition" / "test.csv", newline="") as f:
-        assert [row["id"] for row in csv.DictReader(f)] == list(key.ids)  # the released ids, in the key's order
+        assert [row["id"] for row in csv.DictReader(f)] == list(key.test_ids.ids)  # the public half, in id order
     url = sqlite_url(tmp_path)
     lb, tokens, _ = make_board(url, key, students=("memoriser",))
     code = MEMORISED.replace("__KNOWN__", repr({i: int(label) for i, label in zip(key.ids, key.labels, strict=True)}))

@@ -44,8 +44,8 @@ def rejected(data: bytes) -> str:
 def test_valid_file_in_any_order_gives_labels_in_key_order():
     rng = np.random.default_rng(1)
     labels = rng.integers(0, 5, len(KEY.ids))
-    order = rng.permutation(len(KEY.ids))
-    assert parse(csv_bytes(KEY, labels, order)).tolist() == labels.tolist()
+    order = rng.permutation(len(KEY.test_ids.ids))  # the released (public) ids, shuffled
+    assert parse(csv_bytes(KEY, labels, order)).tolist() == labels[KEY.public].tolist()
 
 
 @pytest.mark.parametrize("transform", [
@@ -57,7 +57,7 @@ def test_valid_file_in_any_order_gives_labels_in_key_order():
 def test_tolerated_variants(transform):
     labels = np.arange(len(KEY.ids)) % 5
     text = transform(csv_bytes(KEY, labels).decode())
-    assert parse(text.encode()).tolist() == labels.tolist()
+    assert parse(text.encode()).tolist() == labels[KEY.public].tolist()
 
 
 def good_lines() -> list[str]:
@@ -89,7 +89,7 @@ def test_duplicate_id_names_both_lines():
 
 def test_missing_ids_are_counted():
     message = rejected(join(good_lines()[:-3]))
-    assert message.startswith("3 of 60 test ids are missing, e.g. ")
+    assert message.startswith("3 of 30 test ids are missing, e.g. ")
 
 
 @pytest.mark.parametrize("label, expected", [
@@ -144,7 +144,8 @@ def test_long_values_are_shortened_and_escaped():
 def test_fast_path_agrees_with_reference_parser(rows, newline, shuffle_full):
     """Whatever the input, parse_predictions (fast path first) equals the careful parser."""
     if shuffle_full:  # mostly-valid files: every id once, some labels possibly broken
-        rows = [(key_id, label) for key_id, (_, label) in zip(KEY.ids, rows + [("", "1")] * len(KEY.ids), strict=False)]
+        rows = [(key_id, label) for key_id, (_, label)
+                in zip(KEY.test_ids.ids, rows + [("", "1")] * len(KEY.ids), strict=False)]
     text = newline.join(["id,label"] + [f"{key_id},{label}" for key_id, label in rows]) + newline
     try:
         expected = careful_parse(decode(text.encode(), LIMIT), KEY.test_ids, KEY.n_classes).tolist()
@@ -157,15 +158,16 @@ def test_fast_path_agrees_with_reference_parser(rows, newline, shuffle_full):
     assert got == expected
 
 
-def test_scores_split_public_and_private():
+def test_uploads_list_and_score_the_public_half_only():
+    public = np.flatnonzero(KEY.public)
+    assert KEY.test_ids.ids == tuple(KEY.ids[i] for i in public) and KEY.n_private == 30
     predictions = KEY.labels.copy()
-    wrong = np.flatnonzero(~KEY.public)[:6]  # six private mistakes
-    predictions[wrong] = (predictions[wrong] + 1) % 5
-    scores = KEY.score(predictions)
-    n_private = int((~KEY.public).sum())
-    assert scores.public == 1.0
-    assert scores.private == pytest.approx((n_private - 6) / n_private)
-    assert scores.overall == pytest.approx(54 / 60)
+    predictions[public[:6]] = (predictions[public[:6]] + 1) % 5  # six mistakes
+    assert KEY.score(parse(csv_bytes(KEY, predictions))) == pytest.approx(24 / 30)
+    private_id = KEY.ids[np.flatnonzero(~KEY.public)[0]]  # never released: not an id an upload may list
+    lines = good_lines()
+    lines[1] = f"{private_id},0"
+    assert "unknown id" in rejected(join(lines))
 
 
 def test_answer_key_file_and_classes(tmp_path):

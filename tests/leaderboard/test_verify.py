@@ -10,6 +10,11 @@ environment lacks, with that reason. The public QuickDraw files hold every hidde
 a notebook could carry them and look the verification set up too: carrying all of them
 (bit-packed) is over the code cap and not run, and the nearest-neighbour index that fits under
 the cap classifies new drawings near chance.
+
+``autograder leaderboard close`` re-runs the final notebooks the same way on the private half of
+the test set, whose images were never released: its accuracy is the private score; the honest
+model keeps its public score there, the looked-up labels fall to chance, an entry without a
+notebook stays unranked.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import base64
 import csv
 import hashlib
 import json
+import shutil
 import zlib
 
 import nbformat
@@ -26,7 +32,10 @@ import pytest
 from PIL import Image
 
 from autograder.cli import main
+from autograder.leaderboard.database import sqlite_file
+from autograder.leaderboard.roster import RosterEntry
 from autograder.leaderboard.scoring import read_answer_key, read_classes
+from autograder.leaderboard.store import Leaderboard
 from autograder.leaderboard.verify import DEFAULT_MAX_CODE_BYTES
 from autograder.quickdraw.sources import find_source
 from tests.leaderboard.boards import make_board, sqlite_url
@@ -249,8 +258,7 @@ def entered(quickdraw_root, tmp_path_factory):
     lb, tokens, _ = make_board(url, key, students=tuple(entries))
     for name, attached in entries.items():
         lb.submit(lb.authenticate(tokens[name]), submitted[name], notebook=attached)
-    lb.close()  # closed: verification compares with the private half
-    assert [row.student for row in lb.board(private=True)] == list(entries)
+    assert [row.student for row in lb.board(private=True)] == list(entries)  # none re-run yet: by time
     lb.dispose()
     return url
 
@@ -308,3 +316,47 @@ def test_verify_without_a_verification_set_is_one_line(quickdraw_root, tmp_path,
     err = capsys.readouterr().err
     assert code != 0 and "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert "no verification set" in err and "prepare competition" in err
+
+
+def test_close_reruns_the_final_notebooks_on_the_private_half(entered, quickdraw_root, tmp_path, capsys, monkeypatch):
+    # on a copy of the board, with one more entrant who attached no notebook
+    url = sqlite_url(tmp_path)
+    shutil.copyfile(sqlite_file(entered), sqlite_file(url))
+    lb = Leaderboard(url)
+    [(_, token)] = lb.add_students([RosterEntry("bare")])
+    ids, _, labels = released_test(quickdraw_root)
+    lb.submit(lb.authenticate(token), ("id,label\n" + "".join(f"{i},{label}\n" for i, label in zip(ids, labels, strict=True))).encode())
+    lb.dispose()
+    monkeypatch.chdir(tmp_path)
+    instructor = quickdraw_root / "instructor"
+    code = main(["leaderboard", "close", "--db", url, "--json", "--timeout", "300", "--workers", "2",
+                 "--competition-dir", str(quickdraw_root / "competition"),
+                 "--private-dir", str(instructor / "competition_private")])
+    outcomes = {o["student"]: o for o in json.loads(capsys.readouterr().out)["outcomes"]}
+    with capsys.disabled():
+        print("\nclose:\n" + "\n".join(f"{name}: {o['rank']} {o['status']} - {o['detail']}" for name, o in outcomes.items()))
+    assert code == 0 and len(outcomes) == 9
+    honest, memoriser = outcomes["honest"], outcomes["memoriser"]
+    # the honest model scores on drawings it never saw as on the public half, and wins
+    assert honest["rank"] == 1 and honest["status"] == "verified" and honest["rerun_accuracy"] > 0.7
+    assert abs(honest["rerun_accuracy"] - honest["submitted_accuracy"]) < 0.04
+    assert "private-half accuracy" in honest["detail"] and "99.9% confidence" in honest["detail"]
+    # perfect on the public board by looked-up labels: chance on the private half, ranked below
+    assert memoriser["submitted_accuracy"] == 1.0 and memoriser["rerun_accuracy"] < 0.3
+    assert memoriser["status"] == "not_reproducible" and memoriser["rank"] > 1
+    # no notebook, or one that does not run here: no private score, unranked
+    for name in ("bare", "smuggler", "overfitter", "librarian", "outsider", "peeker"):
+        assert outcomes[name]["rank"] is None and outcomes[name]["rerun_accuracy"] is None, name
+    assert "no notebook" in outcomes["bare"]["detail"]
+    assert main(["leaderboard", "board", "--private", "--db", url, "--json"]) == 0
+    board = json.loads(capsys.readouterr().out)
+    assert board[0] == {**board[0], "rank": 1, "student": "honest", "state": "verified"}
+    assert board[0]["score"] == pytest.approx(honest["rerun_accuracy"])
+    assert [row["rank"] for row in board] == [1, 2, 3] + [None] * 6
+    # a second close keeps the scores: only the unscored entries run again, and the board is unchanged
+    assert main(["leaderboard", "close", "--db", url, "--json", "--competition-dir", str(quickdraw_root / "competition"),
+                 "--private-dir", str(instructor / "competition_private")]) == 0
+    again = json.loads(capsys.readouterr().out)["outcomes"]
+    assert {o["student"] for o in again} == {"bare", "smuggler", "overfitter", "librarian", "outsider", "peeker"}
+    assert main(["leaderboard", "board", "--private", "--db", url, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == board

@@ -182,7 +182,8 @@ def test_private_board_hidden_until_close(site):
     post_csv(client, tokens["alice"])
     assert client.get("/api/board?private=true").status_code == 403
     assert client.get("/api/board?private=true", headers=bearer(tokens["alice"])).status_code == 403
-    assert client.get("/api/board?private=true", headers=bearer(instructor)).json()[0]["score"] == 1.0
+    [entry] = client.get("/api/board?private=true", headers=bearer(instructor)).json()
+    assert entry["student"] == "alice" and entry["score"] is None  # scored when close re-runs the notebook
     assert "private-board" not in client.get("/").text
     login(client, instructor)
     page = client.get("/instructor").text
@@ -190,7 +191,9 @@ def test_private_board_hidden_until_close(site):
     students = client.get("/api/instructor/students", headers=bearer(instructor)).json()
     assert {row["student"]: row["submissions"] for row in students} == {"alice": 1, "bob": 0}
     lb.close()
-    assert client.get("/api/board?private=true").json()[0]["student"] == "alice"
+    lb.record_private(lb.board(private=True)[0].submission_id, "not_reproducible", "no notebook", None)
+    [entry] = client.get("/api/board?private=true").json()
+    assert (entry["student"], entry["rank"], entry["score"], entry["state"]) == ("alice", None, None, "no notebook")
     assert 'id="private-board"' in client.get("/").text
     assert post_csv(client, tokens["bob"]).status_code == 403
 

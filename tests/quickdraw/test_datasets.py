@@ -64,14 +64,15 @@ def decoded(quickdraw_root) -> dict:
     assert images.dtype == np.uint8 and images.shape == (300, 28, 28)
     assert labels.dtype == np.int64 and labels.shape == (300,)
     out[("homework", "heldout")] = [(digest(i), int(label), None, i) for i, label in zip(images, labels, strict=True)]
-    verification = quickdraw_root / "instructor" / "competition_verification"
-    _, rows = read_csv(verification / "test.csv")
-    _, label_rows = read_csv(quickdraw_root / "instructor" / "competition_verification_labels.csv")
-    hidden = {row["id"]: int(row["label"]) for row in label_rows}
-    out[("competition", "verification")] = [
-        (digest(pixels := np.asarray(Image.open(verification / row["filename"]))), hidden[row["id"]], row["id"], pixels)
-        for row in rows
-    ]
+    for name in ("verification", "private"):  # instructor-only, laid out like the released test split
+        folder = quickdraw_root / "instructor" / f"competition_{name}"
+        _, rows = read_csv(folder / "test.csv")
+        _, label_rows = read_csv(quickdraw_root / "instructor" / f"competition_{name}_labels.csv")
+        hidden = {row["id"]: int(row["label"]) for row in label_rows}
+        out[("competition", name)] = [
+            (digest(pixels := np.asarray(Image.open(folder / row["filename"]))), hidden[row["id"]], row["id"], pixels)
+            for row in rows
+        ]
     return out
 
 
@@ -88,12 +89,13 @@ def test_classes_and_split_sizes_are_stratified(quickdraw_root, decoded):
         ("competition", "train"): 600,
         ("competition", "valid"): 100,
         ("competition", "verification"): 400,
+        ("competition", "private"): 200,  # the private half of the test set, never released
     }
     for key, per_class in expected.items():
         n_classes = len(HOMEWORK if key[0] == "homework" else COMPETITION)
         counts = Counter(label for _, label, _, _ in decoded[key])
         assert counts == {label: per_class for label in range(n_classes)}, key
-    assert len(decoded[("competition", "test")]) == 2000
+    assert len(decoded[("competition", "test")]) == 1000  # only the public half is released
     # the folders hold exactly the listed PNGs
     for dataset in ("homework", "competition"):
         for split in ("train", "valid", "test"):
@@ -143,21 +145,23 @@ def test_competition_test_set_is_unlabeled_and_opaque(quickdraw_root, decoded):
     ids = [row["id"] for row in rows]
     assert all(re.fullmatch(r"q\d{5}", i) for i in ids)
     assert [row["filename"] for row in rows] == [f"test/{i}.png" for i in ids]
-    assert len(set(ids)) == len(ids) == 2000
+    assert len(set(ids)) == len(ids) == 1000
     header, sample = read_csv(root / "sample_submission.csv")
     assert header == ["id", "label"] and [row["id"] for row in sample] == ids
     assert all(0 <= int(row["label"]) < 5 for row in sample)
 
     header, labels = read_csv(quickdraw_root / "instructor" / "competition_labels.csv")
     assert header == ["id", "label", "split"]
-    assert sorted(row["id"] for row in labels) == sorted(ids)
+    assert sorted(row["id"] for row in labels if row["split"] == "public") == sorted(ids)
+    assert sorted(row["id"] for row in labels if row["split"] == "private") == sorted(
+        i for _, _, i, _ in decoded[("competition", "private")])
     per_class = Counter((int(row["label"]), row["split"]) for row in labels)
     assert per_class == {(c, s): 200 for c in range(5) for s in ("public", "private")}
     # the order of test.csv says nothing about the class
     by_id = {row["id"]: int(row["label"]) for row in labels}
     sequence = [by_id[i] for i in ids]
     changes = sum(a != b for a, b in pairwise(sequence))
-    assert changes > 1200  # about 1600 expected for a random order, 4 for grouped classes
+    assert changes > 600  # about 800 expected for a random order, 4 for grouped classes
 
 
 def test_manifest_records_parameters_and_every_file(quickdraw_root):

@@ -38,10 +38,11 @@ def dataset_digests(root: Path, dataset: str) -> dict[str, list[str]]:
     for npz in (root / "instructor").glob(f"{dataset}_*.npz"):
         with np.load(npz) as z:
             out[npz.stem.split("_", 1)[1]] = [digest(i) for i in z["images"]]
-    verification = root / "instructor" / f"{dataset}_verification"
-    if verification.is_dir():
-        with open(verification / "test.csv", newline="") as f:
-            out["verification"] = [digest(Image.open(verification / r["filename"])) for r in csv.DictReader(f)]
+    for name in ("verification", "private"):  # instructor-only folders laid out like the released test split
+        folder = root / "instructor" / f"{dataset}_{name}"
+        if folder.is_dir():
+            with open(folder / "test.csv", newline="") as f:
+                out[name] = [digest(Image.open(folder / r["filename"])) for r in csv.DictReader(f)]
     return out
 
 
