@@ -58,7 +58,16 @@ def dashboard_page(request: Request, name: str, visitor: InstructorVisitor):
     site = site_of(request)
     found = class_progress(site, name)
     return render_page(request, "dashboard.html", who=visitor.who, progress=found, counts=found.counts(),
-                       policy=site.leaderboard.policy(name), csrf=csrf_value(visitor.token))
+                       policy=site.leaderboard.policy(name), csrf=csrf_value(visitor.token),
+                       notebooks=released_notebook_names(site, name))
+
+
+def released_notebook_names(site: Site, name: str) -> list[str]:
+    """The released notebooks of ``name`` (each has its own similarity report); none if not released."""
+    try:
+        return list(site.handouts.course.released_notebooks(name))
+    except UserError:
+        return []
 
 
 @router.get("/api/instructor/assignments/{name}/progress")

@@ -24,35 +24,42 @@ router = APIRouter()
 STYLESHEET = "/instructor/similarity.css"
 
 
-def class_comparison(site: Site, name: str) -> Comparison:
-    """Every handed-in notebook of ``name`` compared (409 with the reason when that cannot be done)."""
+NotebookChoice = Annotated[str | None, Query(max_length=255, description="the released notebook (default: the first)")]
+
+
+def class_comparison(site: Site, name: str, notebook: str | None) -> Comparison:
+    """Every handed-in copy of one released notebook of ``name`` (default: its first) compared; 404
+    for a notebook the assignment does not have, 409 with the reason when it cannot be done."""
     course = site.handouts.course
     try:
         released = course.released_notebooks(name)
+        notebook = notebook or next(iter(released))
+        if notebook not in released:
+            raise HTTPException(404, f"{name} has no notebook {notebook!r}; it has {', '.join(released)}")
         submissions = course.find_submissions(name)
-        notebook, path = next(iter(released.items()))
-        return compare_class(path, [s for s in submissions if s.notebook == notebook])
+        return compare_class(released[notebook], [s for s in submissions if s.notebook == notebook])
     except UserError as exc:
         raise HTTPException(409, str(exc)) from None
 
 
 @router.get("/instructor/assignments/{name}/similarity", response_class=HTMLResponse)
 async def similarity_page(request: Request, name: str, who: DownloadingInstructor,
-                          top: Annotated[int, Query(ge=1, le=500)] = DEFAULT_TOP):
+                          top: Annotated[int, Query(ge=1, le=500)] = DEFAULT_TOP, notebook: NotebookChoice = None):
     """The similarity report of ``name``: the closest pairs with their shared fragments, the clusters."""
     site = site_of(request)
     released_handout(site.handouts, name)
-    comparison = await run_in_threadpool(class_comparison, site, name)
-    return HTMLResponse(render_html(comparison, name, top, stylesheet=STYLESHEET))
+    comparison = await run_in_threadpool(class_comparison, site, name, notebook)
+    title = name if notebook is None else f"{name}/{notebook}"
+    return HTMLResponse(render_html(comparison, title, top, stylesheet=STYLESHEET))
 
 
 @router.get("/instructor/assignments/{name}/similarity.csv")
-async def similarity_csv(request: Request, name: str, who: DownloadingInstructor):
-    """Every pair of ``name`` with its similarity, as a CSV download."""
+async def similarity_csv(request: Request, name: str, who: DownloadingInstructor, notebook: NotebookChoice = None):
+    """Every pair of ``name`` (one released notebook of it) with its similarity, as a CSV download."""
     site = site_of(request)
     released_handout(site.handouts, name)
-    comparison = await run_in_threadpool(class_comparison, site, name)
-    filename = f"similarity-{name}.csv"
+    comparison = await run_in_threadpool(class_comparison, site, name, notebook)
+    filename = f"similarity-{name}.csv" if notebook is None else f"similarity-{name}-{notebook}.csv"
     return Response(render_csv(comparison), media_type="text/csv",
                     headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}"})
 
