@@ -34,9 +34,9 @@ def state_of(verify_status: str, has_notebook: bool) -> str:
 class BoardRow:
     """One line of a board; ``as_json`` gives the documented API/CLI shape."""
 
-    rank: int | None  # None: listed unranked (public standings only)
+    rank: int | None  # None: listed unranked (public standings; private: no re-run score)
     student: str
-    score: float | None  # None: a private entry not re-run at close (no notebook)
+    score: float | None  # None: a private entry without a close re-run score (not run yet, or no result)
     submitted_at: datetime
     entrant_id: int
     submission_id: int

@@ -1,4 +1,4 @@
-"""The instructor's answer key and accuracy on its public and private halves."""
+"""The instructor's answer key (both halves' labels) and an upload's accuracy on the public half."""
 
 from __future__ import annotations
 
