@@ -25,3 +25,13 @@ c.CourseDirectory.ignore = [
 ]
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+# `autograder grade` shows graders each manually graded cell's rubric in the autograded notebook
+# (formgrader), in cells of their own; nbgrader's generate_feedback removes them before rendering
+# (its own preprocessors follow; traitlets' `.prepend` would drop them).
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402 - nbgrader provides `c` first
+from nbgrader.preprocessors import GetGrades  # noqa: E402
+
+from autograder.classroom.rubrics import RemoveRubricCells  # noqa: E402
+
+c.GenerateFeedback.preprocessors = [RemoveRubricCells, GetGrades, CSSHTMLHeaderPreprocessor]

@@ -14,6 +14,9 @@ the released nbgrader structure (:func:`~autograder.grading.structure.reset_stru
 released cells carry nbgrader metadata, each once; a released test cell the submission lacks is
 put back and scores 0), every score is a finite number (:func:`finite_result`), and an
 unreadable submission time counts as the time of grading (never earlier than the truth).
+
+The grader opening the notebook in formgrader finds each manually graded cell's rubric, from the
+solution notebook, in a cell right after it (:mod:`autograder.classroom.rubrics`).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from nbformat.notebooknode import NotebookNode
 from sqlalchemy.exc import SAWarning
 
 from autograder.classroom.course import Course, private_dir
+from autograder.classroom.rubrics import course_rubrics, with_rubrics
 from autograder.grading.results import CheckResult, SubmissionResult
 from autograder.grading.structure import parse_notebook, reset_structure
 
@@ -249,6 +253,7 @@ def record_autograded(course: Course, assignment: str, student: str, notebook: s
             + _student_outputs(cell.get("outputs"))
     nb, resources = _run([(LimitOutput, {}), (SaveAutoGrades, {}), (AssignLatePenalties, {}),
                           (CheckCellMetadata, {})], nb, resources, config)
+    nb = with_rubrics(nb, course_rubrics(course.source_notebooks(assignment).get(notebook), course.config))
     private_dir(course.root / course.coursedir.autograded_directory)
     folder = course.folder("autograded_directory", student, assignment)
     folder.mkdir(parents=True, exist_ok=True)

@@ -5,10 +5,10 @@ tables, highlighted code, figures; template ``templates/feedback/``), sanitized,
 graded: the student's cells and outputs, locked cells as released, each trusted check's outcome
 and message under the test cell it scores, the points of every graded cell (manual grades and
 comments included) and the total, all read from the gradebook and the autograded notebooks. No
-hidden source reaches it: locked and test cells carry their released text (the gradebook keeps
-nothing else), tracebacks of test cells are reduced to their last line, and every output,
-message and traceback line quoting a hidden check or hidden test is replaced
-(:mod:`autograder.grading.redact`). The file goes where nbgrader's ``generate_feedback`` puts it
+hidden source reaches it: the graders' rubric cells are dropped, locked and test cells carry
+their released text (the gradebook keeps nothing else), tracebacks of test cells are reduced to
+their last line, and every output, message and traceback line quoting a hidden check or hidden
+test is replaced (:mod:`autograder.grading.redact`). The file goes where nbgrader's ``generate_feedback`` puts it
 (``feedback/<student>/<assignment>/<notebook>.html``), so ``nbgrader release_feedback`` hands it
 out unchanged.
 """
@@ -28,6 +28,7 @@ from nbconvert import HTMLExporter
 from autograder.classroom.autograded import student_outputs_of
 from autograder.classroom.course import Course, private_dir
 from autograder.classroom.gradebook import ResultStore, require_assignment, stored_result
+from autograder.classroom.rubrics import without_rubrics
 from autograder.errors import UserError
 from autograder.grading.redact import Redactor, hidden_lines, strip_ansi
 from autograder.grading.results import CheckResult, SubmissionResult
@@ -126,10 +127,10 @@ def _gradebook_view(course: Course, assignment: str, student: str, notebook: str
 
 
 def feedback_notebook(nb, view: dict, result: SubmissionResult | None, redactor: Redactor):
-    """A copy of the autograded notebook ready to render: outputs as :func:`shown_outputs` keeps
-    them, and each graded cell's points, checks and comment in ``metadata.feedback``; also the
-    rows of the points table."""
-    nb = copy.deepcopy(nb)
+    """A copy of the autograded notebook ready to render: no rubric cell, outputs as
+    :func:`shown_outputs` keeps them, and each graded cell's points, checks and comment in
+    ``metadata.feedback``; also the rows of the points table."""
+    nb = without_rubrics(copy.deepcopy(nb))
     grades, notes = view["grades"], view["notes"]
     checks_by_cell: dict[str, list[CheckResult]] = {}
     for check in result.checks if result else []:

@@ -20,8 +20,8 @@ import autograder
 REDACTED = "[line removed by the grader: it quotes hidden test code]"
 MIN_LENGTH = 12  # shorter lines (`pass`, `return x`, `)`) identify nothing
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
-BLOCKS = [("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"),
-          ("=== BEGIN MARK SCHEME ===", "=== END MARK SCHEME ===")]
+MARK_SCHEME = ("=== BEGIN MARK SCHEME ===", "=== END MARK SCHEME ===")
+BLOCKS = [("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"), MARK_SCHEME]
 
 
 def strip_ansi(text: str) -> str:
@@ -29,12 +29,13 @@ def strip_ansi(text: str) -> str:
     return ANSI.sub("", text)
 
 
-def hidden_blocks(source: str) -> list[str]:
-    """The lines inside hidden-test and mark-scheme blocks of one cell's source."""
+def hidden_blocks(source: str, blocks=BLOCKS) -> list[str]:
+    """The lines inside hidden-test and mark-scheme blocks (or only ``blocks``: (begin, end)
+    marker pairs) of one cell's source."""
     lines, inside = [], None
     for line in source.splitlines():
         if inside is None:
-            inside = next((end for begin, end in BLOCKS if begin in line), None)
+            inside = next((end for begin, end in blocks if begin in line), None)
         elif inside in line:
             inside = None
         else:

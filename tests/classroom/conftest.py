@@ -21,6 +21,7 @@ from tests.courses.legacy import (
     ASSIGNMENT,
     EXPECTED,
     EXPECTED_LEAKER,
+    REPO,
     grade,
     leaker,
     make_course,
@@ -47,7 +48,7 @@ def graded_class(tmp_path_factory) -> SimpleNamespace:
     stock = tmp_path_factory.mktemp("stock") / "course"
     shutil.copytree(root, stock)
     bin_dir = str(Path(sys.executable).parent)
-    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(stock)}
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(stock), "PYTHONPATH": str(REPO)}  # nbgrader_config.py imports this checkout
     # The stock course is released the stock way: `autograder release` keeps no hidden tests in
     # the gradebook, but stock autograde restores test cells (hidden parts included) from it.
     for step in (["generate_assignment", "--force"], ["autograde"]):

@@ -8,15 +8,17 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
 from autograder.classroom.course import Course
 from autograder.classroom.feedback import write_feedback
 from autograder.classroom.grade_class import grade_class
+from autograder.classroom.rubrics import MARK, is_rubric_cell, read_rubrics
 from autograder.classroom.simulate import simulated_class, write_class
 from autograder.sandbox.probe import missing_protections
-from tests.classroom.report_text import REPO, instructor_only_lines, leaks, visible_text
+from tests.classroom.report_text import REPO, instructor_only_lines, leaks, public_text, visible_text
 
 ASSIGNMENT = "activations"
 pytestmark = pytest.mark.skipif(bool(missing_protections()), reason="needs the sandbox (bubblewrap)")
@@ -84,3 +86,23 @@ def test_worker_zygotes_leave_nothing_behind(graded):
         if owner.is_file() and not Path(f"/proc/{owner.read_text().strip()}").exists():
             leftovers.append(folder)
     assert not leftovers  # the pool's workers closed their zygotes when they ended
+
+
+def test_graders_see_the_solutions_rubrics_and_students_do_not(graded):
+    course, results, reports = graded
+    rubrics = read_rubrics(REPO / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+    assert "answer_dead_relu" in rubrics and all(r.criteria for r in rubrics.values())
+    for student in results:
+        path = course.folder("autograded_directory", student, ASSIGNMENT) / f"{ASSIGNMENT}.ipynb"
+        cells = nbformat.read(path, as_version=4).cells
+        shown = {cell.metadata[MARK]: cell.source for cell in cells if is_rubric_cell(cell)}
+        assert set(shown) == set(rubrics), student
+        for grade_id, rubric in rubrics.items():
+            before = cells[next(i for i, c in enumerate(cells) if is_rubric_cell(c) and c.metadata[MARK] == grade_id) - 1]
+            assert before.metadata["nbgrader"]["grade_id"] == grade_id  # right under the answer it grades
+            for criterion, points in rubric.criteria.items():
+                assert f"| {criterion} | {points:g} |" in shown[grade_id], (student, criterion)
+        report = visible_text(reports[student])
+        # (the simulated correct student handed in the reference answer cells, mark scheme included)
+        theirs = public_text(course.root / "submitted" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+        assert not [c for r in rubrics.values() for c in r.criteria if c in report and c not in theirs], student

@@ -16,7 +16,7 @@ from autograder.classroom.feedback import feedback_exporter, feedback_notebook, 
 from autograder.grading.redact import REDACTED, Redactor
 from autograder.grading.results import CheckResult
 from tests.classroom.report_text import instructor_only_lines, leaks, visible_text
-from tests.courses.legacy import ASSIGNMENT, HIDDEN_MARK
+from tests.courses.legacy import ASSIGNMENT, HIDDEN_MARK, RUBRIC_CRITERION
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +53,7 @@ def test_no_hidden_source_in_any_report(reports):
         assert "assert add(1, 2) == 3, 'add(1, 2) should be 3'" in visible_text(path)  # visible tests are there
         assert not leaks(path, secret, released, graded.submissions[student]), student
         assert HIDDEN_MARK not in path.read_text()
+        assert RUBRIC_CRITERION not in path.read_text() and "Rubric of" not in path.read_text(), student
 
 
 def test_feedback_cli_writes_into_nbgrader_feedback_folder(reports, run_cli, tmp_path):

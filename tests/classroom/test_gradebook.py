@@ -18,12 +18,23 @@ from nbgrader.apps.api import NbGraderAPI
 from autograder.classroom.course import Course
 from autograder.classroom.gradebook import ResultStore
 from autograder.grading.redact import hidden_blocks
-from tests.courses.legacy import ASSIGNMENT, HIDDEN_MARK, TEST_ADD, answered, auto_scores, db_url, grade, submit
+from tests.courses.legacy import (
+    ASSIGNMENT,
+    HIDDEN_MARK,
+    REPO,
+    RUBRIC_CRITERION,
+    TEST_ADD,
+    answered,
+    auto_scores,
+    db_url,
+    grade,
+    submit,
+)
 
 
 def _nbgrader(root: Path, *args: str) -> subprocess.CompletedProcess:
     bin_dir = Path(sys.executable).parent
-    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(root)}
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(root), "PYTHONPATH": str(REPO)}  # nbgrader_config.py imports this checkout
     return subprocess.run([str(bin_dir / "nbgrader"), *args], cwd=root, env=env, capture_output=True,
                           text=True, timeout=300)
 
@@ -74,6 +85,9 @@ def test_nbgrader_tools_read_our_results(graded_class, tmp_path):
     for student in graded_class.expected:
         html = (course / "feedback" / student / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
         assert HIDDEN_MARK not in html and "Score" in html
+        assert RUBRIC_CRITERION not in html and "Rubric of" not in html  # the graders' rubric cell is removed
+    correct = (course / "feedback" / "correct" / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
+    assert "Because dividing by zero is undefined." in correct  # the answer the rubric was beside is there
     # formgrader's backend (NbGraderAPI) lists the submissions with our scores
 
     api = NbGraderAPI(coursedir=Course(course).coursedir)

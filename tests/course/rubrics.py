@@ -1,17 +1,14 @@
 """The mark schemes of the solution notebooks: every manually graded cell (a written answer or a
 task) carries a rubric, a table of criteria and their points inside its ``=== BEGIN MARK SCHEME ===``
-block, which nbgrader's release strips (a written answer is replaced as a whole)."""
+block, which nbgrader's release strips (a written answer is replaced as a whole); the parser is the
+one that shows the rubrics to graders (:mod:`autograder.classroom.rubrics`)."""
 
 from __future__ import annotations
 
-import re
-
 import nbformat
 
-from autograder.grading.redact import hidden_blocks
+from autograder.classroom.rubrics import cell_rubric
 from tests.course.notebooks import SOLUTIONS, nbgrader_meta
-
-ROW = re.compile(r"^\|\s*(?P<criterion>.+?)\s*\|\s*(?P<points>\d+(?:\.\d+)?)\s*\|$")
 
 
 def manual_cells(name: str) -> list:
@@ -24,5 +21,5 @@ def manual_cells(name: str) -> list:
 
 def rubric(cell) -> dict[str, float]:
     """criterion -> points, read from the table in the cell's mark-scheme block."""
-    rows = (ROW.match(line.strip()) for line in hidden_blocks(cell.source))
-    return {m["criterion"]: float(m["points"]) for m in rows if m}
+    found = cell_rubric(cell)
+    return found.criteria if found else {}

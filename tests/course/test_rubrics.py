@@ -3,6 +3,7 @@ reaches what students get (assignments/); the release's gradebook is checked in 
 
 from __future__ import annotations
 
+import nbformat
 import pytest
 
 from tests.course.notebooks import GRADED, REPO, nbgrader_meta
@@ -25,10 +26,11 @@ def test_every_manually_graded_cell_has_a_rubric_that_adds_up_to_its_points(name
 
 
 def test_rubric_parser_reads_points_and_ignores_the_header():
-    class Cell:
-        source = ("answer\n=== BEGIN MARK SCHEME ===\n| criterion | points |\n|---|---|\n"
-                  "| says A | 1 |\n| says B | 0.5 |\n=== END MARK SCHEME ===\n| outside | 7 |")
-    assert rubric(Cell) == {"says A": 1.0, "says B": 0.5}
+    cell = nbformat.v4.new_markdown_cell("answer\n=== BEGIN MARK SCHEME ===\n| criterion | points |\n|---|---|\n"
+                                         "| says A | 1 |\n| says B | 0.5 |\n=== END MARK SCHEME ===\n| outside | 7 |")
+    assert rubric(cell) == {}  # no grade_id: no graded cell to show it beside
+    cell.metadata["nbgrader"] = {"grade_id": "q1", "grade": True, "solution": True, "points": 1.5}
+    assert rubric(cell) == {"says A": 1.0, "says B": 0.5}
 
 
 def test_no_rubric_text_reaches_the_release():

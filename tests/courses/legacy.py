@@ -2,8 +2,8 @@
 command tests build it; the graded class is the ``graded_class`` fixture of tests/classroom/).
 
 The assignment ``legacy`` is written the usual nbgrader way (plain ``assert`` test cells, visible
-and hidden, one partial-credit cell, a manually graded answer, a data file read by a locked
-cell). It needs no torch, so a sandboxed run takes about a second.
+and hidden, one partial-credit cell, a manually graded answer with its rubric, a data file read by
+a locked cell). It needs no torch, so a sandboxed run takes about a second.
 """
 
 from __future__ import annotations
@@ -49,7 +49,12 @@ TEST_PARTIAL = (
     "earned\n"
 )
 SETUP = "import csv\nwith open('numbers.csv') as f:\n    NUMBERS = [float(r['x']) for r in csv.DictReader(f)]\n"
-ANSWER = "Why is the mean undefined for an empty list?\n\n### BEGIN SOLUTION\nThere is nothing to divide by.\n### END SOLUTION\n"
+RUBRIC_CRITERION = "an empty list has no elements: the sum is divided by a length of zero"
+# The whole written answer is replaced on release (as in this repo's solutions: nbgrader's
+# ClearMarkScheme refuses a mark scheme left in a released answer cell).
+ANSWER = ("There is nothing to divide by.\n\n=== BEGIN MARK SCHEME ===\n| criterion | points |\n|---|---|\n"
+          f"| {RUBRIC_CRITERION} | 1.5 |\n| says that division by zero is undefined | 0.5 |\n"
+          "=== END MARK SCHEME ===\n")
 
 ANSWERS_CORRECT = {"add": "def add(a, b):\n    return a + b\n",
                    "mean": "def mean(xs):\n    return sum(xs) / len(xs)\n",
@@ -75,7 +80,8 @@ def make_course(root: Path) -> Path:
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.cells = [
-        _cell("markdown", "# Legacy\nAn nbgrader-style assignment.", grade_id="intro", locked=True),
+        _cell("markdown", "# Legacy\nAn nbgrader-style assignment. Last: why is the mean undefined for an empty list?",
+              grade_id="intro", locked=True),
         _cell("code", SETUP, grade_id="setup", locked=True),
         _cell("code", ADD, grade_id="add", solution=True),
         _cell("code", TEST_ADD, grade_id="test_add", grade=True, locked=True, points=2),
