@@ -14,6 +14,8 @@ from pathlib import Path
 
 import nbformat
 
+from autograder.grading.redact import MARK_SCHEME
+
 MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
 HOSTILE_CELL = '''\
 import os, sys, glob
@@ -31,14 +33,27 @@ def _grade_id(cell) -> str | None:
     return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
 
 
+def answer_lines(source: str) -> list[str]:
+    """A solution cell's answer as a student would write it: without the solution markers and
+    without its mark scheme (the graders' rubric, which no student has)."""
+    kept, in_scheme = [], False
+    for line in source.splitlines():
+        if MARK_SCHEME[0] in line:
+            in_scheme = True
+        elif MARK_SCHEME[1] in line:
+            in_scheme = False
+        elif not in_scheme and line.strip() not in MARKERS:
+            kept.append(line)
+    return kept
+
+
 def reference_answers(solution: Path) -> dict[str, str]:
-    """grade_id -> the reference answer of every solution cell (solution markers removed)."""
+    """grade_id -> the reference answer of every solution cell (see :func:`answer_lines`)."""
     answers = {}
     for cell in nbformat.read(solution, as_version=4).cells:
         info = cell.get("metadata", {}).get("nbgrader", {})
         if info.get("solution"):
-            lines = [line for line in cell.source.splitlines() if line.strip() not in MARKERS]
-            answers[info["grade_id"]] = "\n".join(lines) + "\n"
+            answers[info["grade_id"]] = "\n".join(answer_lines(cell.source)) + "\n"
     return answers
 
 
