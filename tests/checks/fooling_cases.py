@@ -3,7 +3,8 @@ change (fake training, a forward pass that ignores its weights, hard-coded or me
 forbidden built-ins reached in several ways, garbage return objects), with the score it really
 earned and the checks that earn it (``earns``: every other check must give 0).
 
-``fooling_notebook(case, folder)`` writes the notebook of one case.
+``fooling_notebook(case, folder)`` writes the notebook of one case; they are graded with ``SEED``,
+the assignments of ``PLAIN`` in plain sandboxes and the others with zygote kernels.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from autograder.grading.assignments import get_assignment
 from tests.courses.experiments import without_manual_experiments
 
 ROOT = paths.course_root()
+SEED = 8675309
+PLAIN = {"quickdraw_loader", "mlp_scratch"}  # graded with {"zygote": False}; the others with zygote kernels
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,10 @@ class Fool:
     earns: dict
     edits: dict = field(default_factory=dict)
     extra: tuple = ()
+
+    @property
+    def id(self) -> str:
+        return f"{self.assignment}-{self.name}"
 
     @property
     def score(self) -> float:

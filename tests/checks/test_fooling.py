@@ -1,7 +1,8 @@
 """Submissions built to fool the hidden checks (fooling_cases.py), graded through the production
-path (``grade_class``, 2 workers; xor and activations with zygote kernels, quickdraw_loader and
-mlp_scratch with plain sandboxes): each gets exactly the points of the checks it really earned,
-and every other check gives 0. Also: the student's kernel cannot see the run's seed."""
+path (the local pool of ``grade_class``, 2 workers, in the folder's ``checks_batch``; xor and
+activations with zygote kernels, quickdraw_loader and mlp_scratch with plain sandboxes): each gets
+exactly the points of the checks it really earned, and every other check gives 0. Also: the
+student's kernel cannot see the run's seed."""
 
 from __future__ import annotations
 
@@ -13,37 +14,23 @@ import nbformat
 import numpy as np
 import pytest
 
-from autograder.classroom.grade_class import grade_class
-from autograder.grading.assignments import discover, get_assignment
+from autograder.grading.assignments import get_assignment
 from autograder.grading.grader import grade_submission, kernel_seed
-from autograder.grading.submissions import Submission
 from autograder.sandbox.probe import missing_protections
-from tests.checks.fooling_cases import ALL, ROOT, fooling_notebook
+from tests.checks.fooling_cases import ALL, ROOT, SEED
 
-SEED = 8675309
 pytestmark = pytest.mark.skipif(bool(missing_protections()), reason="needs the sandbox (bubblewrap)")
-PLAIN = {"quickdraw_loader", "mlp_scratch"}  # graded with {"zygote": False}; the others with zygote kernels
 
 
 @pytest.fixture(scope="module")
-def fooled(quickdraw_root, tmp_path_factory):
-    """case name -> result dict, every assignment's cases graded in one batch of 2 workers."""
-    folder = tmp_path_factory.mktemp("fooling")
-    results = {}
-    for assignment in (spec.name for spec in discover()):
-        cases = [case for case in ALL if case.assignment == assignment]
-        submissions = [Submission(f"{case.assignment}-{case.name}", assignment, fooling_notebook(case, folder))
-                       for case in cases]
-        options = {"data_root": str(quickdraw_root), "zygote": assignment not in PLAIN}
-        report = grade_class(assignment, submissions, workers=2, seed=SEED, progress=False, options=options,
-                             record=False, root=ROOT)
-        results.update({r.student: r for r in report.results})
-    return results
+def fooled(checks_batch):
+    """case id -> result, graded in the folder's batch (tests/checks/conftest.py)."""
+    return checks_batch["fooling"]
 
 
-@pytest.mark.parametrize("case", ALL, ids=[f"{c.assignment}-{c.name}" for c in ALL])
+@pytest.mark.parametrize("case", ALL, ids=[c.id for c in ALL])
 def test_a_fooling_submission_gets_only_what_it_earned(fooled, case):
-    result = fooled[f"{case.assignment}-{case.name}"]
+    result = fooled[case.id]
     assert result.status == "graded", result.error
     got = {c.name: c.points for c in result.checks}
     assert set(case.earns) <= set(got), sorted(set(case.earns) - set(got))

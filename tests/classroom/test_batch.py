@@ -188,10 +188,10 @@ def test_dask_cluster_grades_exactly_like_the_local_pool(released_course, tmp_pa
     write_class(local, "xor", {"a": xor["partly"], "b": xor["blank"]})
     remote = copy_course(local, tmp_path / "remote")
     (remote / "gradebook.db").unlink()  # the distributed run keeps its gradebook in PostgreSQL
-    expected = grade(local, workers=2, seed=77)
-    expected_xor = _grade_xor(local, seed=77)
-    cluster = DaskCluster(Path(tempfile.mkdtemp(prefix="dask-", dir=tmp_path)))
+    cluster = DaskCluster(Path(tempfile.mkdtemp(prefix="dask-", dir=tmp_path)))  # its workers start meanwhile
     try:
+        expected = grade(local, workers=2, seed=77)
+        expected_xor = _grade_xor(local, seed=77)
         url = postgresql()
         report = grade(remote, seed=77, scheduler=cluster.address, db_url=url)
         assert len(report.workers) == 2  # both workers graded

@@ -143,7 +143,7 @@ BROKEN_SOURCES = {
 
 @pytest.mark.parametrize("breakage", sorted(BROKEN_SOURCES))
 def test_a_failed_release_leaves_the_committed_one_byte_identical(course: Path, breakage: str) -> None:
-    assert _console_release(course, "tiny").returncode == 0
+    release_assignment("tiny", root=course)  # the committed release (made in-process: the console script's is tested above)
     (course / "assignments" / "tiny" / "notes.txt").write_text("committed with the release\n")
     before = _tree(course / "assignments")
     BROKEN_SOURCES[breakage](course / "solutions" / "tiny" / "tiny.ipynb")

@@ -1,4 +1,5 @@
-"""Hostile submissions, graded in one batch with honest ones (issue 4, "Bad and hostile input").
+"""Hostile submissions, graded in one batch with honest ones, two at a time (issue 4, "Bad and
+hostile input").
 
 Every case must get exactly the score it earned honestly (never more), change nothing outside
 its sandbox, leave no process behind, and not disturb the other submissions of the batch.
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from autograder.classroom.grade_class import run_local
 from autograder.grading.grader import grade_submission
 from autograder.sandbox.kernel import SandboxKernel
 from autograder.sandbox.launcher import processes_of
@@ -93,9 +95,19 @@ def output_text(nb) -> str:
     return "\n".join(parts)
 
 
+def grade_recorded(payload: dict) -> tuple:
+    """Grade one case in a grading worker (``run_local``'s task) with a :class:`RecordingKernel`:
+    (result, executed notebook, the (PID, uid) of its sandbox's processes)."""
+    RecordingKernel.seen = []
+    graded = grade_submission(tiny_spec(), payload["data"], payload["name"], payload["path"], SEED,
+                              course_root=Path(payload["course"]), kernel_factory=RecordingKernel)
+    return graded.result, graded.executed, RecordingKernel.seen
+
+
 @pytest.fixture(scope="module")
 def hostile_batch(tmp_path_factory):
-    """Grade every hostile case in one batch; return (cases, results by name, executed notebooks, env)."""
+    """Grade every hostile case in one batch, two at a time in the grading workers of
+    ``run_local``; return (cases, results by name, executed notebooks, env)."""
     course = make_course(tmp_path_factory.mktemp("tiny_course"))
     host_dir = tmp_path_factory.mktemp("host_only")
     submissions_dir = tmp_path_factory.mktemp("hostile_submissions")
@@ -103,19 +115,19 @@ def hostile_batch(tmp_path_factory):
     try:
         cases = hostile_cases(course, listener.port, host_dir)
         before = tree_digest(course)
-        results, executed = {}, {}
-        RecordingKernel.seen = []
-        spec = tiny_spec()
+        payloads = []
         for case in cases:
             path = submissions_dir / f"{case.name}.ipynb"
             path.write_bytes(case.data)
-            graded = grade_submission(spec, path.read_bytes(), case.name, str(path), SEED, course_root=course,
-                                      kernel_factory=RecordingKernel)
-            results[case.name], executed[case.name] = graded.result, graded.executed
+            payloads.append({"name": case.name, "data": path.read_bytes(), "path": str(path), "course": str(course)})
+        results, executed, processes = {}, {}, []
+        for payload, (result, nb, seen) in run_local(payloads, workers=2, task=grade_recorded):
+            results[payload["name"]], executed[payload["name"]] = result, nb
+            processes += seen
     finally:
         listener.close()
     env = {"course": course, "before": before, "host_dir": host_dir, "connections": listener.connections,
-           "processes": list(RecordingKernel.seen)}
+           "processes": processes}
     return cases, results, executed, env
 
 
