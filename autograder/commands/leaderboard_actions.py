@@ -191,9 +191,15 @@ def _competition_dir(args) -> Path:
 
 def _swap_set(args, lb: Leaderboard) -> SwapSet:
     """The verification set named by --verification-dir and --verification-labels."""
-    folder = args.verification_dir.resolve()
-    labels = args.verification_labels or folder.with_name(folder.name + "_labels.csv")
-    return read_swap_set(folder, labels, lb.answer_key().n_classes)
+    return _instructor_set(lb, args.verification_dir, args.verification_labels)
+
+
+def _instructor_set(lb: Leaderboard, folder: Path, labels: Path | None = None,
+                    name: str = "verification set") -> SwapSet:
+    """An instructor-only test folder and its labels (default: ``<folder>_labels.csv`` beside it)."""
+    folder = folder.resolve()
+    labels = labels or folder.with_name(folder.name + "_labels.csv")
+    return read_swap_set(folder, labels, lb.answer_key().n_classes, name)
 
 
 def _require_token(args) -> str:
@@ -302,9 +308,7 @@ def cmd_close(args) -> int:
         print(f"The competition closes at {iso(moment)}; run `autograder leaderboard close` after that to "
               "re-run the final notebooks on the private half.")
         return 0
-    folder = args.private_dir.resolve()  # read, with the sandbox checked, before anything is closed
-    private = read_swap_set(folder, folder.with_name(folder.name + "_labels.csv"), lb.answer_key().n_classes,
-                            PRIVATE_HALF)
+    private = _instructor_set(lb, args.private_dir, name=PRIVATE_HALF)  # read, and the sandbox checked, before closing
     check = Check(sandbox_runner(timeout=args.timeout), _competition_dir(args), private, confidence=args.confidence,
                   tolerance=lb.settings().tolerance, max_code_bytes=int(args.max_code_kib * 1024))
     moment = lb.close(args.at) if args.at is not None or not lb.is_closed() else lb.settings().closes_at

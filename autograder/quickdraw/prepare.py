@@ -223,8 +223,9 @@ def _build(dataset: DatasetSpec, arrays, rows, draw: Draw, params, tmp: Path, pr
 
 
 def _write_opaque(dataset, split, ids, images, labels, folder, instructor, files, hidden, bar) -> None:
-    """The hidden-label split (released, labels to the instructor) or the verification split
-    (laid out like the released test split, but in ``instructor/<name>_<split>/``)."""
+    """The hidden-label split (its public half released, its private half laid out like it in
+    ``instructor/<name>_private/``, all labels to the instructor) or the verification split (laid
+    out like the released test split, in ``instructor/<name>_<split>/``)."""
     if split != dataset.hidden_labels:
         _write_instructor_set(dataset, split, ids, images, labels, instructor, hidden, bar)
         return

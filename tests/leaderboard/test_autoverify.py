@@ -38,20 +38,22 @@ KEY = synthetic_key(n=400)
 SWAP = synthetic_key(n=400, seed=1)  # the verification set: other ids, other labels
 
 
-def answers(key, accuracy: float) -> bytes:
-    """An upload for ``key`` (its released ids), wrong on a fixed random ``1 - accuracy`` share of them."""
-    labels = key.labels[key.public].copy()
+def wrong_on(labels: np.ndarray, accuracy: float, n_classes: int) -> np.ndarray:
+    """A copy of ``labels``, wrong on a fixed random ``1 - accuracy`` share of them."""
+    labels = labels.copy()
     wrong = np.random.default_rng(7).permutation(len(labels))[: round(len(labels) * (1 - accuracy))]
-    labels[wrong] = (labels[wrong] + 1) % key.n_classes
-    return csv_bytes(key, labels)
+    labels[wrong] = (labels[wrong] + 1) % n_classes
+    return labels
+
+
+def answers(key, accuracy: float) -> bytes:
+    """An upload for ``key`` (its released ids), right on ``accuracy`` of them."""
+    return csv_bytes(key, wrong_on(key.labels[key.public], accuracy, key.n_classes))
 
 
 def rerun(accuracy: float) -> bytes:
     """What a notebook writes on the verification set (every id of ``SWAP``), right on ``accuracy`` of it."""
-    labels = SWAP.labels.copy()
-    wrong = np.random.default_rng(7).permutation(len(labels))[: round(len(labels) * (1 - accuracy))]
-    labels[wrong] = (labels[wrong] + 1) % SWAP.n_classes
-    return rows_csv(SWAP.ids, labels)
+    return rows_csv(SWAP.ids, wrong_on(SWAP.labels, accuracy, SWAP.n_classes))
 
 
 def notebook(code: str) -> bytes:
